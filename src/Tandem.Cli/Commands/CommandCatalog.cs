@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Tandem.Cli.Commands;
+
+/// <summary>The sub-commands of <c>tandem</c>, in the order <c>--help</c> lists them.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All(CliContext context)
+    {
+        yield return VersionCommand.Create(context);
+    }
+}

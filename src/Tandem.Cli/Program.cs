@@ -1,0 +1,3 @@
+using Tandem.Cli;
+
+return await TandemCli.RunAsync(args, CliContext.ForConsole());
