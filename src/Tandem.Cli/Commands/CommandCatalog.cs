@@ -9,5 +9,6 @@ internal static class CommandCatalog
     {
         yield return VersionCommand.Create(context);
         yield return FidelityCommand.Create(context);
+        yield return ThroughputCommand.Create(context);
     }
 }
