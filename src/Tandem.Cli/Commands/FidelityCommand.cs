@@ -64,7 +64,7 @@ internal static class FidelityCommand
                 Directory.CreateDirectory(outDir);
                 string existing = Path.Combine(outDir, "designs.csv");
                 if (File.Exists(existing)) previous.AddRange(ReadRows(existing));
-                rowsFile = new StreamWriter(Path.Combine(outDir, "designs.csv"), append: false, Encoding.UTF8) { AutoFlush = true };
+                rowsFile = new StreamWriter(Path.Combine(outDir, "designs.csv"), append: false, new UTF8Encoding(false)) { AutoFlush = true };
                 rowsFile.WriteLine("design,fidelity,score,seconds,epochs,macs,parameters,one_off_seconds,design_key,failure");
                 foreach (var row in previous) WriteRow(rowsFile, row);
             }
