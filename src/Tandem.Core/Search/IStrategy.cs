@@ -34,13 +34,33 @@ public interface IStrategy
 /// </summary>
 public sealed class StrategyContext
 {
-    public StrategyContext(DesignSpace space, IReadOnlyList<Objective> objectives, IReadOnlyList<Constraint> constraints, int seed)
+    private readonly System.Collections.Concurrent.ConcurrentQueue<StudyEvent> _events = new();
+    private readonly TimeProvider _time;
+
+    public StrategyContext(DesignSpace space, IReadOnlyList<Objective> objectives, IReadOnlyList<Constraint> constraints, int seed,
+        TimeProvider? time = null)
     {
         if (objectives.Count == 0) throw new ConfigException("a study needs at least one objective");
         Space = space;
         Objectives = objectives;
         Constraints = constraints;
         Seed = seed;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>
+    /// Records something a strategy decided that belongs in the study's log (e.g. "space shrunk:
+    /// arch.s1.channels lost 8, 16"). The runner stores these after each batch.
+    /// </summary>
+    public void ReportEvent(string kind, string message, string? dataJson = null) =>
+        _events.Enqueue(new StudyEvent(_time.GetUtcNow(), kind, message, dataJson));
+
+    /// <summary>Takes the events reported since the last call (used by the runner).</summary>
+    public IReadOnlyList<StudyEvent> DrainEvents()
+    {
+        var list = new List<StudyEvent>();
+        while (_events.TryDequeue(out var e)) list.Add(e);
+        return list;
     }
 
     public DesignSpace Space { get; }
