@@ -268,6 +268,21 @@ internal sealed class SqliteStudyStorage : SqlStudyStorage
         return new StudyStorageException(message, e);
     }
 
+    /// <summary>The current value of a pragma, for tests of the durability settings.</summary>
+    internal string ReadPragma(string name)
+    {
+        _gate.Wait();
+        try
+        {
+            using var cmd = Command(_connection, null, $"PRAGMA {name}");
+            return Convert.ToString(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) ?? "";
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     private void Pragma(string sql)
     {
         using var cmd = Command(_connection, null, sql);
