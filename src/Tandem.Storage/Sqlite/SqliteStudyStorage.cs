@@ -64,11 +64,12 @@ internal sealed class SqliteStudyStorage : SqlStudyStorage
         try
         {
             connection.Open();
+            // Per-connection settings, none of which writes to the file.
             store.Pragma($"PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds}");
-            if (header.Kind is SqliteFileKind.Empty or SqliteFileKind.BlankDatabase) store.Initialise();
-            store.Validate();
             store.Pragma("PRAGMA synchronous = FULL");
             store.Pragma("PRAGMA foreign_keys = ON");
+            if (header.Kind is SqliteFileKind.Empty or SqliteFileKind.BlankDatabase) store.Initialise();
+            store.Validate();
             return store;
         }
         catch (SqliteException e)
@@ -109,15 +110,22 @@ internal sealed class SqliteStudyStorage : SqlStudyStorage
         try
         {
             header = SqliteFileHeader.Read(full, ApplicationId);
-            // Tandem writes to the file; find out now, not at the first trial.
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StudyStorageException($"cannot read the study file '{full}': {e.Message}", e);
+        }
+        if (header.Kind == SqliteFileKind.Foreign)
+            throw new StudyStorageException($"'{full}' is not a Tandem study file: it is {header.Finding}. It was left unchanged; give another path.");
+        try
+        {
+            // Tandem writes to the file; find out now, not at the first trial. Opening without truncation changes nothing.
             using (new FileStream(full, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete)) { }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new StudyStorageException($"cannot open the study file '{full}' for writing: {e.Message}", e);
         }
-        if (header.Kind == SqliteFileKind.Foreign)
-            throw new StudyStorageException($"'{full}' is not a Tandem study file: it is {header.Finding}. It was left unchanged; give another path.");
         return header;
     }
 
