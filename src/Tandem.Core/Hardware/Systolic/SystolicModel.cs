@@ -54,8 +54,8 @@ public static class SystolicModel
         long dramFilter = FilterDramReads(g, Window(config.FilterSramWords));
         long dramIfmap = IfmapDramReads(g, Window(config.IfmapSramWords));
 
-        long ofmapBw = config.BandwidthMode == SystolicBandwidthMode.Calc ? config.Columns : config.DramWordsPerCycle;
-        var wb = new WriteBufferReplay(config.OfmapSramWords, ofmapBw);
+        // CALC drains the ofmap one array row (Columns words) per cycle, so writes can never stall.
+        var wb = new WriteBufferReplay(config.OfmapSramWords, config.Columns);
         ReplayOfmap(g, ref wb);
         long stalls = wb.Stalls;
         long lastLineCycle = totalLines - 1 + stalls;
@@ -66,7 +66,7 @@ public static class SystolicModel
         var (fStart, fStop) = FilterSramSpan(g);
         var (oStart, oStop) = OfmapSramSpan(g);
 
-        return new SystolicLayerResult
+        var result = new SystolicLayerResult
         {
             TotalCycles = totalCycles,
             StallCycles = stalls,
@@ -89,6 +89,26 @@ public static class SystolicModel
             SramOfmapStopCycle = oStop,
             DramOfmapStartCycle = wb.FirstDrainCycle,
             DramOfmapStopCycle = wb.LastDrainCycle,
+        };
+        if (config.BandwidthMode == SystolicBandwidthMode.Calc) return result;
+
+        var u = UserBandwidthReplay.Run(g, config);
+        return result with
+        {
+            TotalCycles = u.TotalCycles,
+            StallCycles = u.Stalls,
+            OverallUtilPct = layer.Macs * 100.0 / (u.TotalCycles * peCount),
+            DramIfmapReads = u.DramIfmap,
+            DramFilterReads = u.DramFilter,
+            DramOfmapWrites = u.DramOfmap,
+            SramIfmapStartCycle = u.IfStart,
+            SramIfmapStopCycle = u.IfStop,
+            SramFilterStartCycle = u.FStart,
+            SramFilterStopCycle = u.FStop,
+            SramOfmapStartCycle = u.OStart,
+            SramOfmapStopCycle = u.OStop,
+            DramOfmapStartCycle = u.DramOfmapStart,
+            DramOfmapStopCycle = u.DramOfmapStop,
         };
     }
 

@@ -55,7 +55,10 @@ internal struct WriteBufferReplay
         }
     }
 
-    private void Line(long cycle, long width)
+    private void Line(long cycle, long width) => Stalls += WriteLine(cycle, width);
+
+    /// <summary>One demand line of <paramref name="width"/> words arriving at <paramref name="cycle"/>; returns the cycles it stalled.</summary>
+    public long WriteLine(long cycle, long width)
     {
         long start = cycle, left = width;
         while (left > 0)
@@ -78,7 +81,7 @@ internal struct WriteBufferReplay
                 _drainEnd = DrainChunk(cycle);
             }
         }
-        Stalls += cycle - start;
+        return cycle - start;
     }
 
     private void Store(long words)
