@@ -77,8 +77,8 @@ public readonly record struct SystolicLayerShape(
 /// <summary>
 /// SCALE-Sim v2's per-layer figures for one layer on one array: the COMPUTE_REPORT (cycles, stalls,
 /// utilisation and mapping efficiency in percent), the DETAILED_ACCESS_REPORT counts (in words) and
-/// start/stop cycles, and the fold count. DRAM start/stop cycles of the read operands are only
-/// known in USER mode; in CALC mode they are −1 (see docs/systolic-model.md).
+/// start/stop cycles (in cycles; DRAM prefetches of the first fill start before cycle 0, so DRAM start
+/// cycles may be negative), and the fold count. Average bandwidths are in words per cycle.
 /// </summary>
 public readonly record struct SystolicLayerResult
 {
@@ -101,11 +101,17 @@ public readonly record struct SystolicLayerResult
     public long SramFilterStopCycle { get; init; }
     public long SramOfmapStartCycle { get; init; }
     public long SramOfmapStopCycle { get; init; }
+    public long DramIfmapStartCycle { get; init; }
+    public long DramIfmapStopCycle { get; init; }
+    public long DramFilterStartCycle { get; init; }
+    public long DramFilterStopCycle { get; init; }
     public long DramOfmapStartCycle { get; init; }
     public long DramOfmapStopCycle { get; init; }
 
     public double AvgIfmapSramBandwidth => TotalCycles > 0 ? (double)SramIfmapReads / TotalCycles : 0;
     public double AvgFilterSramBandwidth => TotalCycles > 0 ? (double)SramFilterReads / TotalCycles : 0;
     public double AvgOfmapSramBandwidth => TotalCycles > 0 ? (double)SramOfmapWrites / TotalCycles : 0;
+    public double AvgIfmapDramBandwidth => DramIfmapReads > 0 ? (double)DramIfmapReads / (DramIfmapStopCycle - DramIfmapStartCycle + 1) : 0;
+    public double AvgFilterDramBandwidth => DramFilterReads > 0 ? (double)DramFilterReads / (DramFilterStopCycle - DramFilterStartCycle + 1) : 0;
     public double AvgOfmapDramBandwidth => DramOfmapWrites > 0 ? (double)DramOfmapWrites / (DramOfmapStopCycle - DramOfmapStartCycle + 1) : 0;
 }

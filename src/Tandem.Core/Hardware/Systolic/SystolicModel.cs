@@ -51,8 +51,9 @@ public static class SystolicModel
             : g.T + 2L * g.Ra + 2L * g.Ca - 3;
         double computeUtil = (double)g.Sr * g.Sc * g.T / (g.Folds * peCount * utilCycles);
 
-        long dramFilter = FilterDramReads(g, Window(config.FilterSramWords));
-        long dramIfmap = IfmapDramReads(g, Window(config.IfmapSramWords));
+        long ifWindow = Window(config.IfmapSramWords), fWindow = Window(config.FilterSramWords);
+        var (dramFilter, filterClose) = FilterDramReads(g, fWindow);
+        var (dramIfmap, ifmapClose) = IfmapDramReads(g, ifWindow);
 
         // CALC drains the ofmap one array row (Columns words) per cycle, so writes can never stall.
         var wb = new WriteBufferReplay(config.OfmapSramWords, config.Columns);
@@ -65,6 +66,9 @@ public static class SystolicModel
         var (ifStart, ifStop) = IfmapSramSpan(g);
         var (fStart, fStop) = FilterSramSpan(g);
         var (oStart, oStop) = OfmapSramSpan(g);
+        // CALC reads never stall, so a request's line is its SRAM service cycle minus the hit latency.
+        var (difStart, difStop) = CalcReadDramSpan(dramIfmap, ifWindow, ifStart - 1, ifmapClose, config.IfmapSramWords);
+        var (dfStart, dfStop) = CalcReadDramSpan(dramFilter, fWindow, fStart - 1, filterClose, config.FilterSramWords);
 
         var result = new SystolicLayerResult
         {
@@ -87,6 +91,10 @@ public static class SystolicModel
             SramFilterStopCycle = fStop,
             SramOfmapStartCycle = oStart,
             SramOfmapStopCycle = oStop,
+            DramIfmapStartCycle = difStart,
+            DramIfmapStopCycle = difStop,
+            DramFilterStartCycle = dfStart,
+            DramFilterStopCycle = dfStop,
             DramOfmapStartCycle = wb.FirstDrainCycle,
             DramOfmapStopCycle = wb.LastDrainCycle,
         };
@@ -107,6 +115,10 @@ public static class SystolicModel
             SramFilterStopCycle = u.FStop,
             SramOfmapStartCycle = u.OStart,
             SramOfmapStopCycle = u.OStop,
+            DramIfmapStartCycle = u.DramIfmapStart,
+            DramIfmapStopCycle = u.DramIfmapStop,
+            DramFilterStartCycle = u.DramFilterStart,
+            DramFilterStopCycle = u.DramFilterStop,
             DramOfmapStartCycle = u.DramOfmapStart,
             DramOfmapStopCycle = u.DramOfmapStop,
         };
@@ -275,22 +287,85 @@ public static class SystolicModel
     /// once. Distinct elements revisited in the same cyclic order miss exactly when the window closed
     /// since their last use, which <see cref="CyclicMisses"/> counts without walking the stream.
     /// </summary>
-    private static long FilterDramReads(in Geometry g, long window)
+    private static (long Misses, long LastCloseLine) FilterDramReads(in Geometry g, long window)
     {
-        long carry = 0;
+        long carry = 0, close;
         switch (g.Flow)
         {
             case SystolicDataflow.OutputStationary:
             {
-                long misses = 0;
-                for (long fc = 0; fc < g.ColFolds; fc++) misses += CyclicMisses(g.K * g.ColsUsed(fc), g.RowFolds, window, ref carry);
-                return misses;
+                long misses = 0, lastLine = -1;
+                for (long fc = 0; fc < g.ColFolds; fc++)
+                {
+                    long cu = g.ColsUsed(fc), s = g.K * cu;
+                    misses += CyclicMisses(s, g.RowFolds, window, ref carry, out close);
+                    if (close >= 0)
+                    {
+                        long fold = fc * g.RowFolds + close / s;
+                        lastLine = fold * g.FoldCycles + SkewedLine(close % s, g.K, cu);
+                    }
+                }
+                return (misses, lastLine);
             }
             case SystolicDataflow.InputStationary:
-                return CyclicMisses(g.K * g.N, g.ColFolds, window, ref carry);
+            {
+                long misses = CyclicMisses(g.K * g.N, g.ColFolds, window, ref carry, out close);
+                if (close < 0) return (misses, -1);
+                long pass = close / (g.K * g.N), rem = close % (g.K * g.N);
+                long fr = rem / (g.Ra * g.N), idx = rem % (g.Ra * g.N);
+                long fold = pass * g.RowFolds + fr;
+                return (misses, fold * g.FoldCycles + g.Ra + SkewedLine(idx, g.N, g.RowsUsed(fr)));
+            }
             default:
-                return CyclicMisses(g.K * g.N, 1, window, ref carry);
+            {
+                long misses = CyclicMisses(g.K * g.N, 1, window, ref carry, out close);
+                if (close < 0) return (misses, -1);
+                long fc = close / (g.K * g.Ca), rem = close - fc * g.K * g.Ca, cu = g.ColsUsed(fc);
+                long fr = rem / (g.Ra * cu), idx = rem % (g.Ra * cu);
+                long fold = fc * g.RowFolds + fr;
+                return (misses, fold * g.FoldCycles + g.Ra - g.RowsUsed(fr) + idx / cu);
+            }
         }
+    }
+
+    /// <summary>
+    /// Line of the <paramref name="index"/>-th word of a skewed block (h rows of w columns, column c
+    /// delayed by c lines, words ordered by line then column): the largest t with cum(t) ≤ index.
+    /// </summary>
+    internal static long SkewedLine(long index, long h, long w)
+    {
+        long lo = 0, hi = h + w - 1;
+        while (hi - lo > 1)
+        {
+            long mid = (lo + hi) / 2;
+            if (SkewedCount(mid, h, w) <= index) lo = mid; else hi = mid;
+        }
+        return lo;
+    }
+
+    /// <summary>Words on lines [0, t) of a skewed h × w block.</summary>
+    private static long SkewedCount(long t, long h, long w)
+    {
+        long a = t <= w ? t * (t + 1) / 2 : w * (w + 1) / 2 + (t - w) * w;
+        long b = t > h ? (t - h) * (t - h + 1) / 2 : 0;
+        return a - b;
+    }
+
+    /// <summary>
+    /// DRAM start and stop cycles of SCALE-Sim's CALC read buffer. Once a window closes, the first
+    /// prefetch is scheduled to end two cycles before the first request and to take ⌈window / 10⌉
+    /// cycles at its default 10 words per cycle; the last prefetch ends on the line that closed the
+    /// last window. A layer whose misses never close a window is fetched in one go ending at cycle −1.
+    /// </summary>
+    private static (long Start, long Stop) CalcReadDramSpan(long misses, long window, long firstRequestLine, long lastCloseLine, long sramWords)
+    {
+        long perSet = sramWords / 100;
+        if (lastCloseLine < 0 || window <= 0)
+        {
+            long sets = perSet > 0 ? (misses + perSet - 1) / perSet : 1;
+            return (-((sets * perSet + 9) / 10), -1);
+        }
+        return (firstRequestLine - (window + 9) / 10, lastCloseLine + 1);
     }
 
     /// <summary>
@@ -301,7 +376,12 @@ public static class SystolicModel
     /// visits are all misses until either the window closes again or every address has been seen.
     /// </summary>
     internal static long CyclicMisses(long distinct, long repeats, long window, ref long carry)
+        => CyclicMisses(distinct, repeats, window, ref carry, out _);
+
+    /// <summary>As above; <paramref name="lastClose"/> is the stream position of the miss that last closed a window, or −1.</summary>
+    internal static long CyclicMisses(long distinct, long repeats, long window, ref long carry, out long lastClose)
     {
+        lastClose = -1;
         if (distinct <= 0 || repeats <= 0) return 0;
         if (window <= 0) { carry += distinct; return distinct; }
         long length = distinct * repeats, pos = 0, covered = 0, misses = 0;
@@ -309,7 +389,7 @@ public static class SystolicModel
         {
             long k = Math.Min(window - carry, Math.Min(distinct - covered, length - pos));
             pos += k; covered += k; carry += k; misses += k;
-            if (carry == window) { carry = 0; covered = 0; }
+            if (carry == window) { carry = 0; covered = 0; lastClose = pos - 1; }
         }
         return misses;
     }
@@ -319,10 +399,10 @@ public static class SystolicModel
     /// once (closed form). Otherwise the ifmap address stream is replayed in SCALE-Sim's demand order
     /// through the window, with a generation stamp per address instead of sets.
     /// </summary>
-    private static long IfmapDramReads(in Geometry g, long window)
+    private static (long Misses, long LastCloseLine) IfmapDramReads(in Geometry g, long window)
     {
         long touched = TouchedIfmapWords(g.L);
-        if (window <= 0 || touched < window) return touched;
+        if (window <= 0 || touched < window) return (touched, -1);
         return IfmapStreamReplay(g, window);
     }
 
@@ -340,7 +420,7 @@ public static class SystolicModel
         return covered;
     }
 
-    private static long IfmapStreamReplay(in Geometry g, long window)
+    private static (long, long) IfmapStreamReplay(in Geometry g, long window)
     {
         var l = g.L;
         int m = checked((int)g.M), kk = checked((int)g.K);
@@ -372,12 +452,13 @@ public static class SystolicModel
             switch (g.Flow)
             {
                 case SystolicDataflow.OutputStationary:
-                    for (long fc = 0; fc < g.ColFolds; fc++)
-                        for (int p0 = 0; p0 < m; p0 += ra)
+                    for (long fc = 0, fold = 0; fc < g.ColFolds; fc++)
+                        for (int p0 = 0; p0 < m; p0 += ra, fold++)
                         {
                             int ru = Math.Min(ra, m - p0);
                             for (int t = 0; t < kk + ru - 1; t++)
                             {
+                                w.Line = fold * g.FoldCycles + t;
                                 int rLo = Math.Max(0, t - kk + 1), rHi = Math.Min(ru - 1, t);
                                 for (int r = rLo; r <= rHi; r++)
                                 {
@@ -388,12 +469,13 @@ public static class SystolicModel
                         }
                     break;
                 case SystolicDataflow.WeightStationary:
-                    for (long fc = 0; fc < g.ColFolds; fc++)
-                        for (int k0 = 0; k0 < kk; k0 += ra)
+                    for (long fc = 0, fold = 0; fc < g.ColFolds; fc++)
+                        for (int k0 = 0; k0 < kk; k0 += ra, fold++)
                         {
                             int ru = Math.Min(ra, kk - k0);
                             for (int u = 0; u < m + ru - 1; u++)
                             {
+                                w.Line = fold * g.FoldCycles + ra + u;
                                 int rLo = Math.Max(0, u - m + 1), rHi = Math.Min(ru - 1, u);
                                 for (int r = rLo; r <= rHi; r++)
                                 {
@@ -404,14 +486,16 @@ public static class SystolicModel
                         }
                     break;
                 default:
+                    long isFold = 0;
                     for (int p0 = 0; p0 < m; p0 += ca)
                     {
                         int cu = Math.Min(ca, m - p0);
-                        for (int k0 = 0; k0 < kk; k0 += ra)
+                        for (int k0 = 0; k0 < kk; k0 += ra, isFold++)
                         {
                             int ru = Math.Min(ra, kk - k0);
                             for (int row = ru - 1; row >= 0; row--)
                             {
+                                w.Line = isFold * g.FoldCycles + ra - 1 - row;
                                 int k = k0 + row, kr = kRow[k], kc = kCol[k], off = kOff[k];
                                 for (int c = 0; c < cu; c++)
                                 {
@@ -423,7 +507,7 @@ public static class SystolicModel
                     }
                     break;
             }
-            return w.Misses;
+            return (w.Misses, w.LastCloseLine);
         }
         finally
         {
@@ -438,13 +522,15 @@ public static class SystolicModel
         private int _generation = 1;
         private long _open;
         public long Misses;
+        /// <summary>Demand line being replayed, and the line whose miss last closed a window (−1: none).</summary>
+        public long Line, LastCloseLine = -1;
 
         public void Touch(int address)
         {
             if (stamps[address] == _generation) return;
             stamps[address] = _generation;
             Misses++;
-            if (++_open == window) { _open = 0; _generation++; }
+            if (++_open == window) { _open = 0; _generation++; LastCloseLine = Line; }
         }
     }
 

@@ -13,6 +13,7 @@ internal static class UserBandwidthReplay
     {
         public long TotalCycles, Stalls, DramIfmap, DramFilter, DramOfmap;
         public long IfStart, IfStop, FStart, FStop, OStart, OStop, DramOfmapStart, DramOfmapStop;
+        public long DramIfmapStart, DramIfmapStop, DramFilterStart, DramFilterStop;
     }
 
     public static Outcome Run(in SystolicModel.Geometry g, SystolicConfig config)
@@ -56,6 +57,10 @@ internal static class UserBandwidthReplay
         o.DramIfmap = ifmap.Accesses;
         o.DramFilter = filter.Accesses;
         o.DramOfmap = wb.Accesses;
+        o.DramIfmapStart = ifmap.FirstDramCycle;
+        o.DramIfmapStop = ifmap.LastDramCycle;
+        o.DramFilterStart = filter.FirstDramCycle;
+        o.DramFilterStop = filter.LastDramCycle;
         o.DramOfmapStart = wb.FirstDrainCycle;
         o.DramOfmapStop = wb.LastDrainCycle;
         return o;

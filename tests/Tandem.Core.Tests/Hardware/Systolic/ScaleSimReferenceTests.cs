@@ -24,8 +24,18 @@ public sealed class ScaleSimReferenceTests
         ("sram_filter_stop", r => r.SramFilterStopCycle),
         ("sram_ofmap_start", r => r.SramOfmapStartCycle),
         ("sram_ofmap_stop", r => r.SramOfmapStopCycle),
+        ("dram_ifmap_start", r => r.DramIfmapStartCycle),
+        ("dram_ifmap_stop", r => r.DramIfmapStopCycle),
+        ("dram_filter_start", r => r.DramFilterStartCycle),
+        ("dram_filter_stop", r => r.DramFilterStopCycle),
         ("dram_ofmap_start", r => r.DramOfmapStartCycle),
         ("dram_ofmap_stop", r => r.DramOfmapStopCycle),
+        ("avg_ifmap_sram_bw", r => r.AvgIfmapSramBandwidth),
+        ("avg_filter_sram_bw", r => r.AvgFilterSramBandwidth),
+        ("avg_ofmap_sram_bw", r => r.AvgOfmapSramBandwidth),
+        ("avg_ifmap_dram_bw", r => r.AvgIfmapDramBandwidth),
+        ("avg_filter_dram_bw", r => r.AvgFilterDramBandwidth),
+        ("avg_ofmap_dram_bw", r => r.AvgOfmapDramBandwidth),
     ];
 
     [Fact]
