@@ -57,6 +57,8 @@ internal static class SimulateCommand
     private static void Print(CliContext context, ScaleSimConfig cfg, ScaleSimTopology topo, List<SystolicLayerEvaluation> evals, double area, string outDir)
     {
         var sc = cfg.Config;
+        // A redirected console defaults to 80 columns, which would wrap every figure of a ten-column table.
+        if (!context.Interactive) context.Out.Profile.Width = Math.Max(context.Out.Profile.Width, 180);
         context.Out.WriteLine($"{cfg.RunName}: {sc.Describe()}; topology {topo.Name} ({topo.Layers.Count} layers)");
         var table = new Table().AddColumns(
             "Layer", "Cycles", "Stall cycles", "Util (%)", "Mapping eff. (%)",
