@@ -8,5 +8,6 @@ internal static class CommandCatalog
     public static IEnumerable<Command> All(CliContext context)
     {
         yield return VersionCommand.Create(context);
+        yield return SimulateCommand.Create(context);
     }
 }
