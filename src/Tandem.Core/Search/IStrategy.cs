@@ -125,9 +125,16 @@ public sealed class StrategyRegistry
 
     public IStrategy Create(string name, StrategyContext context, ConfigMap options)
     {
-        if (_factories.TryGetValue(name, out var f)) return f.Create(context, options);
+        EnsureKnown(name, options);
+        return _factories[name].Create(context, options);
+    }
+
+    /// <summary>Throws a <see cref="ConfigException"/> (with a "did you mean") unless <paramref name="name"/> is registered.</summary>
+    public void EnsureKnown(string name, ConfigNode where)
+    {
+        if (_factories.ContainsKey(name)) return;
         string? close = DidYouMean.Closest(name, _factories.Keys);
-        throw new ConfigException(
+        throw where.Error(
             $"unknown strategy '{name}';{(close != null ? $" did you mean '{close}'?" : "")} accepted: {string.Join(", ", _factories.Keys.Order())}");
     }
 }
