@@ -64,6 +64,13 @@ public sealed class StrategyContext
     }
 
     public DesignSpace Space { get; }
+
+    /// <summary>
+    /// Hardware-only evaluation of a design (cost model and hardware specs, no accuracy), when the
+    /// study has an accelerator template; what two-level (fast/slow) exploration tunes hardware with.
+    /// </summary>
+    public IFastEvaluator? FastEvaluator { get; init; }
+
     public IReadOnlyList<Objective> Objectives { get; }
     public IReadOnlyList<Constraint> Constraints { get; }
     public int Seed { get; }
