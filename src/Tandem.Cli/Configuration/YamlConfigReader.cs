@@ -26,6 +26,11 @@ internal static class YamlConfigReader
         {
             throw new ConfigException($"{file}:{e.Start.Line}:{e.Start.Column}: not valid YAML: {(e.InnerException ?? e).Message}");
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this (without a position) on some malformed input, e.g. an unclosed "[".
+            throw new ConfigException($"{file}: not valid YAML (an unclosed bracket, brace or quote?)");
+        }
         if (stream.Documents.Count == 0) throw new ConfigException($"{file}: the config file is empty");
         if (stream.Documents.Count > 1) throw new ConfigException($"{file}: holds {stream.Documents.Count} YAML documents; give one");
         var root = Convert(stream.Documents[0].RootNode, "", file);
