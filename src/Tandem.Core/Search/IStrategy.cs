@@ -64,6 +64,13 @@ public sealed class StrategyContext
     }
 
     public DesignSpace Space { get; }
+
+    /// <summary>
+    /// Hardware-only evaluation of a design (cost model and hardware specs, no accuracy), when the
+    /// study has an accelerator template; what two-level (fast/slow) exploration tunes hardware with.
+    /// </summary>
+    public IFastEvaluator? FastEvaluator { get; init; }
+
     public IReadOnlyList<Objective> Objectives { get; }
     public IReadOnlyList<Constraint> Constraints { get; }
     public int Seed { get; }
@@ -118,9 +125,16 @@ public sealed class StrategyRegistry
 
     public IStrategy Create(string name, StrategyContext context, ConfigMap options)
     {
-        if (_factories.TryGetValue(name, out var f)) return f.Create(context, options);
+        EnsureKnown(name, options);
+        return _factories[name].Create(context, options);
+    }
+
+    /// <summary>Throws a <see cref="ConfigException"/> (with a "did you mean") unless <paramref name="name"/> is registered.</summary>
+    public void EnsureKnown(string name, ConfigNode where)
+    {
+        if (_factories.ContainsKey(name)) return;
         string? close = DidYouMean.Closest(name, _factories.Keys);
-        throw new ConfigException(
+        throw where.Error(
             $"unknown strategy '{name}';{(close != null ? $" did you mean '{close}'?" : "")} accepted: {string.Join(", ", _factories.Keys.Order())}");
     }
 }

@@ -69,7 +69,7 @@ public sealed class StudyRunner(IStudyStorage storage, TimeProvider? time = null
         var stored = (await storage.GetTrialsAsync(study, cancellationToken).ConfigureAwait(false)).ToDictionary(t => t.Number);
         var finished = new List<TrialRecord>();
         var cache = new Dictionary<string, TrialOutcome>(StringComparer.Ordinal);
-        var view = new StudyView(storage, study);
+        var view = new StoredStudyView(storage, study);
         long startTicks = _time.GetTimestamp();
         int next = 0, evaluated = 0, replayed = 0, duplicates = 0, duplicateStreak = 0;
         int complete = 0, pruned = 0, failed = 0;
@@ -220,17 +220,5 @@ public sealed class StudyRunner(IStudyStorage storage, TimeProvider? time = null
     {
         public int SameAs { get; init; } = -1;
         public bool Evaluated { get; init; }
-    }
-
-    private sealed class StudyView(IStudyStorage storage, string study) : IStudyView
-    {
-        public string Name => study;
-        public Task<IReadOnlyList<TrialRecord>> GetTrialsAsync(CancellationToken cancellationToken = default) => storage.GetTrialsAsync(study, cancellationToken);
-        public Task SaveArtifactAsync(int trial, string name, byte[] data, CancellationToken cancellationToken = default) =>
-            storage.SaveArtifactAsync(study, trial, name, data, cancellationToken);
-        public Task<byte[]?> GetArtifactAsync(int trial, string name, CancellationToken cancellationToken = default) =>
-            storage.GetArtifactAsync(study, trial, name, cancellationToken);
-        public Task<IReadOnlyList<ArtifactInfo>> ListArtifactsAsync(CancellationToken cancellationToken = default) =>
-            storage.ListArtifactsAsync(study, cancellationToken);
     }
 }
