@@ -54,7 +54,7 @@ public static class HtmlReport
         h.Append("<h2>Summary</h2>\n<table class=\"summary\">\n");
         Row(h, "Study", data.Study.Name);
         Row(h, "Status", data.Study.Status.ToString());
-        Row(h, "Created", StudyExport.Time(data.Study.CreatedAt));
+        Row(h, "Created", Display(data.Study.CreatedAt));
         Row(h, "Tandem version", data.Study.ProgramVersion);
         Row(h, "Design space signature", data.Study.SpaceSignature);
         Row(h, "Trials", trials.Count.ToString(CultureInfo.InvariantCulture));
@@ -185,7 +185,7 @@ public static class HtmlReport
         if (events.Count > max) h.Append("<p>The last ").Append(max).Append(" of ").Append(events.Count).Append(" events.</p>\n");
         h.Append("<table class=\"data\">\n<thead><tr><th>time</th><th>kind</th><th>message</th></tr></thead>\n<tbody>\n");
         foreach (var e in events.Skip(Math.Max(0, events.Count - max)))
-            h.Append("<tr><td>").Append(E(StudyExport.Time(e.Time))).Append("</td><td>").Append(E(e.Kind)).Append("</td><td class=\"text\">").Append(E(e.Message)).Append("</td></tr>\n");
+            h.Append("<tr><td>").Append(E(Display(e.Time))).Append("</td><td>").Append(E(e.Kind)).Append("</td><td class=\"text\">").Append(E(e.Message)).Append("</td></tr>\n");
         h.Append("</tbody>\n</table>\n");
     }
 
@@ -195,7 +195,11 @@ public static class HtmlReport
     private static double Median(double[] sorted) =>
         sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 
-    private static string Number(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+    /// <summary>Whole numbers (MACs, parameters, cycles) in full up to 10¹², everything else to 6 significant digits.</summary>
+    private static string Number(double v) =>
+        Math.Abs(v) < 1e12 && v == Math.Floor(v) ? v.ToString("0", CultureInfo.InvariantCulture) : v.ToString("G6", CultureInfo.InvariantCulture);
+
+    private static string Display(DateTimeOffset t) => t.ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture);
 
     private static string WithUnit(double v, string metric) => MetricUnits.Of(metric) is { Length: > 0 } u ? $"{Number(v)} {u}" : Number(v);
 

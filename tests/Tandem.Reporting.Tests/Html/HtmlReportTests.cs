@@ -48,6 +48,7 @@ public sealed class HtmlReportTests
         var summary = doc.SelectNodes("//table[@class='summary']/tr")!.Cast<XmlNode>()
             .ToDictionary(r => r.SelectSingleNode("th")!.InnerText, r => r.SelectSingleNode("td")!.InnerText);
         Assert.Equal("demo", summary["Study"]);
+        Assert.Equal("2025-06-01 09:00:00 +02:00", summary["Created"]);
         Assert.Equal("60", summary["Trials"]);
         Assert.Equal(data.Trials.Count(t => t.State == TrialState.Complete).ToString(System.Globalization.CultureInfo.InvariantCulture), summary["Complete"]);
         Assert.Equal(data.Trials.Count(t => t.State == TrialState.Pruned).ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -68,6 +69,7 @@ public sealed class HtmlReportTests
         var first = data.Trials.Single(t => t.Number == int.Parse(rows[0][0], System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(first.Metrics["latency_ms"].ToString("G6", System.Globalization.CultureInfo.InvariantCulture), rows[0][2]);
         Assert.Equal(first.Params["arch.ops"], rows[0][7]);
+        Assert.Equal(first.Metrics["macs"].ToString("0", System.Globalization.CultureInfo.InvariantCulture), rows[0][4]); // whole numbers in full
     }
 
     [Fact]
