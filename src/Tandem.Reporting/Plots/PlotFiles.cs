@@ -30,7 +30,10 @@ internal static class PlotFiles
     }
 }
 
-/// <summary>A report or export could not be written where the user asked (bad extension, unwritable folder).</summary>
+/// <summary>
+/// A plot, report or export could not be written where the user asked (bad extension, unwritable
+/// folder), or an exported file given back to Tandem cannot be read (not a Tandem export, newer format).
+/// </summary>
 public sealed class ReportException : InputException
 {
     public ReportException(string message) : base(message) { }

@@ -214,6 +214,8 @@ internal sealed partial class PostgresStudyStorage : SqlStudyStorage
                     "3D000" => $"the {_server} does not exist: {pg.MessageText}",
                     "42501" => $"the {_server} denies Tandem the right to use schema '{_schema}': {pg.MessageText}",
                     "53100" => $"the {_server} is out of disk space; the last write was not stored",
+                    // PostgreSQL text cannot hold U+0000 (SQLite can); the write is refused whole.
+                    "22021" or "22P05" => $"the {_server} cannot store this text ({pg.MessageText}); remove NUL characters from names, reasons and attributes",
                     "57P01" or "57P02" or "57P03" => $"the {_server} is shutting down or starting up: {pg.MessageText}",
                     _ => null,
                 };
