@@ -16,16 +16,18 @@ internal static class ShowCommand
         var study = new Argument<string?>("study") { Description = "Study name; without it, the stored studies are listed.", Arity = ArgumentArity.ZeroOrOne };
         var storage = new Option<string?>("--storage") { Description = $"Study store (default {CliContext.DefaultStorage})." };
         var all = new Option<bool>("--all") { Description = "List every trial (default: the last 25)." };
+        var output = new Option<string?>("--out") { Description = "Also write trials.csv, front.csv, study.json, front.png and report.html to this folder." };
         var command = new Command("show", "Show stored studies, or one study's trials, Pareto front and log.");
         command.Arguments.Add(study);
         command.Options.Add(storage);
         command.Options.Add(all);
+        command.Options.Add(output);
         command.SetAction(async (parse, ct) =>
         {
             await using var store = context.OpenStorage(parse.GetValue(storage) ?? CliContext.DefaultStorage);
             string? name = parse.GetValue(study);
             if (name is null) return await ListAsync(context, store, ct);
-            return await ShowAsync(context, store, name, parse.GetValue(all), ct);
+            return await ShowAsync(context, store, name, parse.GetValue(all), parse.GetValue(output), ct);
         });
         return command;
     }
@@ -52,7 +54,7 @@ internal static class ShowCommand
         return TandemCli.ExitOk;
     }
 
-    private static async Task<int> ShowAsync(CliContext context, IStudyStorage store, string name, bool all, CancellationToken ct)
+    private static async Task<int> ShowAsync(CliContext context, IStudyStorage store, string name, bool all, string? folder, CancellationToken ct)
     {
         var record = await store.GetStudyAsync(name, ct);
         if (record is null)
@@ -96,6 +98,11 @@ internal static class ShowCommand
         {
             o.WriteLine("Log:");
             foreach (var e in events.TakeLast(all ? int.MaxValue : 15)) o.WriteLine($"  {e.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss} {e.Kind}: {e.Message}");
+        }
+        if (folder != null)
+        {
+            string dir = await StudyOutputs.WriteAsync(context, store, name, outline.Objectives, outline.Specs, folder, ct);
+            o.WriteLine($"Wrote trials.csv, front.csv, study.json, front.png and report.html to {dir}");
         }
         return TandemCli.ExitOk;
     }

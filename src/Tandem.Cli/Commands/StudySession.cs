@@ -53,6 +53,8 @@ internal sealed class StudySession(CliContext context, ComponentCatalog catalog,
         front = StudyFront.Of(trials, plan.Objectives, plan.Specs);
         StudyTables.PrintSummary(output, trials, plan.Specs);
         StudyTables.PrintFront(output, front, plan.Objectives, plan.Problem.Family, plan.Problem.Hardware != null);
+        string dir = await StudyOutputs.WriteAsync(context, storage, plan.Name, plan.Objectives, plan.Specs, args.Out, cancellationToken);
+        output.WriteLine($"Wrote trials.csv, front.csv, study.json, front.png and report.html to {dir}");
         output.WriteLine($"Stored in {storage.Description} as '{plan.Name}'. Show it again with: tandem show {plan.Name}" +
             (args.Storage is { } s ? $" --storage {s}" : ""));
         return TandemCli.ExitOk;
