@@ -154,7 +154,7 @@ public sealed class ConfigMap : ConfigNode
     }
 
     public int GetInt(string key, int defaultValue, int min = int.MinValue, int max = int.MaxValue) =>
-        (int)GetLong(key, defaultValue, min, max);
+        (int)GetLong(key, defaultValue, min == int.MinValue ? long.MinValue : min, max == int.MaxValue ? int.MaxValue : max);
 
     public long GetLong(string key, long defaultValue, long min = long.MinValue, long max = long.MaxValue)
     {
@@ -222,7 +222,7 @@ public sealed class ConfigMap : ConfigNode
     private static string KindOf<T>() => typeof(T) == typeof(ConfigMap) ? "a map of keys" : typeof(T).Name;
 
     private static string RangeText(double min, double max) =>
-        (double.IsNegativeInfinity(min) || min <= long.MinValue, double.IsPositiveInfinity(max) || max >= long.MaxValue) switch
+        (double.IsNegativeInfinity(min) || min <= long.MinValue, double.IsPositiveInfinity(max) || max >= int.MaxValue) switch
         {
             (true, true) => "any number",
             (true, false) => $"≤ {max.ToString(CultureInfo.InvariantCulture)}",

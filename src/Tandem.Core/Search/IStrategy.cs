@@ -34,16 +34,43 @@ public interface IStrategy
 /// </summary>
 public sealed class StrategyContext
 {
-    public StrategyContext(DesignSpace space, IReadOnlyList<Objective> objectives, IReadOnlyList<Constraint> constraints, int seed)
+    private readonly System.Collections.Concurrent.ConcurrentQueue<StudyEvent> _events = new();
+    private readonly TimeProvider _time;
+
+    public StrategyContext(DesignSpace space, IReadOnlyList<Objective> objectives, IReadOnlyList<Constraint> constraints, int seed,
+        TimeProvider? time = null)
     {
         if (objectives.Count == 0) throw new ConfigException("a study needs at least one objective");
         Space = space;
         Objectives = objectives;
         Constraints = constraints;
         Seed = seed;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>
+    /// Records something a strategy decided that belongs in the study's log (e.g. "space shrunk:
+    /// arch.s1.channels lost 8, 16"). The runner stores these after each batch.
+    /// </summary>
+    public void ReportEvent(string kind, string message, string? dataJson = null) =>
+        _events.Enqueue(new StudyEvent(_time.GetUtcNow(), kind, message, dataJson));
+
+    /// <summary>Takes the events reported since the last call (used by the runner).</summary>
+    public IReadOnlyList<StudyEvent> DrainEvents()
+    {
+        var list = new List<StudyEvent>();
+        while (_events.TryDequeue(out var e)) list.Add(e);
+        return list;
     }
 
     public DesignSpace Space { get; }
+
+    /// <summary>
+    /// Hardware-only evaluation of a design (cost model and hardware specs, no accuracy), when the
+    /// study has an accelerator template; what two-level (fast/slow) exploration tunes hardware with.
+    /// </summary>
+    public IFastEvaluator? FastEvaluator { get; init; }
+
     public IReadOnlyList<Objective> Objectives { get; }
     public IReadOnlyList<Constraint> Constraints { get; }
     public int Seed { get; }
@@ -98,9 +125,16 @@ public sealed class StrategyRegistry
 
     public IStrategy Create(string name, StrategyContext context, ConfigMap options)
     {
-        if (_factories.TryGetValue(name, out var f)) return f.Create(context, options);
+        EnsureKnown(name, options);
+        return _factories[name].Create(context, options);
+    }
+
+    /// <summary>Throws a <see cref="ConfigException"/> (with a "did you mean") unless <paramref name="name"/> is registered.</summary>
+    public void EnsureKnown(string name, ConfigNode where)
+    {
+        if (_factories.ContainsKey(name)) return;
         string? close = DidYouMean.Closest(name, _factories.Keys);
-        throw new ConfigException(
+        throw where.Error(
             $"unknown strategy '{name}';{(close != null ? $" did you mean '{close}'?" : "")} accepted: {string.Join(", ", _factories.Keys.Order())}");
     }
 }

@@ -22,6 +22,7 @@ public sealed class AccuracyCommandsTests : IDisposable
         }),
         Error = _err,
         WorkingDirectory = _dir.Path,
+        OpenStorage = spec => Tandem.Storage.StudyStorageFactory.Open(spec, _dir.Path),
     };
 
     [Fact]

@@ -99,6 +99,10 @@ public sealed class PlainCnnFamily : INetworkFamily
         return b.Build();
     }
 
+    /// <summary>"16x2k3r-32x1k5-64x3k3 max": per stage channels × layers, kernel, r = residual; then the pooling.</summary>
+    public string Describe(Design design) =>
+        string.Join("-", Stages(design).Select(s => $"{s.Channels}x{s.Layers}k{s.Kernel}{(s.Residual ? "r" : "")}")) + " " + design.GetString("arch.pool");
+
     public Design Canonicalize(Design design)
     {
         var d = design;
