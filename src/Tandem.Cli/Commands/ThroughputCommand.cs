@@ -25,9 +25,10 @@ internal static class ThroughputCommand
         var trials = new Option<int>("--trials") { Description = "Random default-family designs trained at the default budget (0 = skip).", DefaultValueFactory = _ => 8 };
         var scale = new Option<double>("--final-scale") { Description = "Budget scale of the final retraining of the best trial (0 = skip).", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "Seed of designs, split and weights.", DefaultValueFactory = _ => 1 };
+        var validation = new Option<int>("--validation-samples") { Description = "Training-file images held out for validation.", DefaultValueFactory = _ => 5_000 };
         var output = new Option<string?>("--out") { Description = "Folder for throughput.md." };
         var command = new Command("throughput", "Measure training speed (images/s), time per default-budget trial, and the final retraining's test accuracy.");
-        foreach (var o in new Option[] { data, dataset, steps, trials, scale, seed, output }) command.Options.Add(o);
+        foreach (var o in new Option[] { data, dataset, steps, trials, scale, seed, validation, output }) command.Options.Add(o);
         command.SetAction(async (parse, ct) =>
         {
             int nSteps = parse.GetValue(steps), nTrials = parse.GetValue(trials), sd = parse.GetValue(seed);
@@ -37,7 +38,7 @@ internal static class ThroughputCommand
             if (finalScale < 0) throw new InputException($"--final-scale must be 0 or more (got {finalScale})");
             var family = new PlainCnnFamily();
             var env = new AccuracyEnvironment { Family = family, Seed = sd, DataDirectory = parse.GetValue(data) is { } d ? context.ResolvePath(d) : null, WorkingDirectory = context.WorkingDirectory };
-            var config = ConfigPairs.Map("tandem throughput", [("dataset", parse.GetValue(dataset))]);
+            var config = ConfigPairs.Map("tandem throughput", [("dataset", parse.GetValue(dataset)), ("validation_samples", parse.GetValue(validation))]);
             var registry = TorchComponents.Register(new AccuracyEvaluatorRegistry());
             var evaluator = registry.Create("train", config, env);
             var task = evaluator.Task; // decodes the dataset (and fails early on a bad folder)

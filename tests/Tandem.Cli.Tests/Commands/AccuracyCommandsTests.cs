@@ -65,7 +65,7 @@ public sealed class AccuracyCommandsTests : IDisposable
     [Fact]
     public async Task Throughput_reports_images_per_second_with_units()
     {
-        int code = await TandemCli.RunAsync(["throughput", "--dataset", "synthetic", "--steps", "2", "--trials", "0", "--out", "tp"], Context(), TestContext.Current.CancellationToken);
+        int code = await TandemCli.RunAsync(["throughput", "--dataset", "synthetic", "--validation-samples", "300", "--steps", "2", "--trials", "0", "--out", "tp"], Context(), TestContext.Current.CancellationToken);
         Assert.True(code == 0, _err.ToString());
         Assert.Contains("train images/s", _out.ToString());
         Assert.Contains("| medium", File.ReadAllText(_dir.File("tp/throughput.md")));
