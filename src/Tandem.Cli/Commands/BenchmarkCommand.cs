@@ -164,7 +164,7 @@ internal sealed class BenchmarkInputException(string message) : InputException(m
 /// <summary>The strategy registry the CLI offers: Core's strategies plus the Torch project's RL controller.</summary>
 internal static class StrategyCatalog
 {
-    public static StrategyRegistry Create() => BuiltInStrategies.Register(new StrategyRegistry());
+    public static StrategyRegistry Create() => Tandem.Torch.Search.TorchStrategies.Register(BuiltInStrategies.Register(new StrategyRegistry()));
 }
 
 /// <summary>Describes the machine a benchmark ran on (cores, CPU model, .NET and OS).</summary>

@@ -9,8 +9,9 @@ namespace Tandem.Core.Search.Strategies;
 /// <summary>
 /// Options of constrained Bayesian optimisation. <see cref="Initial"/> random designs come first
 /// (≥ 2); each later proposal maximises the acquisition over <see cref="Candidates"/> uniform
-/// samples plus <see cref="LocalCandidates"/> mutations of the current best designs (or over the
-/// whole space when it has at most <see cref="EnumerateUpTo"/> designs). <see cref="McSamples"/>
+/// samples plus the neighbours and <see cref="LocalCandidates"/> mutations of the current best
+/// designs; a space of at most <see cref="EnumerateUpTo"/> designs is instead screened whole by the
+/// posterior mean and the best Candidates + LocalCandidates go on to the acquisition. <see cref="McSamples"/>
 /// posterior draws estimate the expected hypervolume improvement; hyperparameters are refitted
 /// every <see cref="RefitEvery"/> new observations.
 /// </summary>
@@ -21,7 +22,7 @@ public sealed record BayesianOptimizationOptions
     public int LocalCandidates { get; init; } = 512;
     public int McSamples { get; init; } = 32;
     public int RefitEvery { get; init; } = 10;
-    public long EnumerateUpTo { get; init; } = 2048;
+    public long EnumerateUpTo { get; init; } = 20_000;
 
     /// <summary>
     /// Multi-objective acquisition: "ehvi" (expected hypervolume improvement) or "pi" (probability of
@@ -41,7 +42,7 @@ public sealed record BayesianOptimizationOptions
             LocalCandidates = options.GetInt("local_candidates", 512, 0, 1_000_000),
             McSamples = options.GetInt("mc_samples", 32, 1, 10_000),
             RefitEvery = options.GetInt("refit_every", 10, 1, 100_000),
-            EnumerateUpTo = options.GetLong("enumerate_up_to", 2048, 0, 10_000_000),
+            EnumerateUpTo = options.GetLong("enumerate_up_to", 20_000, 0, 10_000_000),
             Acquisition = options.GetChoice("acquisition", "pi", Acquisitions),
         };
     }
@@ -108,6 +109,7 @@ internal sealed class BayesianOptimization : IStrategy
         var candidates = Candidates();
         var encoded = candidates.Select(GaussianProcess.Encode).ToList();
         var front = FeasibleFront();
+        Screen(candidates, encoded, front);
         int fantasies = 0;
         var fantasized = new int[_constraintModels.Length];
         for (int b = 0; b < count && candidates.Count > 0; b++)
@@ -153,6 +155,51 @@ internal sealed class BayesianOptimization : IStrategy
             if (outcome.Metrics.TryGetValue(_context.Constraints[i].Metric, out double v) && double.IsFinite(v))
                 _constraintModels[i].Add(x, v);
         _sinceFit++;
+    }
+
+    /// <summary>
+    /// Keeps the <c>Candidates + LocalCandidates</c> most promising of a large candidate set by their
+    /// posterior means (cheap: no variance): the additive ε by which the front dominates the mean
+    /// vector (negative = the mean would extend the front), in the warped spaces; single objective:
+    /// the mean itself. Candidates predicted infeasible by the constraint means go last.
+    /// </summary>
+    private void Screen(List<Design> candidates, List<double[]> encoded, List<double[]> front)
+    {
+        int keep = Math.Max(1, _options.Candidates + _options.LocalCandidates);
+        if (candidates.Count <= keep) return;
+        int m = _objectiveModels.Length;
+        var warpedFront = front.Select(p => p.Select((v, k) => _objectiveModels[k].Warp(v)).ToArray()).ToList();
+        var score = new double[candidates.Count];
+        for (int c = 0; c < candidates.Count; c++)
+        {
+            var mu = _objectiveModels.Select(g => g.PredictMean(encoded[c])).ToArray();
+            double eps;
+            if (m == 1 || warpedFront.Count == 0) eps = mu.Sum();
+            else
+            {
+                eps = double.PositiveInfinity;
+                foreach (var p in warpedFront)
+                {
+                    double worst = double.NegativeInfinity;
+                    for (int k = 0; k < m; k++) worst = Math.Max(worst, mu[k] - p[k]);
+                    eps = Math.Min(eps, worst);
+                }
+            }
+            for (int i = 0; i < _constraintModels.Length; i++)
+            {
+                var g = _constraintModels[i];
+                if (g.Count == 0) continue;
+                var con = _context.Constraints[i];
+                double mean = g.PredictMean(encoded[c]), bound = g.Warp(con.Bound);
+                if (con.Op == ConstraintOp.LessOrEqual ? mean > bound : mean < bound) eps += 1e6;
+            }
+            score[c] = eps;
+        }
+        var order = Enumerable.Range(0, candidates.Count).OrderBy(i => score[i]).ThenBy(i => i).Take(keep).ToArray();
+        var keptD = order.Select(i => candidates[i]).ToList();
+        var keptX = order.Select(i => encoded[i]).ToList();
+        candidates.Clear(); candidates.AddRange(keptD);
+        encoded.Clear(); encoded.AddRange(keptX);
     }
 
     private List<double[]> FeasibleFront() =>

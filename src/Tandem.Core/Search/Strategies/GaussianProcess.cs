@@ -118,6 +118,16 @@ internal sealed class GaussianProcess
         return pw;
     }
 
+    /// <summary>Posterior mean only (O(n), no variance), in the warped output space.</summary>
+    public double PredictMean(double[] x)
+    {
+        if (_x.Count == 0) return 0;
+        if (_chol is null) Factor();
+        double mu = 0;
+        for (int i = 0; i < _x.Count; i++) mu += Kernel(x, _x[i]) * _alpha![i];
+        return mu;
+    }
+
     /// <summary>Posterior mean and standard deviation in the warped output space (see <see cref="Warp"/>).</summary>
     public (double Mean, double Std) Predict(double[] x)
     {
