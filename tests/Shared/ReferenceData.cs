@@ -8,6 +8,10 @@ namespace Tandem.Testing;
 /// </summary>
 public static class ReferenceData
 {
+    // Static initialisers run in text order: the repository root must be known before Locate().
+    /// <summary>The repository root (the folder holding Tandem.slnx).</summary>
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
     public static string? Root { get; } = Locate();
 
     /// <summary>Full path of a file or folder under the reference root, or skip/fail as described.</summary>
@@ -28,8 +32,6 @@ public static class ReferenceData
         return ""; // unreachable: Assert.Skip throws
     }
 
-    /// <summary>The repository root (the folder holding Tandem.slnx).</summary>
-    public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
     private static string? Locate()
     {

@@ -38,8 +38,9 @@ public sealed class StudyPlan
 
     public IReadOnlyList<Constraint> Specs => Problem.Specs;
 
-    public StrategyContext CreateStrategyContext(TimeProvider? time = null) =>
-        new(Problem.Space, Objectives, Specs, Seed, time);
+    /// <summary>The strategy's view of the study; <paramref name="fast"/> enables two-level exploration (hardware-only evaluations).</summary>
+    public StrategyContext CreateStrategyContext(TimeProvider? time = null, IFastEvaluator? fast = null) =>
+        new(Problem.Space, Objectives, Specs, Seed, time) { FastEvaluator = Problem.Hardware is null ? null : fast };
 
     public CoExplorationEvaluator CreateEvaluator() => new(Problem, Accuracy);
 }
@@ -87,7 +88,9 @@ public static class StudyConfigBinder
         }
         else
         {
-            accuracy = catalog.Evaluators.Create(evaluatorName, accuracyMap, environmentTemplate with { Family = family, Seed = seed });
+            // The evaluator binds its own options; "evaluator" is the selector, not one of them.
+            var options = new ConfigMap(accuracyMap.Path, accuracyMap.Location, accuracyMap.Entries.Where(e => e.Key != "evaluator"));
+            accuracy = catalog.Evaluators.Create(evaluatorName, options, environmentTemplate with { Family = family, Seed = seed });
             task = accuracy.Task;
             if (taskMap != null) throw taskMap.Error("'task' is given by the accuracy evaluator's dataset; remove it or use 'accuracy: { evaluator: none }'");
         }

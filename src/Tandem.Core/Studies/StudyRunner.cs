@@ -108,7 +108,19 @@ public sealed class StudyRunner(IStudyStorage storage, TimeProvider? time = null
             for (int i = 0; i < asked.Count; i++)
             {
                 var design = canonical(asked[i]);
-                if (stored.TryGetValue(next, out var rec) && rec.IsFinished)
+                // Duplicates first, exactly as in a live run: they never got a trial number, so a replay
+                // must answer them from the cache too, or it would take them for the next stored trial.
+                if (cache.TryGetValue(design.Key, out var known))
+                {
+                    slots[i] = new Slot(design, null, known, null);
+                    duplicates++;
+                }
+                else if (batchKeys.TryGetValue(design.Key, out int first))
+                {
+                    slots[i] = new Slot(design, null, null, null) { SameAs = first };
+                    duplicates++;
+                }
+                else if (stored.TryGetValue(next, out var rec) && rec.IsFinished)
                 {
                     if (rec.DesignKey != design.Key)
                     {
@@ -120,16 +132,6 @@ public sealed class StudyRunner(IStudyStorage storage, TimeProvider? time = null
                     slots[i] = new Slot(design, next++, rec.ToOutcome(), rec);
                     replayed++;
                     anyNew = true;
-                }
-                else if (cache.TryGetValue(design.Key, out var known))
-                {
-                    slots[i] = new Slot(design, null, known, null);
-                    duplicates++;
-                }
-                else if (batchKeys.TryGetValue(design.Key, out int first))
-                {
-                    slots[i] = new Slot(design, null, null, null) { SameAs = first };
-                    duplicates++;
                 }
                 else
                 {

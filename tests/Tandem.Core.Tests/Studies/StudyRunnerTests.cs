@@ -102,14 +102,37 @@ public class StudyRunnerTests
     }
 
     [Fact]
-    public async Task Resume_tells_the_strategy_every_stored_trial_in_order()
+    public async Task Resume_tells_the_strategy_exactly_what_the_live_run_told_it()
     {
-        var (storage, _) = await Run(12, 1);
-        var strategy = new SeededRandomStrategy(Space, 7);
-        var (_, result) = await Run(12, 1, strategy, storage: storage);
+        var live = new SeededRandomStrategy(Space, 7);
+        var (storage, _) = await Run(12, 1, live);
+        var replay = new SeededRandomStrategy(Space, 7);
+        var (_, result) = await Run(12, 1, replay, storage: storage);
         Assert.Equal(12, result.ReplayedTrials);
         Assert.Equal(0, result.EvaluatedThisRun);
-        Assert.Equal(await Keys(storage), strategy.Told.Select(t => t.Key));
+        Assert.Equal(live.Told, replay.Told); // duplicates included, in the same order
+    }
+
+    [Fact]
+    public async Task Replay_answers_duplicates_from_the_cache_as_the_live_run_did()
+    {
+        var a = Space.Sample(new Random(1));
+        var b = Space.Sample(new Random(2));
+        var c = Space.Sample(new Random(3));
+        Design[] proposals = [a, b, a, c, b, a];
+        var (live, _) = await Run(10, 1, new ListStrategy(proposals));
+        var trials = await live.GetTrialsAsync("s");
+        Assert.Equal([a.Key, b.Key, c.Key], trials.Select(t => t.DesignKey));
+
+        // A crash after trial 1: trial 2 (design c, asked after the duplicate a) was never stored.
+        var crashed = new InMemoryStudyStorage();
+        await crashed.CreateStudyAsync(new StudyRecord { Name = "s", SpaceSignature = Space.Signature, ConfigJson = "{}", ProgramVersion = "t", CreatedAt = DateTimeOffset.UnixEpoch });
+        foreach (var t in trials.Take(2)) await crashed.SaveTrialAsync("s", t);
+        var (resumed, result) = await Run(10, 1, new ListStrategy(proposals), storage: crashed);
+        Assert.Equal(trials.Select(t => t.DesignKey), (await resumed.GetTrialsAsync("s")).Select(t => t.DesignKey));
+        Assert.Empty(await resumed.GetEventsAsync("s")); // no divergence
+        Assert.Equal(2, result.ReplayedTrials);
+        Assert.Equal(3, result.Duplicates);
     }
 
     [Fact]

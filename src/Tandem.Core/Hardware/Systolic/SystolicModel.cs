@@ -1,0 +1,568 @@
+using System.Buffers;
+
+namespace Tandem.Core.Hardware.Systolic;
+
+/// <summary>
+/// The per-layer systolic-array model, exact against SCALE-Sim v2 in CALC mode. Cycles, SRAM counts,
+/// utilisation and mapping efficiency are closed forms over the folds of the mapping; filter DRAM
+/// reads are a closed form over SCALE-Sim's window of prefetch sets; ofmap DRAM writes come from an
+/// exact run-length replay of its write buffer (no per-cycle work); ifmap DRAM reads are a closed
+/// form when the touched ifmap fits the prefetch window and otherwise an exact replay of the ifmap
+/// address stream through that window. See docs/systolic-model.md for every formula.
+/// Pure and thread-safe: all scratch memory is rented per call.
+/// </summary>
+public static class SystolicModel
+{
+    /// <summary>Evaluates one layer on one array configuration.</summary>
+    public static SystolicLayerResult Evaluate(in SystolicLayerShape layer, SystolicConfig config)
+    {
+        var g = new Geometry(layer, config);
+        long totalLines = g.Folds * g.FoldCycles;
+
+        // SRAM reads and writes per operand: what the compute demand matrices carry, summed over folds.
+        long M = layer.M, K = layer.K, N = layer.N;
+        long sramIfmap, sramFilter, sramOfmap;
+        switch (config.Dataflow)
+        {
+            case SystolicDataflow.OutputStationary:
+                sramIfmap = M * K * g.ColFolds;
+                sramFilter = K * N * g.RowFolds;
+                // SCALE-Sim v2 adds rows + columns of the padded fold to its OS ofmap count on every fold.
+                sramOfmap = M * N + g.Folds * (g.Ra + g.Ca);
+                break;
+            case SystolicDataflow.WeightStationary:
+                sramIfmap = M * K * g.ColFolds;
+                sramFilter = K * N;
+                sramOfmap = M * N * g.RowFolds;
+                break;
+            default:
+                sramIfmap = M * K;
+                sramFilter = K * N * g.ColFolds;
+                sramOfmap = M * N * g.RowFolds;
+                break;
+        }
+
+        // The per-fold averages SCALE-Sim reports: used PEs over all PEs, and MACs over PE-cycles of
+        // the fold's own (unskewed) demand matrix; both factor because Σ rows_used·cols_used = Sr·Sc.
+        double peCount = (double)g.Ra * g.Ca;
+        double mappingEff = (double)g.Sr * g.Sc / (g.Folds * peCount);
+        long utilCycles = config.Dataflow == SystolicDataflow.OutputStationary
+            ? g.T + g.Ra + g.Ca - 2
+            : g.T + 2L * g.Ra + 2L * g.Ca - 3;
+        double computeUtil = (double)g.Sr * g.Sc * g.T / (g.Folds * peCount * utilCycles);
+
+        long ifWindow = Window(config.IfmapSramWords), fWindow = Window(config.FilterSramWords);
+        var (dramFilter, filterClose) = FilterDramReads(g, fWindow);
+        var (dramIfmap, ifmapClose) = IfmapDramReads(g, ifWindow);
+
+        // CALC drains the ofmap one array row (Columns words) per cycle, so writes can never stall.
+        var wb = new WriteBufferReplay(config.OfmapSramWords, config.Columns);
+        ReplayOfmap(g, ref wb);
+        long stalls = wb.Stalls;
+        long lastLineCycle = totalLines - 1 + stalls;
+        wb.DrainAll(lastLineCycle);
+
+        long totalCycles = lastLineCycle;
+        var (ifStart, ifStop) = IfmapSramSpan(g);
+        var (fStart, fStop) = FilterSramSpan(g);
+        var (oStart, oStop) = OfmapSramSpan(g);
+        // CALC reads never stall, so a request's line is its SRAM service cycle minus the hit latency.
+        var (difStart, difStop) = CalcReadDramSpan(dramIfmap, ifWindow, ifStart - 1, ifmapClose, config.IfmapSramWords);
+        var (dfStart, dfStop) = CalcReadDramSpan(dramFilter, fWindow, fStart - 1, filterClose, config.FilterSramWords);
+
+        var result = new SystolicLayerResult
+        {
+            TotalCycles = totalCycles,
+            StallCycles = stalls,
+            OverallUtilPct = layer.Macs * 100.0 / (totalCycles * peCount),
+            MappingEfficiencyPct = mappingEff * 100,
+            ComputeUtilPct = computeUtil * 100,
+            Macs = layer.Macs,
+            Folds = g.Folds,
+            SramIfmapReads = sramIfmap,
+            SramFilterReads = sramFilter,
+            SramOfmapWrites = sramOfmap,
+            DramIfmapReads = dramIfmap,
+            DramFilterReads = dramFilter,
+            DramOfmapWrites = wb.Accesses,
+            SramIfmapStartCycle = ifStart,
+            SramIfmapStopCycle = ifStop,
+            SramFilterStartCycle = fStart,
+            SramFilterStopCycle = fStop,
+            SramOfmapStartCycle = oStart,
+            SramOfmapStopCycle = oStop,
+            DramIfmapStartCycle = difStart,
+            DramIfmapStopCycle = difStop,
+            DramFilterStartCycle = dfStart,
+            DramFilterStopCycle = dfStop,
+            DramOfmapStartCycle = wb.FirstDrainCycle,
+            DramOfmapStopCycle = wb.LastDrainCycle,
+        };
+        if (config.BandwidthMode == SystolicBandwidthMode.Calc) return result;
+
+        var u = UserBandwidthReplay.Run(g, config);
+        return result with
+        {
+            TotalCycles = u.TotalCycles,
+            StallCycles = u.Stalls,
+            OverallUtilPct = layer.Macs * 100.0 / (u.TotalCycles * peCount),
+            DramIfmapReads = u.DramIfmap,
+            DramFilterReads = u.DramFilter,
+            DramOfmapWrites = u.DramOfmap,
+            SramIfmapStartCycle = u.IfStart,
+            SramIfmapStopCycle = u.IfStop,
+            SramFilterStartCycle = u.FStart,
+            SramFilterStopCycle = u.FStop,
+            SramOfmapStartCycle = u.OStart,
+            SramOfmapStopCycle = u.OStop,
+            DramIfmapStartCycle = u.DramIfmapStart,
+            DramIfmapStopCycle = u.DramIfmapStop,
+            DramFilterStartCycle = u.DramFilterStart,
+            DramFilterStopCycle = u.DramFilterStop,
+            DramOfmapStartCycle = u.DramOfmapStart,
+            DramOfmapStopCycle = u.DramOfmapStop,
+        };
+    }
+
+    /// <summary>
+    /// Misses after which SCALE-Sim's CALC read buffer starts a fresh window: it files new addresses
+    /// in sets of ⌊words/100⌋ and, once 50 sets (the active half) are complete, forgets them all.
+    /// 0 means the window never closes (a buffer under 100 words files no complete set).
+    /// </summary>
+    internal static long Window(long sramWords) => 50 * (sramWords / 100);
+
+    // ---------------------------------------------------------------- geometry
+
+    /// <summary>Fold structure of one layer on one array, in SCALE-Sim's (Sr, Sc, T) terms per dataflow.</summary>
+    internal readonly struct Geometry
+    {
+        public readonly SystolicLayerShape L;
+        public readonly SystolicDataflow Flow;
+        public readonly int Ra, Ca;
+        public readonly long Sr, Sc, T, RowFolds, ColFolds, Folds, FoldCycles;
+        public readonly long M, K, N;
+
+        public Geometry(in SystolicLayerShape layer, SystolicConfig config)
+        {
+            L = layer;
+            Flow = config.Dataflow;
+            Ra = config.Rows;
+            Ca = config.Columns;
+            M = layer.M; K = layer.K; N = layer.N;
+            (Sr, Sc, T) = Flow switch
+            {
+                SystolicDataflow.OutputStationary => (M, N, K),
+                SystolicDataflow.WeightStationary => (K, N, M),
+                _ => (K, M, N),
+            };
+            RowFolds = (Sr + Ra - 1) / Ra;
+            ColFolds = (Sc + Ca - 1) / Ca;
+            Folds = RowFolds * ColFolds;
+            // Demand lines per fold: operand stream + fill/drain skew; folds never overlap.
+            FoldCycles = Flow == SystolicDataflow.OutputStationary ? T + Ra + Ca - 2 : T + 2L * Ra + Ca - 2;
+        }
+
+        public long RowsUsed(long fr) => Math.Min(Ra, Sr - fr * Ra);
+        public long ColsUsed(long fc) => Math.Min(Ca, Sc - fc * Ca);
+
+        /// <summary>Whether window element k of ofmap pixel p lies inside the ifmap (SCALE-Sim reads nothing otherwise).</summary>
+        public bool Valid(long p, long k)
+        {
+            long oy = p / L.OfmapWidth, ox = p % L.OfmapWidth;
+            long sc = (long)L.FilterWidth * L.Channels;
+            long kr = k / sc, kc = k % sc / L.Channels;
+            return oy * L.StrideHeight + kr < L.IfmapHeight && ox * L.StrideWidth + kc < L.IfmapWidth;
+        }
+
+        /// <summary>Largest valid window index of pixel p, or −1 when its whole window lies outside.</summary>
+        public long KMax(long p)
+        {
+            long oy = p / L.OfmapWidth, ox = p % L.OfmapWidth;
+            long rowRoom = L.IfmapHeight - oy * L.StrideHeight, colRoom = L.IfmapWidth - ox * L.StrideWidth;
+            if (rowRoom <= 0 || colRoom <= 0) return -1;
+            long kr = Math.Min(L.FilterHeight, rowRoom) - 1, kc = Math.Min(L.FilterWidth, colRoom) - 1;
+            return (kr * L.FilterWidth + kc) * L.Channels + L.Channels - 1;
+        }
+
+        /// <summary>Largest pixel whose window element k is valid (pixel 0 always is, since R ≤ H and S ≤ W).</summary>
+        public long PMax(long k)
+        {
+            long sc = (long)L.FilterWidth * L.Channels;
+            long kr = k / sc, kc = k % sc / L.Channels;
+            long oy = Math.Min(L.OfmapHeight - 1, (L.IfmapHeight - 1 - kr) / L.StrideHeight);
+            long ox = Math.Min(L.OfmapWidth - 1, (L.IfmapWidth - 1 - kc) / L.StrideWidth);
+            return oy * L.OfmapWidth + ox;
+        }
+
+        /// <summary>Whether any pixel of [p0, p0 + count) has a valid window element k.</summary>
+        public bool AnyValidPixel(long p0, long count, long k)
+        {
+            long sc = (long)L.FilterWidth * L.Channels;
+            long kr = k / sc, kc = k % sc / L.Channels;
+            long oyMax = (L.IfmapHeight - 1 - kr) / L.StrideHeight;
+            long oxMax = (L.IfmapWidth - 1 - kc) / L.StrideWidth;
+            long cand = p0 % L.OfmapWidth <= oxMax ? p0 : (p0 / L.OfmapWidth + 1) * L.OfmapWidth;
+            return cand < p0 + count && cand / L.OfmapWidth <= oyMax;
+        }
+    }
+
+    // ---------------------------------------------------------------- SRAM start/stop cycles
+
+    // Read requests are served one cycle (the hit latency) after their demand line; writes on the line.
+    private static (long, long) IfmapSramSpan(in Geometry g)
+    {
+        long lastSweep = (g.ColFolds - 1) * g.RowFolds;
+        switch (g.Flow)
+        {
+            case SystolicDataflow.OutputStationary:
+                for (long fr = g.RowFolds - 1; fr >= 0; fr--)
+                {
+                    long p0 = fr * g.Ra, ru = g.RowsUsed(fr), best = -1;
+                    for (long r = 0; r < ru; r++)
+                    {
+                        long km = g.KMax(p0 + r);
+                        if (km >= 0) best = Math.Max(best, r + km);
+                    }
+                    if (best >= 0) return (1, (lastSweep + fr) * g.FoldCycles + best + 1);
+                }
+                break;
+            case SystolicDataflow.WeightStationary:
+            {
+                // Pixel 0 reads every window element, so the last row fold always has valid words.
+                long fr = g.RowFolds - 1, k0 = fr * g.Ra, ru = g.RowsUsed(fr), best = -1;
+                for (long r = 0; r < ru; r++) best = Math.Max(best, g.PMax(k0 + r) + r);
+                return (g.Ra + 1, (lastSweep + fr) * g.FoldCycles + g.Ra + best + 1);
+            }
+            default:
+                for (long fc = g.ColFolds - 1; fc >= 0; fc--)
+                {
+                    long p0 = fc * g.Ca, cu = g.ColsUsed(fc);
+                    for (long fr = g.RowFolds - 1; fr >= 0; fr--)
+                    {
+                        long k0 = fr * g.Ra, ru = g.RowsUsed(fr);
+                        for (long row = 0; row < ru; row++)
+                            if (g.AnyValidPixel(p0, cu, k0 + row))
+                                return (g.Ra - g.RowsUsed(0) + 1, (fc * g.RowFolds + fr) * g.FoldCycles + g.Ra - 1 - row + 1);
+                    }
+                }
+                break;
+        }
+        return (0, 0);
+    }
+
+    private static (long, long) FilterSramSpan(in Geometry g)
+    {
+        long lastFold = (g.Folds - 1) * g.FoldCycles;
+        return g.Flow switch
+        {
+            SystolicDataflow.OutputStationary => (1, lastFold + g.K - 1 + g.ColsUsed(g.ColFolds - 1) - 1 + 1),
+            SystolicDataflow.WeightStationary => (g.Ra - g.RowsUsed(0) + 1, lastFold + g.Ra - 1 + 1),
+            _ => (g.Ra + 1, lastFold + g.Ra + g.N - 1 + g.RowsUsed(g.RowFolds - 1) - 1 + 1),
+        };
+    }
+
+    private static (long, long) OfmapSramSpan(in Geometry g)
+    {
+        var (a0, _) = OfmapBand(g, 0);
+        var (a1, h1) = OfmapBand(g, g.RowFolds - 1);
+        long lastFold = (g.Folds - 1) * g.FoldCycles;
+        return (a0, lastFold + a1 + h1 - 1 + g.ColsUsed(g.ColFolds - 1) - 1);
+    }
+
+    /// <summary>
+    /// The ofmap demand of a fold, before skew, is h rows of cols_used valid words starting at row a;
+    /// the skew delays column c by c lines.
+    /// </summary>
+    private static (long A, long H) OfmapBand(in Geometry g, long fr) => g.Flow switch
+    {
+        SystolicDataflow.OutputStationary => (g.T - 1 + g.Ra - g.RowsUsed(fr), g.RowsUsed(fr)),
+        _ => (2L * g.Ra - 1, g.T),
+    };
+
+    // ---------------------------------------------------------------- DRAM reads (CALC window)
+
+    /// <summary>
+    /// Filter DRAM reads. Every fold reads a block of distinct filter words; OS repeats one column
+    /// block over all row folds, IS sweeps the whole filter once per column fold, WS reads each block
+    /// once. Distinct elements revisited in the same cyclic order miss exactly when the window closed
+    /// since their last use, which <see cref="CyclicMisses"/> counts without walking the stream.
+    /// </summary>
+    private static (long Misses, long LastCloseLine) FilterDramReads(in Geometry g, long window)
+    {
+        long carry = 0, close;
+        switch (g.Flow)
+        {
+            case SystolicDataflow.OutputStationary:
+            {
+                long misses = 0, lastLine = -1;
+                for (long fc = 0; fc < g.ColFolds; fc++)
+                {
+                    long cu = g.ColsUsed(fc), s = g.K * cu;
+                    misses += CyclicMisses(s, g.RowFolds, window, ref carry, out close);
+                    if (close >= 0)
+                    {
+                        long fold = fc * g.RowFolds + close / s;
+                        lastLine = fold * g.FoldCycles + SkewedLine(close % s, g.K, cu);
+                    }
+                }
+                return (misses, lastLine);
+            }
+            case SystolicDataflow.InputStationary:
+            {
+                long misses = CyclicMisses(g.K * g.N, g.ColFolds, window, ref carry, out close);
+                if (close < 0) return (misses, -1);
+                long pass = close / (g.K * g.N), rem = close % (g.K * g.N);
+                long fr = rem / (g.Ra * g.N), idx = rem % (g.Ra * g.N);
+                long fold = pass * g.RowFolds + fr;
+                return (misses, fold * g.FoldCycles + g.Ra + SkewedLine(idx, g.N, g.RowsUsed(fr)));
+            }
+            default:
+            {
+                long misses = CyclicMisses(g.K * g.N, 1, window, ref carry, out close);
+                if (close < 0) return (misses, -1);
+                long fc = close / (g.K * g.Ca), rem = close - fc * g.K * g.Ca, cu = g.ColsUsed(fc);
+                long fr = rem / (g.Ra * cu), idx = rem % (g.Ra * cu);
+                long fold = fc * g.RowFolds + fr;
+                return (misses, fold * g.FoldCycles + g.Ra - g.RowsUsed(fr) + idx / cu);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Line of the <paramref name="index"/>-th word of a skewed block (h rows of w columns, column c
+    /// delayed by c lines, words ordered by line then column): the largest t with cum(t) ≤ index.
+    /// </summary>
+    internal static long SkewedLine(long index, long h, long w)
+    {
+        long lo = 0, hi = h + w - 1;
+        while (hi - lo > 1)
+        {
+            long mid = (lo + hi) / 2;
+            if (SkewedCount(mid, h, w) <= index) lo = mid; else hi = mid;
+        }
+        return lo;
+    }
+
+    /// <summary>Words on lines [0, t) of a skewed h × w block.</summary>
+    private static long SkewedCount(long t, long h, long w)
+    {
+        long a = t <= w ? t * (t + 1) / 2 : w * (w + 1) / 2 + (t - w) * w;
+        long b = t > h ? (t - h) * (t - h + 1) / 2 : 0;
+        return a - b;
+    }
+
+    /// <summary>
+    /// DRAM start and stop cycles of SCALE-Sim's CALC read buffer. Once a window closes, the first
+    /// prefetch is scheduled to end two cycles before the first request and to take ⌈window / 10⌉
+    /// cycles at its default 10 words per cycle; the last prefetch ends on the line that closed the
+    /// last window. A layer whose misses never close a window is fetched in one go ending at cycle −1.
+    /// </summary>
+    private static (long Start, long Stop) CalcReadDramSpan(long misses, long window, long firstRequestLine, long lastCloseLine, long sramWords)
+    {
+        long perSet = sramWords / 100;
+        if (lastCloseLine < 0 || window <= 0)
+        {
+            long sets = perSet > 0 ? (misses + perSet - 1) / perSet : 1;
+            return (-((sets * perSet + 9) / 10), -1);
+        }
+        return (firstRequestLine - (window + 9) / 10, lastCloseLine + 1);
+    }
+
+    /// <summary>
+    /// Misses of <paramref name="repeats"/> passes over the same <paramref name="distinct"/> distinct
+    /// addresses, in the same order, through a window that forgets everything after
+    /// <paramref name="window"/> misses (0 = never). <paramref name="carry"/> is the miss count of the
+    /// open window on entry (made by other addresses) and on exit. After a window closes, the next
+    /// visits are all misses until either the window closes again or every address has been seen.
+    /// </summary>
+    internal static long CyclicMisses(long distinct, long repeats, long window, ref long carry)
+        => CyclicMisses(distinct, repeats, window, ref carry, out _);
+
+    /// <summary>As above; <paramref name="lastClose"/> is the stream position of the miss that last closed a window, or −1.</summary>
+    internal static long CyclicMisses(long distinct, long repeats, long window, ref long carry, out long lastClose)
+    {
+        lastClose = -1;
+        if (distinct <= 0 || repeats <= 0) return 0;
+        if (window <= 0) { carry += distinct; return distinct; }
+        long length = distinct * repeats, pos = 0, covered = 0, misses = 0;
+        while (pos < length && covered < distinct)
+        {
+            long k = Math.Min(window - carry, Math.Min(distinct - covered, length - pos));
+            pos += k; covered += k; carry += k; misses += k;
+            if (carry == window) { carry = 0; covered = 0; lastClose = pos - 1; }
+        }
+        return misses;
+    }
+
+    /// <summary>
+    /// Ifmap DRAM reads. When every ifmap word the layer touches fits in one window, each is read
+    /// once (closed form). Otherwise the ifmap address stream is replayed in SCALE-Sim's demand order
+    /// through the window, with a generation stamp per address instead of sets.
+    /// </summary>
+    private static (long Misses, long LastCloseLine) IfmapDramReads(in Geometry g, long window)
+    {
+        long touched = TouchedIfmapWords(g.L);
+        if (window <= 0 || touched < window) return (touched, -1);
+        return IfmapStreamReplay(g, window);
+    }
+
+    /// <summary>Ifmap words covered by at least one convolution window.</summary>
+    internal static long TouchedIfmapWords(in SystolicLayerShape l) =>
+        Covered(l.IfmapHeight, l.FilterHeight, l.StrideHeight, l.OfmapHeight)
+        * Covered(l.IfmapWidth, l.FilterWidth, l.StrideWidth, l.OfmapWidth) * l.Channels;
+
+    private static long Covered(long size, long kernel, long stride, long outputs)
+    {
+        if (stride <= kernel) return Math.Min(size, (outputs - 1) * stride + kernel);
+        long full = Math.Min(outputs, size >= kernel ? (size - kernel) / stride + 1 : 0);
+        long covered = full * kernel;
+        if (full < outputs && full * stride < size) covered += Math.Min(kernel, size - full * stride);
+        return covered;
+    }
+
+    private static (long, long) IfmapStreamReplay(in Geometry g, long window)
+    {
+        var l = g.L;
+        int m = checked((int)g.M), kk = checked((int)g.K);
+        var pool = ArrayPool<int>.Shared;
+        int[] stamps = pool.Rent(checked((int)l.IfmapWords));
+        int[] pixBase = pool.Rent(m), pixRows = pool.Rent(m), pixCols = pool.Rent(m);
+        int[] kOff = pool.Rent(kk), kRow = pool.Rent(kk), kCol = pool.Rent(kk);
+        try
+        {
+            Array.Clear(stamps, 0, (int)l.IfmapWords);
+            int wc = l.IfmapWidth * l.Channels;
+            for (int p = 0; p < m; p++)
+            {
+                int oy = p / l.OfmapWidth, ox = p % l.OfmapWidth;
+                pixBase[p] = oy * l.StrideHeight * wc + ox * l.StrideWidth * l.Channels;
+                pixRows[p] = l.IfmapHeight - oy * l.StrideHeight;
+                pixCols[p] = l.IfmapWidth - ox * l.StrideWidth;
+            }
+            int sc = l.FilterWidth * l.Channels;
+            for (int k = 0; k < kk; k++)
+            {
+                int kr = k / sc, kc = k % sc / l.Channels, ch = k % l.Channels;
+                kOff[k] = kr * wc + kc * l.Channels + ch;
+                kRow[k] = kr;
+                kCol[k] = kc;
+            }
+            var w = new StampWindow(stamps, window);
+            int ra = g.Ra, ca = g.Ca;
+            switch (g.Flow)
+            {
+                case SystolicDataflow.OutputStationary:
+                    for (long fc = 0, fold = 0; fc < g.ColFolds; fc++)
+                        for (int p0 = 0; p0 < m; p0 += ra, fold++)
+                        {
+                            int ru = Math.Min(ra, m - p0);
+                            for (int t = 0; t < kk + ru - 1; t++)
+                            {
+                                w.Line = fold * g.FoldCycles + t;
+                                int rLo = Math.Max(0, t - kk + 1), rHi = Math.Min(ru - 1, t);
+                                for (int r = rLo; r <= rHi; r++)
+                                {
+                                    int p = p0 + r, k = t - r;
+                                    if (kRow[k] < pixRows[p] && kCol[k] < pixCols[p]) w.Touch(pixBase[p] + kOff[k]);
+                                }
+                            }
+                        }
+                    break;
+                case SystolicDataflow.WeightStationary:
+                    for (long fc = 0, fold = 0; fc < g.ColFolds; fc++)
+                        for (int k0 = 0; k0 < kk; k0 += ra, fold++)
+                        {
+                            int ru = Math.Min(ra, kk - k0);
+                            for (int u = 0; u < m + ru - 1; u++)
+                            {
+                                w.Line = fold * g.FoldCycles + ra + u;
+                                int rLo = Math.Max(0, u - m + 1), rHi = Math.Min(ru - 1, u);
+                                for (int r = rLo; r <= rHi; r++)
+                                {
+                                    int p = u - r, k = k0 + r;
+                                    if (kRow[k] < pixRows[p] && kCol[k] < pixCols[p]) w.Touch(pixBase[p] + kOff[k]);
+                                }
+                            }
+                        }
+                    break;
+                default:
+                    long isFold = 0;
+                    for (int p0 = 0; p0 < m; p0 += ca)
+                    {
+                        int cu = Math.Min(ca, m - p0);
+                        for (int k0 = 0; k0 < kk; k0 += ra, isFold++)
+                        {
+                            int ru = Math.Min(ra, kk - k0);
+                            for (int row = ru - 1; row >= 0; row--)
+                            {
+                                w.Line = isFold * g.FoldCycles + ra - 1 - row;
+                                int k = k0 + row, kr = kRow[k], kc = kCol[k], off = kOff[k];
+                                for (int c = 0; c < cu; c++)
+                                {
+                                    int p = p0 + c;
+                                    if (kr < pixRows[p] && kc < pixCols[p]) w.Touch(pixBase[p] + off);
+                                }
+                            }
+                        }
+                    }
+                    break;
+            }
+            return (w.Misses, w.LastCloseLine);
+        }
+        finally
+        {
+            pool.Return(stamps); pool.Return(pixBase); pool.Return(pixRows); pool.Return(pixCols);
+            pool.Return(kOff); pool.Return(kRow); pool.Return(kCol);
+        }
+    }
+
+    /// <summary>SCALE-Sim's CALC read window: an address misses unless seen since the window opened.</summary>
+    private struct StampWindow(int[] stamps, long window)
+    {
+        private int _generation = 1;
+        private long _open;
+        public long Misses;
+        /// <summary>Demand line being replayed, and the line whose miss last closed a window (−1: none).</summary>
+        public long Line, LastCloseLine = -1;
+
+        public void Touch(int address)
+        {
+            if (stamps[address] == _generation) return;
+            stamps[address] = _generation;
+            Misses++;
+            if (++_open == window) { _open = 0; _generation++; LastCloseLine = Line; }
+        }
+    }
+
+    // ---------------------------------------------------------------- ofmap writes
+
+    /// <summary>Feeds every fold's ofmap words, line by line in runs of equal width, through the write buffer.</summary>
+    private static void ReplayOfmap(in Geometry g, ref WriteBufferReplay wb)
+    {
+        long fold = 0;
+        for (long fc = 0; fc < g.ColFolds; fc++)
+        {
+            long cu = g.ColsUsed(fc);
+            for (long fr = 0; fr < g.RowFolds; fr++, fold++)
+            {
+                var (a, h) = OfmapBand(g, fr);
+                long baseLine = fold * g.FoldCycles;
+                // Line a + j carries min(j+1, h, cu, h+cu-1-j) words for j in [0, h+cu-1).
+                long span = h + cu - 1, plateau = Math.Min(h, cu);
+                long j = 0;
+                while (j < span)
+                {
+                    long width = Math.Min(Math.Min(j + 1, plateau), span - j);
+                    long run = 1;
+                    if (width == plateau)
+                    {
+                        long rampDownStart = span - plateau + 1; // first j where span - j < plateau
+                        run = Math.Max(1, rampDownStart - j);
+                    }
+                    wb.WriteRun(baseLine + a + j, run, width);
+                    j += run;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+namespace Tandem.Core.Hardware.Systolic;
+
+/// <summary>
+/// Exact replay of SCALE-Sim v2's double-buffered ofmap write buffer, fed in runs of demand lines of
+/// equal width instead of word by word. Words fill DRAM lines of <c>bandwidth</c> words; once more
+/// than the active half is pending and no drain is in flight, the partly filled line is closed
+/// (padding and all) and the next ⌈drain half / bandwidth⌉ lines are written, one per cycle. Only the
+/// last line of a drain has its padding subtracted, so padding closed earlier is counted as written,
+/// as SCALE-Sim counts it. The array stalls only if the buffer is full while a drain is in flight.
+/// </summary>
+internal struct WriteBufferReplay
+{
+    private readonly long _active, _drain, _bandwidth;
+    private long _free, _lineFill, _closedLines, _drainStartLine, _drainEnd;
+    private Queue<(long Line, long Valid)>? _partialLines;
+
+    public long Accesses { get; private set; }
+    public long Stalls { get; private set; }
+    public long FirstDrainCycle { get; private set; }
+    public long LastDrainCycle { get; private set; }
+
+    public WriteBufferReplay(long totalWords, long bandwidth)
+    {
+        _active = (totalWords + 1) / 2;
+        _drain = totalWords - _active;
+        _bandwidth = Math.Max(1, bandwidth);
+        _free = totalWords;
+        FirstDrainCycle = -1;
+        LastDrainCycle = -1;
+    }
+
+    /// <summary><paramref name="lines"/> consecutive demand lines from <paramref name="firstLine"/>, each carrying <paramref name="width"/> words.</summary>
+    public void WriteRun(long firstLine, long lines, long width)
+    {
+        if (width <= 0) return;
+        long i = 0;
+        while (i < lines)
+        {
+            long cycle = firstLine + i + Stalls;
+            long safe;
+            if (cycle < _drainEnd)
+                safe = Math.Min(Math.Min(lines - i, _drainEnd - cycle), Math.Max(0, (_free - 1) / width));
+            else
+                safe = Math.Min(lines - i, Math.Max(0, (_free - _active) / width));
+            if (safe > 0)
+            {
+                Store(safe * width);
+                i += safe;
+            }
+            else
+            {
+                Line(cycle, width);
+                i++;
+            }
+        }
+    }
+
+    private void Line(long cycle, long width) => Stalls += WriteLine(cycle, width);
+
+    /// <summary>One demand line of <paramref name="width"/> words arriving at <paramref name="cycle"/>; returns the cycles it stalled.</summary>
+    public long WriteLine(long cycle, long width)
+    {
+        long start = cycle, left = width;
+        while (left > 0)
+        {
+            if (cycle < _drainEnd)
+            {
+                long n = _free >= 1 ? _free : 1;
+                if (n > left) { Store(left); break; }
+                Store(n);
+                left -= n;
+                cycle = _drainEnd;
+            }
+            else
+            {
+                long n = Math.Max(1, _free - _active + 1);
+                if (n > left) { Store(left); break; }
+                Store(n);
+                left -= n;
+                CloseLine();
+                _drainEnd = DrainChunk(cycle);
+            }
+        }
+        return cycle - start;
+    }
+
+    private void Store(long words)
+    {
+        _free -= words;
+        _lineFill += words;
+        _closedLines += _lineFill / _bandwidth;
+        _lineFill %= _bandwidth;
+    }
+
+    private void CloseLine()
+    {
+        if (_lineFill == 0) return;
+        (_partialLines ??= new()).Enqueue((_closedLines, _lineFill));
+        _closedLines++;
+        _lineFill = 0;
+    }
+
+    private long DrainChunk(long start)
+    {
+        long lines = (_drain + _bandwidth - 1) / _bandwidth;
+        long end = Math.Min(_drainStartLine + lines, _closedLines);
+        long n = end - _drainStartLine;
+        if (n <= 0) return _drainEnd;
+        long words = n * _bandwidth;
+        while (_partialLines is { Count: > 0 } q && q.Peek().Line < end)
+        {
+            var (line, valid) = q.Dequeue();
+            if (line == end - 1) words -= _bandwidth - valid;
+        }
+        Accesses += words;
+        _free += words;
+        _drainStartLine = end;
+        if (FirstDrainCycle < 0) FirstDrainCycle = start;
+        // SCALE-Sim reports the cycle of the last line written, not the latest one.
+        LastDrainCycle = start + n - 1;
+        return start + n - 1;
+    }
+
+    /// <summary>SCALE-Sim's final flush, starting at the cycle of the last demand line.</summary>
+    public void DrainAll(long cycle)
+    {
+        CloseLine();
+        while (_drainStartLine < _closedLines)
+        {
+            _drainEnd = DrainChunk(cycle);
+            cycle = _drainEnd + 1;
+        }
+    }
+}
