@@ -6,7 +6,7 @@ using Tandem.Core.Benchmarking;
 using Tandem.Core.Configuration;
 using Tandem.Core.Objectives;
 using Tandem.Core.Search;
-using Tandem.Reporting.Benchmarks;
+using Tandem.Reporting.Plots;
 
 namespace Tandem.Cli.Commands;
 
@@ -96,10 +96,10 @@ internal static class BenchmarkCommand
     internal static void Plot(BenchmarkResult result, string outDir)
     {
         var x = Enumerable.Range(1, result.Budget).Select(i => (double)i).ToArray();
-        var hv = result.Strategies.Select(s => { var (m, d) = s.Curve(r => r.HypervolumeRatio); return new CurveSeries(s.Label, x, m, d); }).ToArray();
-        var ff = result.Strategies.Select(s => { var (m, d) = s.Curve(r => r.FrontFraction); return new CurveSeries(s.Label, x, m, d); }).ToArray();
-        BenchmarkPlot.Render(hv, $"Hypervolume ratio to the exact front ({result.Exact.Size} members)", "evaluations", "hypervolume ratio", Path.Combine(outDir, "hypervolume_ratio.png"));
-        BenchmarkPlot.Render(ff, "Fraction of the exact Pareto front found", "evaluations", "front fraction", Path.Combine(outDir, "front_fraction.png"));
+        var hv = result.Strategies.Select(s => { var (m, d) = s.Curve(r => r.HypervolumeRatio); return new ConvergenceSeries(s.Label, x, m, d); }).ToArray();
+        var ff = result.Strategies.Select(s => { var (m, d) = s.Curve(r => r.FrontFraction); return new ConvergenceSeries(s.Label, x, m, d); }).ToArray();
+        ConvergencePlot.Render(hv, $"Hypervolume ratio to the exact front ({result.Exact.Size} members)", "evaluations", "hypervolume ratio", Path.Combine(outDir, "hypervolume_ratio.png"));
+        ConvergencePlot.Render(ff, "Fraction of the exact Pareto front found", "evaluations", "front fraction", Path.Combine(outDir, "front_fraction.png"));
     }
 
     internal static void Print(CliContext context, BenchmarkResult result)

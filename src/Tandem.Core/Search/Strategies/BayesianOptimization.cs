@@ -22,15 +22,15 @@ public sealed record BayesianOptimizationOptions
     public int LocalCandidates { get; init; } = 512;
     public int McSamples { get; init; } = 32;
     public int RefitEvery { get; init; } = 10;
-    public long EnumerateUpTo { get; init; } = 20_000;
+    public long EnumerateUpTo { get; init; } = 2048;
 
     /// <summary>
-    /// Multi-objective acquisition: "ehvi" (expected hypervolume improvement) or "pi" (probability of
-    /// improvement: that the design is not dominated by the current feasible front).
+    /// Multi-objective acquisition: "ehvi" (expected hypervolume improvement, default) or "pi"
+    /// (probability of improvement: that the design is not dominated by the current feasible front).
     /// </summary>
-    public string Acquisition { get; init; } = "pi";
+    public string Acquisition { get; init; } = "ehvi";
 
-    public static IReadOnlyList<string> Acquisitions { get; } = ["pi", "ehvi"];
+    public static IReadOnlyList<string> Acquisitions { get; } = ["ehvi", "pi"];
 
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
@@ -42,8 +42,8 @@ public sealed record BayesianOptimizationOptions
             LocalCandidates = options.GetInt("local_candidates", 512, 0, 1_000_000),
             McSamples = options.GetInt("mc_samples", 32, 1, 10_000),
             RefitEvery = options.GetInt("refit_every", 10, 1, 100_000),
-            EnumerateUpTo = options.GetLong("enumerate_up_to", 20_000, 0, 10_000_000),
-            Acquisition = options.GetChoice("acquisition", "pi", Acquisitions),
+            EnumerateUpTo = options.GetLong("enumerate_up_to", 2048, 0, 10_000_000),
+            Acquisition = options.GetChoice("acquisition", "ehvi", Acquisitions),
         };
     }
 }
@@ -52,11 +52,10 @@ public sealed record BayesianOptimizationOptions
 /// Constrained Bayesian optimisation over mixed spaces (after Shi et al.'s constrained BO for
 /// hardware/software co-design). One <see cref="GaussianProcess"/> per objective and one per
 /// constraint metric, modelled separately. Acquisition: expected improvement (one objective); with
-/// several objectives either the probability of improvement — that the design is not dominated by
-/// the feasible front found so far (exact for two objectives, Monte Carlo above), the default because
-/// it fills the whole front rather than its largest gaps — or the expected hypervolume improvement
-/// (exact sweep per Monte-Carlo draw with common random numbers; reference point 10% beyond the
-/// observed feasible nadir); either is multiplied by the probability of
+/// several objectives the expected hypervolume improvement (default; exact sweep per Monte-Carlo
+/// draw with common random numbers; reference point 10% beyond the observed feasible nadir) or the
+/// probability of improvement — that the design is not dominated by the feasible front found so far
+/// (exact for two objectives, Monte Carlo above); either is multiplied by the probability of
 /// feasibility Π Φ((bound − μ)/σ) over the constraints. Before any feasible design is known it
 /// maximises the probability of feasibility alone. Batches come from the kriging believer: each
 /// chosen design is added to the models with its predicted mean before choosing the next.
