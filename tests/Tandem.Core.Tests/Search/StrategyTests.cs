@@ -166,7 +166,7 @@ public class StrategyTests
         var e3 = Assert.Throws<ConfigException>(() => Create("evolution", ctx, """{"population": 10, "sample": 20}"""));
         Assert.Contains("out of range", e3.Message);
         var e4 = Assert.Throws<ConfigException>(() => Create("bo", ctx, """{"acquisition": "ucb"}"""));
-        Assert.Contains("accepted: ehvi, pi", e4.Message);
+        Assert.Contains("accepted: ehvi, pi, front", e4.Message);
     }
 
     [Fact]
