@@ -403,11 +403,11 @@ public static class SystolicModel
     {
         long touched = TouchedIfmapWords(g.L);
         if (window <= 0 || touched < window) return (touched, -1);
-        return IfmapStreamReplay(g, window);
+        return IfmapWindowReplay.Run(g, window);
     }
 
     /// <summary>Ifmap words covered by at least one convolution window.</summary>
-    internal static long TouchedIfmapWords(in SystolicLayerShape l) =>
+    public static long TouchedIfmapWords(in SystolicLayerShape l) =>
         Covered(l.IfmapHeight, l.FilterHeight, l.StrideHeight, l.OfmapHeight)
         * Covered(l.IfmapWidth, l.FilterWidth, l.StrideWidth, l.OfmapWidth) * l.Channels;
 
@@ -418,120 +418,6 @@ public static class SystolicModel
         long covered = full * kernel;
         if (full < outputs && full * stride < size) covered += Math.Min(kernel, size - full * stride);
         return covered;
-    }
-
-    private static (long, long) IfmapStreamReplay(in Geometry g, long window)
-    {
-        var l = g.L;
-        int m = checked((int)g.M), kk = checked((int)g.K);
-        var pool = ArrayPool<int>.Shared;
-        int[] stamps = pool.Rent(checked((int)l.IfmapWords));
-        int[] pixBase = pool.Rent(m), pixRows = pool.Rent(m), pixCols = pool.Rent(m);
-        int[] kOff = pool.Rent(kk), kRow = pool.Rent(kk), kCol = pool.Rent(kk);
-        try
-        {
-            Array.Clear(stamps, 0, (int)l.IfmapWords);
-            int wc = l.IfmapWidth * l.Channels;
-            for (int p = 0; p < m; p++)
-            {
-                int oy = p / l.OfmapWidth, ox = p % l.OfmapWidth;
-                pixBase[p] = oy * l.StrideHeight * wc + ox * l.StrideWidth * l.Channels;
-                pixRows[p] = l.IfmapHeight - oy * l.StrideHeight;
-                pixCols[p] = l.IfmapWidth - ox * l.StrideWidth;
-            }
-            int sc = l.FilterWidth * l.Channels;
-            for (int k = 0; k < kk; k++)
-            {
-                int kr = k / sc, kc = k % sc / l.Channels, ch = k % l.Channels;
-                kOff[k] = kr * wc + kc * l.Channels + ch;
-                kRow[k] = kr;
-                kCol[k] = kc;
-            }
-            var w = new StampWindow(stamps, window);
-            int ra = g.Ra, ca = g.Ca;
-            switch (g.Flow)
-            {
-                case SystolicDataflow.OutputStationary:
-                    for (long fc = 0, fold = 0; fc < g.ColFolds; fc++)
-                        for (int p0 = 0; p0 < m; p0 += ra, fold++)
-                        {
-                            int ru = Math.Min(ra, m - p0);
-                            for (int t = 0; t < kk + ru - 1; t++)
-                            {
-                                w.Line = fold * g.FoldCycles + t;
-                                int rLo = Math.Max(0, t - kk + 1), rHi = Math.Min(ru - 1, t);
-                                for (int r = rLo; r <= rHi; r++)
-                                {
-                                    int p = p0 + r, k = t - r;
-                                    if (kRow[k] < pixRows[p] && kCol[k] < pixCols[p]) w.Touch(pixBase[p] + kOff[k]);
-                                }
-                            }
-                        }
-                    break;
-                case SystolicDataflow.WeightStationary:
-                    for (long fc = 0, fold = 0; fc < g.ColFolds; fc++)
-                        for (int k0 = 0; k0 < kk; k0 += ra, fold++)
-                        {
-                            int ru = Math.Min(ra, kk - k0);
-                            for (int u = 0; u < m + ru - 1; u++)
-                            {
-                                w.Line = fold * g.FoldCycles + ra + u;
-                                int rLo = Math.Max(0, u - m + 1), rHi = Math.Min(ru - 1, u);
-                                for (int r = rLo; r <= rHi; r++)
-                                {
-                                    int p = u - r, k = k0 + r;
-                                    if (kRow[k] < pixRows[p] && kCol[k] < pixCols[p]) w.Touch(pixBase[p] + kOff[k]);
-                                }
-                            }
-                        }
-                    break;
-                default:
-                    long isFold = 0;
-                    for (int p0 = 0; p0 < m; p0 += ca)
-                    {
-                        int cu = Math.Min(ca, m - p0);
-                        for (int k0 = 0; k0 < kk; k0 += ra, isFold++)
-                        {
-                            int ru = Math.Min(ra, kk - k0);
-                            for (int row = ru - 1; row >= 0; row--)
-                            {
-                                w.Line = isFold * g.FoldCycles + ra - 1 - row;
-                                int k = k0 + row, kr = kRow[k], kc = kCol[k], off = kOff[k];
-                                for (int c = 0; c < cu; c++)
-                                {
-                                    int p = p0 + c;
-                                    if (kr < pixRows[p] && kc < pixCols[p]) w.Touch(pixBase[p] + off);
-                                }
-                            }
-                        }
-                    }
-                    break;
-            }
-            return (w.Misses, w.LastCloseLine);
-        }
-        finally
-        {
-            pool.Return(stamps); pool.Return(pixBase); pool.Return(pixRows); pool.Return(pixCols);
-            pool.Return(kOff); pool.Return(kRow); pool.Return(kCol);
-        }
-    }
-
-    /// <summary>SCALE-Sim's CALC read window: an address misses unless seen since the window opened.</summary>
-    private struct StampWindow(int[] stamps, long window)
-    {
-        private int _generation = 1;
-        private long _open;
-        public long Misses;
-        /// <summary>Demand line being replayed, and the line whose miss last closed a window (−1: none).</summary>
-        public long Line, LastCloseLine = -1;
-
-        public void Touch(int address)
-        {
-            if (stamps[address] == _generation) return;
-            stamps[address] = _generation;
-            Misses++;
-            if (++_open == window) { _open = 0; _generation++; LastCloseLine = Line; }
-        }
     }
 
     // ---------------------------------------------------------------- ofmap writes
@@ -546,6 +432,7 @@ public static class SystolicModel
             for (long fr = 0; fr < g.RowFolds; fr++, fold++)
             {
                 var (a, h) = OfmapBand(g, fr);
+                if (wb.TryWriteQuietly(h * cu)) continue;
                 long baseLine = fold * g.FoldCycles;
                 // Line a + j carries min(j+1, h, cu, h+cu-1-j) words for j in [0, h+cu-1).
                 long span = h + cu - 1, plateau = Math.Min(h, cu);

@@ -29,6 +29,18 @@ internal struct WriteBufferReplay
         LastDrainCycle = -1;
     }
 
+    /// <summary>
+    /// Takes <paramref name="words"/> words in bulk when they cannot trigger a drain or a stall
+    /// wherever they fall (the buffer stays at least half free); returns false, changing nothing,
+    /// when the caller must feed them line by line.
+    /// </summary>
+    public bool TryWriteQuietly(long words)
+    {
+        if (_free - words < _active) return false;
+        Store(words);
+        return true;
+    }
+
     /// <summary><paramref name="lines"/> consecutive demand lines from <paramref name="firstLine"/>, each carrying <paramref name="width"/> words.</summary>
     public void WriteRun(long firstLine, long lines, long width)
     {
