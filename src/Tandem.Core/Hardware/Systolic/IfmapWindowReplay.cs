@@ -25,12 +25,34 @@ internal static class IfmapWindowReplay
             Array.Clear(win, 0, wordCount);
             Array.Clear(fold, 0, wordCount);
             var s = new State(g, win, fold, window);
+            // OS and WS repeat the same sweep over the row folds once per column fold.
+            bool repeats = g.Flow != SystolicDataflow.InputStationary;
+            long sweepLines = g.RowFolds * g.FoldCycles;
+            (long Offset, long Pixel, long Open, long Misses)? previous = null;
             for (long fc = 0, f = 0; fc < g.ColFolds; fc++)
+            {
+                long missesBefore = s.Misses, closesBefore = s.Closes;
                 for (long fr = 0; fr < g.RowFolds; fr++, f++)
                 {
                     s.BeginFold(f, fc, fr);
                     s.Lines(0, s.FoldLines);
                 }
+                if (!repeats) continue;
+                long left = g.ColFolds - 1 - fc, sweepMisses = s.Misses - missesBefore;
+                // No close: the window now holds the whole sweep, so every later sweep only hits.
+                if (s.Closes == closesBefore) break;
+                // The window's contents at a sweep's end are the words read after its last close; two
+                // sweeps whose last close falls on the same word leave identical windows, so every
+                // later sweep repeats the last one exactly.
+                var current = (s.LastCloseLine - fc * sweepLines, s.LastClosePixel, s.OpenWords, sweepMisses);
+                if (previous == current)
+                {
+                    s.Misses += left * sweepMisses;
+                    s.LastCloseLine += left * sweepLines;
+                    break;
+                }
+                previous = current;
+            }
             return (s.Misses, s.LastCloseLine);
         }
         finally
@@ -53,7 +75,8 @@ internal static class IfmapWindowReplay
         private long _open, _lineBase;
         private int _p0, _pCount, _k0, _kCount;
         private int _foldLo, _foldHi, _winLo, _winHi;
-        public long Misses, LastCloseLine, FoldLines;
+        public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
+        public readonly long OpenWords => _open;
 
         public State(SystolicModel.Geometry g, ulong[] win, ulong[] fold, long window)
         {
@@ -254,6 +277,8 @@ internal static class IfmapWindowReplay
             {
                 _open = 0;
                 LastCloseLine = line;
+                LastClosePixel = p;
+                Closes++;
                 Array.Clear(_win, _winLo, _winHi - _winLo + 1);
                 _winLo = int.MaxValue;
                 _winHi = -1;
