@@ -1,4 +1,5 @@
 using Spectre.Console;
+using Tandem.Core.Studies;
 
 namespace Tandem.Cli;
 
@@ -16,13 +17,30 @@ public sealed class CliContext
     /// <summary>True when stdout is an interactive terminal (live progress bars); false when redirected.</summary>
     public bool Interactive { get; init; }
 
-    public static CliContext ForConsole() => new()
+    /// <summary>Opens a study store from a spec (a path, <c>sqlite:PATH</c>, a PostgreSQL URL or connection string).</summary>
+    public required Func<string, IStudyStorage> OpenStorage { get; init; }
+
+    /// <summary>Default storage spec when none is given: a SQLite file in the working folder.</summary>
+    public const string DefaultStorage = "tandem-studies.db";
+
+    public static CliContext ForConsole()
     {
-        Out = AnsiConsole.Console,
-        Error = Console.Error,
-        Interactive = !Console.IsOutputRedirected && !Console.IsErrorRedirected
-            && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")),
-    };
+        bool interactive = !Console.IsOutputRedirected && !Console.IsErrorRedirected
+            && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"));
+        var console = AnsiConsole.Console;
+        // Redirected output (logs, CI) has no width; tables are wide, so don't wrap them at 80 columns.
+        if (Console.IsOutputRedirected) console.Profile.Width = RedirectedWidth;
+        return new()
+        {
+            Out = console,
+            Error = Console.Error,
+            Interactive = interactive,
+            OpenStorage = spec => Tandem.Storage.StudyStorageFactory.Open(spec, Environment.CurrentDirectory),
+        };
+    }
+
+    /// <summary>Console width assumed when output is redirected.</summary>
+    public const int RedirectedWidth = 200;
 
     /// <summary>Resolves a user-supplied path against the working folder.</summary>
     public string ResolvePath(string path) => Path.GetFullPath(Path.Combine(WorkingDirectory, path));

@@ -22,6 +22,7 @@ public sealed class SimulateCommandTests : IDisposable
         }),
         Error = _err,
         WorkingDirectory = _dir.Path,
+        OpenStorage = spec => Tandem.Storage.StudyStorageFactory.Open(spec, _dir.Path),
     };
 
     private const string Cfg = """

@@ -7,6 +7,9 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All(CliContext context)
     {
+        yield return SearchCommand.Create(context);
+        yield return ShowCommand.Create(context);
+        yield return BenchmarkCommand.Create(context);
         yield return VersionCommand.Create(context);
         yield return SimulateCommand.Create(context);
     }

@@ -187,17 +187,22 @@ public enum ElementwiseOp { Add, Multiply, Activation }
 
 /// <summary>
 /// Element-wise op over one or more inputs of equal shape: a residual addition (Add of two
-/// producers), a product, or a standalone activation.
+/// producers), a product (with one input: a product by a constant, e.g. NAS-Bench-201's zero op),
+/// or a standalone activation. When <see cref="Affine"/> is set, a per-channel scale and shift
+/// (an inference-form batch norm, 2·C parameters) is applied before the activation.
 /// </summary>
 public sealed record ElementwiseLayer : Layer
 {
     public required ElementwiseOp Op { get; init; }
     public Activation Activation { get; init; }
 
+    /// <summary>A per-channel scale and shift (a standalone batch norm) precedes the activation.</summary>
+    public bool Affine { get; init; }
+
     public int Arity => Math.Max(1, Inputs.Count);
     public override TensorShape Output => Input;
     public override long Macs => 0;
-    public override long Parameters => 0;
+    public override long Parameters => Affine ? 2L * Input.Channels : 0;
     public override long OtherOperations => Input.Elements * Math.Max(1, Arity - 1);
     public override string Describe() => Op == ElementwiseOp.Activation ? $"{Activation}" : $"{Op.ToString().ToLowerInvariant()} ×{Arity}";
     public override void Validate() { }

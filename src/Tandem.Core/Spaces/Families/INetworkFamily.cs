@@ -25,4 +25,8 @@ public interface INetworkFamily
     /// the same network get the same key and are never evaluated twice.
     /// </summary>
     Design Canonicalize(Design design) => design;
+
+    /// <summary>A compact one-line description of the design's network for tables (default: its arch.* values).</summary>
+    string Describe(Design design) =>
+        string.Join(" ", Parameters.Select(p => $"{p.Name["arch.".Length..]}={design.Format(p.Name)}"));
 }

@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Tandem.Core.Benchmarking;
+
+/// <summary>
+/// Writes a benchmark's results: <c>summary.json</c> (per strategy, <c>hypervolume_ratio</c> and
+/// <c>front_fraction</c> objects with <c>mean</c> and <c>std</c> at the final budget, per-seed values,
+/// and curve checkpoints; the exact front; the command and machine) and <c>curves.csv</c> (one row per
+/// strategy and evaluation count: mean and standard deviation of both measures). Ratios are
+/// fractions in [0, 1]; standard deviations are sample standard deviations over seeds.
+/// </summary>
+public static class BenchmarkReport
+{
+    /// <summary>Evaluation counts listed in the JSON curves (every count is in curves.csv).</summary>
+    public static int[] Checkpoints(int budget)
+    {
+        var set = new SortedSet<int> { budget };
+        foreach (int c in new[] { 1, 10, 25, 50, 100, 150, 200, 250, 300, 400, 500, 750, 1000, 1500, 2000 }) if (c <= budget) set.Add(c);
+        for (int c = 500; c < budget; c += 500) set.Add(c);
+        return set.ToArray();
+    }
+
+    public static JsonObject Summary(BenchmarkResult result, JsonObject meta)
+    {
+        var strategies = new JsonObject();
+        var checkpoints = Checkpoints(result.Budget);
+        foreach (var s in result.Strategies)
+        {
+            var (hvMean, hvStd) = s.Curve(r => r.HypervolumeRatio);
+            var (ffMean, ffStd) = s.Curve(r => r.FrontFraction);
+            var found = StrategyResult.MeanStd(s.Runs.Select(r => (double)r.FrontFound).ToArray());
+            var seconds = StrategyResult.MeanStd(s.Runs.Select(r => r.Seconds).ToArray());
+            strategies[s.Label] = new JsonObject
+            {
+                ["hypervolume_ratio"] = new JsonObject
+                {
+                    ["mean"] = hvMean[^1], ["std"] = hvStd[^1],
+                    ["per_seed"] = Array(s.Runs.Select(r => r.HypervolumeRatio[^1])),
+                },
+                ["front_fraction"] = new JsonObject
+                {
+                    ["mean"] = ffMean[^1], ["std"] = ffStd[^1],
+                    ["per_seed"] = Array(s.Runs.Select(r => r.FrontFraction[^1])),
+                },
+                ["front_members_found"] = new JsonObject { ["mean"] = found.Mean, ["std"] = found.Std },
+                ["seconds_per_run"] = new JsonObject { ["mean"] = seconds.Mean, ["std"] = seconds.Std },
+                ["seeds"] = Array(s.Runs.Select(r => (double)r.Seed)),
+                ["evaluations_per_run"] = Array(s.Runs.Select(r => (double)r.Evaluations)),
+                ["curve"] = new JsonObject
+                {
+                    ["evaluations"] = Array(checkpoints.Select(c => (double)c)),
+                    ["hypervolume_ratio_mean"] = Array(checkpoints.Select(c => hvMean[c - 1])),
+                    ["hypervolume_ratio_std"] = Array(checkpoints.Select(c => hvStd[c - 1])),
+                    ["front_fraction_mean"] = Array(checkpoints.Select(c => ffMean[c - 1])),
+                    ["front_fraction_std"] = Array(checkpoints.Select(c => ffStd[c - 1])),
+                },
+            };
+        }
+        var root = new JsonObject();
+        foreach (var (k, v) in meta) root[k] = v?.DeepClone();
+        root["budget"] = result.Budget;
+        root["exact_front"] = new JsonObject
+        {
+            ["size"] = result.Exact.Size,
+            ["hypervolume"] = result.Exact.Hypervolume,
+            ["reference_point_minimisation"] = Array(result.Exact.Nadir),
+            ["members"] = new JsonArray(result.Exact.Members.Select(m => (JsonNode)JsonValue.Create(m.Key)!).ToArray()),
+        };
+        root["strategies"] = strategies;
+        return root;
+    }
+
+    public static string CurvesCsv(BenchmarkResult result)
+    {
+        var sb = new StringBuilder("strategy,evaluations,hypervolume_ratio_mean,hypervolume_ratio_std,front_fraction_mean,front_fraction_std\n");
+        foreach (var s in result.Strategies)
+        {
+            var (hvMean, hvStd) = s.Curve(r => r.HypervolumeRatio);
+            var (ffMean, ffStd) = s.Curve(r => r.FrontFraction);
+            for (int k = 0; k < hvMean.Length; k++)
+                sb.Append(CultureInfo.InvariantCulture, $"{s.Label},{k + 1},{hvMean[k]:R},{hvStd[k]:R},{ffMean[k]:R},{ffStd[k]:R}\n");
+        }
+        return sb.ToString();
+    }
+
+    public static async Task WriteAsync(BenchmarkResult result, JsonObject meta, string directory, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(directory);
+        var json = Summary(result, meta).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        await File.WriteAllTextAsync(Path.Combine(directory, "summary.json"), json + "\n", cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "curves.csv"), CurvesCsv(result), cancellationToken);
+    }
+
+    private static JsonArray Array(IEnumerable<double> xs) => new(xs.Select(x => (JsonNode)JsonValue.Create(x)).ToArray());
+}

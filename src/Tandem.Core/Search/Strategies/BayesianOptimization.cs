@@ -1,0 +1,315 @@
+using Tandem.Core.Configuration;
+using Tandem.Core.Objectives;
+using Tandem.Core.Search.Pareto;
+using Tandem.Core.Spaces;
+using Tandem.Core.Studies;
+
+namespace Tandem.Core.Search.Strategies;
+
+/// <summary>
+/// Options of constrained Bayesian optimisation. <see cref="Initial"/> random designs come first
+/// (≥ 2); each later proposal maximises the acquisition over <see cref="Candidates"/> uniform
+/// samples plus <see cref="LocalCandidates"/> mutations of the current best designs (or over the
+/// whole space when it has at most <see cref="EnumerateUpTo"/> designs). <see cref="McSamples"/>
+/// posterior draws estimate the expected hypervolume improvement; hyperparameters are refitted
+/// every <see cref="RefitEvery"/> new observations.
+/// </summary>
+public sealed record BayesianOptimizationOptions
+{
+    public int Initial { get; init; } = 10;
+    public int Candidates { get; init; } = 256;
+    public int LocalCandidates { get; init; } = 512;
+    public int McSamples { get; init; } = 32;
+    public int RefitEvery { get; init; } = 10;
+    public long EnumerateUpTo { get; init; } = 2048;
+
+    public static BayesianOptimizationOptions Bind(ConfigMap options)
+    {
+        options.CheckKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to");
+        return new BayesianOptimizationOptions
+        {
+            Initial = options.GetInt("initial", 10, 2, 100_000),
+            Candidates = options.GetInt("candidates", 256, 0, 1_000_000),
+            LocalCandidates = options.GetInt("local_candidates", 512, 0, 1_000_000),
+            McSamples = options.GetInt("mc_samples", 32, 1, 10_000),
+            RefitEvery = options.GetInt("refit_every", 10, 1, 100_000),
+            EnumerateUpTo = options.GetLong("enumerate_up_to", 2048, 0, 10_000_000),
+        };
+    }
+}
+
+/// <summary>
+/// Constrained Bayesian optimisation over mixed spaces (after Shi et al.'s constrained BO for
+/// hardware/software co-design). One <see cref="GaussianProcess"/> per objective and one per
+/// constraint metric, modelled separately. Acquisition: expected improvement (one objective) or
+/// Monte-Carlo expected hypervolume improvement with common random numbers (several objectives;
+/// reference point 10% beyond the observed feasible nadir), multiplied by the probability of
+/// feasibility Π Φ((bound − μ)/σ) over the constraints. Before any feasible design is known it
+/// maximises the probability of feasibility alone. Batches come from the kriging believer: each
+/// chosen design is added to the models with its predicted mean before choosing the next.
+/// Pruned trials still teach the constraint models through the hardware metrics they carry.
+/// </summary>
+internal sealed class BayesianOptimization : IStrategy
+{
+    private readonly StrategyContext _context;
+    private readonly BayesianOptimizationOptions _options;
+    private readonly Random _rng;
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    private readonly GaussianProcess[] _objectiveModels;
+    private readonly GaussianProcess[] _constraintModels;
+    private readonly List<Individual> _told = [];
+    private int _sinceFit = int.MaxValue / 2;
+    private int _pending;
+
+    public BayesianOptimization(StrategyContext context, BayesianOptimizationOptions options)
+    {
+        _context = context;
+        _options = options;
+        _rng = new Random(context.Seed);
+        _objectiveModels = context.Objectives.Select(_ => new GaussianProcess(context.Space)).ToArray();
+        _constraintModels = context.Constraints.Select(_ => new GaussianProcess(context.Space)).ToArray();
+    }
+
+    public string Name => "bo";
+
+    public IReadOnlyList<Design> Ask(int count)
+    {
+        var result = new List<Design>(count);
+        if (_told.Count + _pending < _options.Initial || _objectiveModels[0].Count + _constraintModels.Sum(m => m.Count) < 2)
+        {
+            for (int i = 0; i < count && !Operators.Exhausted(_context.Space, _seen); i++)
+            {
+                var d = Operators.Fresh(() => _context.Space.Sample(_rng), _seen);
+                _seen.Add(d.Key);
+                result.Add(d);
+            }
+            _pending += result.Count;
+            return result;
+        }
+
+        if (_sinceFit >= _options.RefitEvery)
+        {
+            foreach (var m in _objectiveModels.Concat(_constraintModels)) m.Fit();
+            _sinceFit = 0;
+        }
+
+        var candidates = Candidates();
+        var encoded = candidates.Select(GaussianProcess.Encode).ToList();
+        var front = FeasibleFront();
+        int fantasies = 0;
+        for (int b = 0; b < count && candidates.Count > 0; b++)
+        {
+            int best = Choose(encoded, front);
+            var chosen = candidates[best];
+            result.Add(chosen);
+            _seen.Add(chosen.Key);
+            if (b + 1 < count)
+            {
+                // Kriging believer: pretend the chosen design returned its predicted means.
+                var x = encoded[best];
+                var means = _objectiveModels.Select(m => m.Predict(x).Mean).ToArray();
+                foreach (var (m, i) in _objectiveModels.Select((m, i) => (m, i))) m.Add(x, means[i]);
+                foreach (var m in _constraintModels) m.Add(x, m.Predict(x).Mean);
+                fantasies++;
+                if (_context.Constraints.Select((c, i) => c.IsSatisfied(_constraintModels[i].Predict(x).Mean)).All(ok => ok))
+                    front = NonDominated(front.Append(means).ToList());
+            }
+            candidates.RemoveAt(best);
+            encoded.RemoveAt(best);
+        }
+        if (fantasies > 0)
+            foreach (var m in _objectiveModels.Concat(_constraintModels)) m.RemoveLast(fantasies);
+        _pending += result.Count;
+        return result;
+    }
+
+    public void Tell(Design design, TrialOutcome outcome)
+    {
+        _seen.Add(design.Key);
+        if (_pending > 0) _pending--;
+        var ind = Individual.From(_context, design, outcome);
+        _told.Add(ind);
+        var x = GaussianProcess.Encode(design);
+        if (ind.Objectives is { } obj)
+            for (int i = 0; i < obj.Length; i++) _objectiveModels[i].Add(x, obj[i]);
+        for (int i = 0; i < _context.Constraints.Count; i++)
+            if (outcome.Metrics.TryGetValue(_context.Constraints[i].Metric, out double v) && double.IsFinite(v))
+                _constraintModels[i].Add(x, v);
+        _sinceFit++;
+    }
+
+    private List<double[]> FeasibleFront() =>
+        NonDominated(_told.Where(t => t.Feasible).Select(t => t.Objectives!).ToList());
+
+    private static List<double[]> NonDominated(List<double[]> points)
+    {
+        var idx = NonDominatedSorting.FirstFront(points);
+        return idx.Select(i => points[i]).ToList();
+    }
+
+    private List<Design> Candidates()
+    {
+        var space = _context.Space;
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var list = new List<Design>();
+        void Offer(Design d)
+        {
+            if (!_seen.Contains(d.Key) && keys.Add(d.Key)) list.Add(d);
+        }
+        if (space.Size is { } size && size <= _options.EnumerateUpTo)
+        {
+            foreach (var d in space.Enumerate()) Offer(d);
+            return list;
+        }
+        for (int i = 0; i < _options.Candidates; i++) Offer(space.Sample(_rng));
+        // Local candidates: mutations (1 to 2 parameters) of the best designs found so far.
+        var elites = Elites();
+        if (elites.Count > 0)
+            for (int i = 0; i < _options.LocalCandidates; i++)
+            {
+                var parent = elites[i % elites.Count];
+                var child = Operators.Mutate(parent, _rng, 0);
+                if (_rng.Next(3) == 0) child = Operators.Mutate(child, _rng, 0);
+                Offer(child);
+            }
+        if (list.Count == 0) Offer(Operators.Fresh(() => space.Sample(_rng), _seen, 1024));
+        return list;
+    }
+
+    private List<Design> Elites()
+    {
+        if (_told.Count == 0) return [];
+        var objs = _told.Select(t => t.Objectives).ToArray();
+        var viol = _told.Select(t => t.Violation).ToArray();
+        var rank = ConstrainedRanking.Rank(objs, viol);
+        int cut = Math.Max(rank.Min(), 0);
+        var elites = _told.Where((t, i) => rank[i] <= cut).Select(t => t.Design).ToList();
+        // Too few elites makes local search myopic: add the next ranks up to a handful.
+        for (int r = cut + 1; elites.Count < 5 && r <= rank.Max(); r++)
+            elites.AddRange(_told.Where((t, i) => rank[i] == r).Select(t => t.Design));
+        return elites;
+    }
+
+    private int Choose(List<double[]> encoded, List<double[]> front)
+    {
+        int m = _objectiveModels.Length;
+        int n = encoded.Count;
+        var pof = new double[n];
+        var mean = new double[n][];
+        var std = new double[n][];
+        for (int c = 0; c < n; c++)
+        {
+            pof[c] = ProbabilityOfFeasibility(encoded[c]);
+            mean[c] = new double[m];
+            std[c] = new double[m];
+            for (int k = 0; k < m; k++)
+            {
+                if (_objectiveModels[k].Count == 0) { mean[c][k] = 0; std[c][k] = 1; continue; }
+                (mean[c][k], std[c][k]) = _objectiveModels[k].Predict(encoded[c]);
+            }
+        }
+
+        var score = new double[n];
+        if (front.Count == 0 || _objectiveModels[0].Count == 0)
+        {
+            // Nothing feasible known yet: find feasibility first.
+            for (int c = 0; c < n; c++) score[c] = pof[c];
+        }
+        else if (m == 1)
+        {
+            double best = front.Min(p => p[0]);
+            for (int c = 0; c < n; c++) score[c] = ExpectedImprovement(best, mean[c][0], std[c][0]) * pof[c];
+        }
+        else
+        {
+            var reference = Reference(front);
+            double baseHv = Hypervolume.Compute(front, reference);
+            var z = new double[_options.McSamples, m];
+            for (int s = 0; s < _options.McSamples; s++)
+                for (int k = 0; k < m; k++) z[s, k] = Operators.Gaussian(_rng);
+            var with = new List<double[]>(front.Count + 1);
+            with.AddRange(front);
+            with.Add(new double[m]);
+            for (int c = 0; c < n; c++)
+            {
+                if (pof[c] < 1e-6) continue;
+                double total = 0;
+                for (int s = 0; s < _options.McSamples; s++)
+                {
+                    var y = new double[m];
+                    for (int k = 0; k < m; k++) y[k] = mean[c][k] + std[c][k] * z[s, k];
+                    with[^1] = y;
+                    total += Math.Max(0, Hypervolume.Compute(with, reference) - baseHv);
+                }
+                score[c] = total / _options.McSamples * pof[c];
+            }
+        }
+
+        int bestIndex = 0;
+        for (int c = 1; c < n; c++) if (score[c] > score[bestIndex]) bestIndex = c;
+        if (score[bestIndex] <= 0)
+        {
+            // No candidate is expected to improve: take the most uncertain likely-feasible one.
+            double bestU = double.NegativeInfinity;
+            for (int c = 0; c < n; c++)
+            {
+                double u = std[c].Sum() * pof[c];
+                if (u > bestU) { bestU = u; bestIndex = c; }
+            }
+        }
+        return bestIndex;
+    }
+
+    private double[] Reference(List<double[]> front)
+    {
+        int m = front[0].Length;
+        var r = new double[m];
+        for (int k = 0; k < m; k++)
+        {
+            double max = double.NegativeInfinity, min = double.PositiveInfinity;
+            foreach (var t in _told.Where(t => t.Feasible))
+            {
+                max = Math.Max(max, t.Objectives![k]);
+                min = Math.Min(min, t.Objectives![k]);
+            }
+            double range = max - min;
+            r[k] = max + 0.1 * (range > 0 ? range : Math.Max(1e-9, Math.Abs(max)));
+        }
+        return r;
+    }
+
+    private double ProbabilityOfFeasibility(double[] x)
+    {
+        double p = 1;
+        for (int i = 0; i < _constraintModels.Length; i++)
+        {
+            var model = _constraintModels[i];
+            if (model.Count == 0) continue;
+            var (mu, sigma) = model.Predict(x);
+            var c = _context.Constraints[i];
+            double margin = c.Op == ConstraintOp.LessOrEqual ? c.Bound - mu : mu - c.Bound;
+            p *= NormalCdf(margin / Math.Max(sigma, 1e-12));
+        }
+        return p;
+    }
+
+    internal static double ExpectedImprovement(double best, double mu, double sigma)
+    {
+        if (sigma < 1e-12) return Math.Max(0, best - mu);
+        double z = (best - mu) / sigma;
+        return (best - mu) * NormalCdf(z) + sigma * Math.Exp(-0.5 * z * z) / Math.Sqrt(2 * Math.PI);
+    }
+
+    /// <summary>Standard normal CDF via a complementary error function accurate to about 1e-7.</summary>
+    internal static double NormalCdf(double x) => 0.5 * Erfc(-x / Math.Sqrt(2));
+
+    private static double Erfc(double x)
+    {
+        // Numerical Recipes' erfcc (Chebyshev fit), fractional error < 1.2e-7 everywhere.
+        double z = Math.Abs(x);
+        double t = 1 / (1 + 0.5 * z);
+        double r = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+            t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        return x >= 0 ? r : 2 - r;
+    }
+}

@@ -1,0 +1,167 @@
+using Tandem.Core.Accuracy.Tabular;
+using Tandem.Core.Workloads;
+
+namespace Tandem.Core.Spaces.Families;
+
+/// <summary>Macro-skeleton sizes of the NAS-Bench-201 family (the benchmark's are C = 16, N = 5).</summary>
+public sealed record Nb201Options
+{
+    /// <summary>Channels of the first stage (doubled at each reduction).</summary>
+    public int InitChannels { get; init; } = 16;
+
+    /// <summary>Cells per stage.</summary>
+    public int CellsPerStage { get; init; } = 5;
+}
+
+/// <summary>
+/// The NAS-Bench-201 / NATS-Bench topology space: one cell with 4 nodes and 6 edges (node i ← node
+/// j for j &lt; i), each edge one of <c>none</c>, <c>skip_connect</c>, <c>nor_conv_1x1</c>,
+/// <c>nor_conv_3x3</c>, <c>avg_pool_3x3</c>: 5⁶ = 15,625 cells. Parameters are named
+/// <c>arch.edge_{i}_{j}</c> in the order of the benchmark's architecture strings
+/// (<c>|op~0|+|op~0|op~1|+|op~0|op~1|op~2|</c>). Lowering follows the benchmark's TinyNetwork:
+/// stem (3×3 conv, BN), three stages of N cells at C, 2C, 4C channels separated by residual
+/// reduction blocks (ReLU-conv3×3/2-BN, ReLU-conv3×3-BN, shortcut 2×2 avg-pool + 1×1 conv, add),
+/// then BN-ReLU, global average pooling and the classifier. In the IR: a <c>nor_conv</c> edge is an
+/// element-wise ReLU followed by a conv with BN (pre-activation, as in ReLUConvBN); <c>avg_pool_3x3</c>
+/// is a 3×3 average pool, stride 1, padding 1; <c>skip_connect</c> adds no layer (the node reads its
+/// source); <c>none</c> is an element-wise ×0 layer (the benchmark's Zero computes x·0, no MACs or
+/// parameters); each node with two or more inputs is an element-wise addition; the final BN is an
+/// affine element-wise ReLU layer. Designs are never canonicalised: the benchmark trained every one
+/// of the 15,625 cells, isomorphic or not, and reports a different accuracy for each.
+/// </summary>
+public sealed class Nb201Family : ITableKeyedFamily
+{
+    public const string FamilyName = "nb201";
+
+    /// <summary>The five operations, in NAS-Bench-201's order.</summary>
+    public static IReadOnlyList<string> Operations { get; } = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
+
+    /// <summary>The six edges as (to, from), in architecture-string order.</summary>
+    public static IReadOnlyList<(int To, int From)> Edges { get; } = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)];
+
+    public Nb201Family(Nb201Options? options = null)
+    {
+        Options = options ?? new Nb201Options();
+        if (Options.InitChannels < 1) throw new SpaceException($"nb201: init channels must be ≥ 1 (got {Options.InitChannels})");
+        if (Options.CellsPerStage < 1) throw new SpaceException($"nb201: cells per stage must be ≥ 1 (got {Options.CellsPerStage})");
+        Parameters = Edges.Select(e => (Parameter)new CategoricalParameter(ParameterName(e.To, e.From), Operations)).ToArray();
+    }
+
+    public Nb201Options Options { get; }
+    public string Name => FamilyName;
+    public IReadOnlyList<Parameter> Parameters { get; }
+
+    public string TableKey(Design design) => ArchString(design);
+
+    public static string ParameterName(int to, int from) => $"arch.edge_{to}_{from}";
+
+    /// <summary>The benchmark's architecture string of a design, e.g. "|nor_conv_3x3~0|+|…".</summary>
+    public static string ArchString(Design design)
+    {
+        var ops = Edges.Select(e => design.GetString(ParameterName(e.To, e.From))).ToArray();
+        return $"|{ops[0]}~0|+|{ops[1]}~0|{ops[2]}~1|+|{ops[3]}~0|{ops[4]}~1|{ops[5]}~2|";
+    }
+
+    /// <summary>Parses an architecture string into edge operations (to, from, op) or throws <see cref="SpaceException"/>.</summary>
+    public static IReadOnlyList<string> ParseArchString(string arch)
+    {
+        var nodes = arch.Split('+');
+        var ops = new List<string>();
+        if (nodes.Length != 3) throw new SpaceException($"'{arch}' is not a NAS-Bench-201 architecture string (expected 3 nodes separated by '+')");
+        for (int i = 0; i < 3; i++)
+        {
+            var parts = nodes[i].Trim('|').Split('|');
+            if (parts.Length != i + 1) throw new SpaceException($"'{arch}': node {i + 1} must have {i + 1} inputs");
+            for (int j = 0; j < parts.Length; j++)
+            {
+                var pair = parts[j].Split('~');
+                if (pair.Length != 2 || pair[1] != j.ToString(System.Globalization.CultureInfo.InvariantCulture) || !Operations.Contains(pair[0]))
+                    throw new SpaceException($"'{arch}': '{parts[j]}' is not OP~{j} with OP one of {string.Join(", ", Operations)}");
+                ops.Add(pair[0]);
+            }
+        }
+        return ops;
+    }
+
+    /// <summary>The design of an architecture string in the space <paramref name="space"/> (which must contain this family's parameters).</summary>
+    public static Design FromArchString(DesignSpace space, string arch, Design? rest = null)
+    {
+        var ops = ParseArchString(arch);
+        var values = rest?.ToArray() ?? space.Parameters.Select(p => p.IsDiscrete ? p.ValueAt(0) : p.FromUnit(0)).ToArray();
+        for (int e = 0; e < Edges.Count; e++)
+        {
+            int idx = space.IndexOf(ParameterName(Edges[e].To, Edges[e].From));
+            values[idx] = Operations.ToList().IndexOf(ops[e]);
+        }
+        return space.Create(values);
+    }
+
+    public Workload Lower(Design design, TensorShape input, int numClasses)
+    {
+        int c = Options.InitChannels;
+        if (input.Height < 4 || input.Width < 4)
+            throw new WorkloadException($"nb201: the two stride-2 reductions need an input of at least 4x4 pixels (got {input.Height}x{input.Width})");
+        var ops = Edges.Select(e => design.GetString(ParameterName(e.To, e.From))).ToArray();
+        var b = new WorkloadBuilder("nb201 " + ArchString(design), input);
+        b.Conv(c, 3, pad: 1, activation: Activation.None, name: "stem");
+        for (int stage = 1; stage <= 3; stage++)
+        {
+            int channels = c << (stage - 1);
+            if (stage > 1) Reduction(b, channels, $"r{stage - 1}");
+            for (int cell = 1; cell <= Options.CellsPerStage; cell++) Cell(b, ops, $"s{stage}.c{cell}");
+        }
+        var shape = b.CurrentShape;
+        b.Append(new ElementwiseLayer { Name = "lastact", Input = shape, Op = ElementwiseOp.Activation, Activation = Activation.ReLU, Affine = true });
+        b.Pool(PoolKind.GlobalAverage, name: "gap");
+        b.Dense(numClasses, name: "classifier");
+        return b.Build();
+    }
+
+    private static void Cell(WorkloadBuilder b, string[] ops, string prefix)
+    {
+        var nodes = new int[4];
+        nodes[0] = b.Current;
+        int e = 0;
+        for (int to = 1; to <= 3; to++)
+        {
+            var inputs = new List<int>();
+            for (int from = 0; from < to; from++, e++)
+                inputs.Add(Edge(b, ops[e], nodes[from], $"{prefix}.e{to}{from}"));
+            nodes[to] = inputs.Count == 1 ? inputs[0] : b.Add(inputs, name: $"{prefix}.n{to}");
+        }
+        b.MoveTo(nodes[3]);
+    }
+
+    private static int Edge(WorkloadBuilder b, string op, int source, string name)
+    {
+        var shape = b.ShapeOf(source);
+        switch (op)
+        {
+            case "none":
+                return b.Append(new ElementwiseLayer { Name = name + ".zero", Input = shape, Inputs = [source], Op = ElementwiseOp.Multiply });
+            case "skip_connect":
+                return source;
+            case "avg_pool_3x3":
+                return b.Pool(PoolKind.Average, 3, 1, 1, name: name + ".pool", from: source);
+            default:
+            {
+                int k = op == "nor_conv_3x3" ? 3 : 1;
+                int relu = b.Append(new ElementwiseLayer { Name = name + ".relu", Input = shape, Inputs = [source], Op = ElementwiseOp.Activation, Activation = Activation.ReLU });
+                return b.Conv(shape.Channels, k, pad: k / 2, activation: Activation.None, name: name + ".conv", from: relu);
+            }
+        }
+    }
+
+    private static void Reduction(WorkloadBuilder b, int channels, string prefix)
+    {
+        int input = b.Current;
+        var shape = b.CurrentShape;
+        int reluA = b.Append(new ElementwiseLayer { Name = prefix + ".a.relu", Input = shape, Inputs = [input], Op = ElementwiseOp.Activation, Activation = Activation.ReLU });
+        int convA = b.Conv(channels, 3, stride: 2, pad: 1, activation: Activation.None, name: prefix + ".a.conv", from: reluA);
+        int reluB = b.Append(new ElementwiseLayer { Name = prefix + ".b.relu", Input = b.ShapeOf(convA), Inputs = [convA], Op = ElementwiseOp.Activation, Activation = Activation.ReLU });
+        int convB = b.Conv(channels, 3, pad: 1, activation: Activation.None, name: prefix + ".b.conv", from: reluB);
+        int pool = b.Pool(PoolKind.Average, 2, 2, name: prefix + ".down.pool", from: input);
+        int proj = b.Conv(channels, 1, pad: 0, batchNorm: false, activation: Activation.None, name: prefix + ".down.conv", from: pool);
+        b.Add([proj, convB], name: prefix + ".add");
+    }
+}

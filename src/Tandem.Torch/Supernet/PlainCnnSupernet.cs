@@ -1,0 +1,137 @@
+using Tandem.Core.Spaces;
+using Tandem.Core.Spaces.Families;
+using Tandem.Core.Workloads;
+using TorchSharp;
+using Parameter = TorchSharp.Modules.Parameter;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Tandem.Torch.Supernet;
+
+/// <summary>
+/// Supernet of the plain-CNN family: per stage, the maximum number of layers, each a convolution of
+/// the maximum channels and kernel with its batch norm; a dense head over the maximum channels at the
+/// final resolution. A sub-network uses the first layers of each stage, the first channels (of inputs
+/// and outputs) and the centre of each kernel; its head takes the weights of its channels.
+/// </summary>
+internal sealed class PlainCnnSupernet : Supernet
+{
+    private readonly PlainCnnFamily _family;
+    private readonly int _classes, _maxLayers, _maxChannels, _maxKernel, _finalH, _finalW;
+    private readonly Parameter[][] _conv, _bnWeight, _bnBias;
+    private readonly Tensor[][] _runningMean, _runningVar;
+    private readonly Parameter _headWeight, _headBias;
+    private PlainCnnStage[] _stages;
+    private bool _maxPool = true;
+
+    public PlainCnnSupernet(PlainCnnFamily family, TensorShape input, int classes, int seed)
+        : base("plain_cnn_supernet", new DesignSpace(family.Parameters))
+    {
+        _family = family;
+        _classes = classes;
+        var o = family.Options;
+        _maxLayers = (int)o.Layers.Max();
+        _maxChannels = (int)o.Channels.Max();
+        _maxKernel = (int)o.Kernels.Max();
+        int h = input.Height, w = input.Width;
+        for (int s = 1; s < o.Stages; s++) { h /= 2; w /= 2; }
+        if (h < 1 || w < 1) throw new WorkloadException($"plain-cnn supernet: {o.Stages} stages need an input of at least {1 << (o.Stages - 1)} pixels (got {input.Height}x{input.Width})");
+        (_finalH, _finalW) = (h, w);
+        using var g = new Generator((ulong)(uint)seed, CPU);
+        _conv = new Parameter[o.Stages][];
+        _bnWeight = new Parameter[o.Stages][];
+        _bnBias = new Parameter[o.Stages][];
+        _runningMean = new Tensor[o.Stages][];
+        _runningVar = new Tensor[o.Stages][];
+        for (int s = 0; s < o.Stages; s++)
+        {
+            _conv[s] = new Parameter[_maxLayers];
+            _bnWeight[s] = new Parameter[_maxLayers];
+            _bnBias[s] = new Parameter[_maxLayers];
+            _runningMean[s] = new Tensor[_maxLayers];
+            _runningVar[s] = new Tensor[_maxLayers];
+            for (int l = 0; l < _maxLayers; l++)
+            {
+                int cin = s == 0 && l == 0 ? input.Channels : _maxChannels;
+                var weight = empty([_maxChannels, cin, _maxKernel, _maxKernel]);
+                weight.normal_(0, Math.Sqrt(2.0 / (_maxChannels * _maxKernel * _maxKernel)), g);
+                string n = $"s{s + 1}_l{l + 1}";
+                register_parameter($"{n}_weight", _conv[s][l] = nn.Parameter(weight));
+                register_parameter($"{n}_bn_weight", _bnWeight[s][l] = nn.Parameter(ones(_maxChannels)));
+                register_parameter($"{n}_bn_bias", _bnBias[s][l] = nn.Parameter(zeros(_maxChannels)));
+                register_buffer($"{n}_running_mean", _runningMean[s][l] = zeros(_maxChannels));
+                register_buffer($"{n}_running_var", _runningVar[s][l] = ones(_maxChannels));
+                RegisterBatchNorm(_runningMean[s][l], _runningVar[s][l]);
+            }
+        }
+        long features = (long)_maxChannels * _finalH * _finalW;
+        double bound = 1.0 / Math.Sqrt(features);
+        var hw = empty([classes, features]);
+        hw.uniform_(-bound, bound, g);
+        var hb = empty(classes);
+        hb.uniform_(-bound, bound, g);
+        register_parameter("head_weight", _headWeight = nn.Parameter(hw));
+        register_parameter("head_bias", _headBias = nn.Parameter(hb));
+        _stages = [.. Enumerable.Repeat(new PlainCnnStage(_maxLayers, _maxChannels, _maxKernel, false), o.Stages)];
+    }
+
+    public override void Activate(Design design)
+    {
+        _stages = [.. _family.Stages(design)];
+        _maxPool = design.GetString("arch.pool") == "max";
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        for (int s = 0; s < _stages.Length; s++)
+        {
+            if (s > 0) x = _maxPool ? F.max_pool2d(x, 2, 2) : F.avg_pool2d(x, 2, 2);
+            var st = _stages[s];
+            for (int l = 0; l < st.Layers; l++)
+            {
+                var (w, bw, bb, rm, rv) = Slice(s, l, (int)x.shape[1], st.Channels, st.Kernel);
+                var y = F.conv2d(x, w, padding: [st.Kernel / 2, st.Kernel / 2]);
+                y = F.batch_norm(y, rm, rv, bw, bb, training, BatchNormMomentum, 1e-5);
+                x = st.Residual && l > 0 ? F.relu(y + x) : F.relu(y);
+            }
+        }
+        int c = _stages[^1].Channels;
+        return F.linear(x.flatten(1), HeadSlice(c), _headBias);
+    }
+
+    public override IEnumerable<(string Name, Tensor Tensor)> ActiveTensors()
+    {
+        int cin = (int)_conv[0][0].shape[1];
+        for (int s = 0; s < _stages.Length; s++)
+        {
+            var st = _stages[s];
+            for (int l = 0; l < st.Layers; l++)
+            {
+                var (w, bw, bb, rm, rv) = Slice(s, l, cin, st.Channels, st.Kernel);
+                string n = $"s{s + 1}_conv{l + 1}";
+                yield return ($"{n}.weight", w);
+                yield return ($"{n}.bn_weight", bw);
+                yield return ($"{n}.bn_bias", bb);
+                yield return ($"{n}.running_mean", rm);
+                yield return ($"{n}.running_var", rv);
+                cin = st.Channels;
+            }
+        }
+        yield return ("classifier.weight", HeadSlice(_stages[^1].Channels));
+        yield return ("classifier.bias", _headBias);
+    }
+
+    private (Tensor W, Tensor BnW, Tensor BnB, Tensor Mean, Tensor Var) Slice(int s, int l, int cin, int c, int k)
+    {
+        var w = _conv[s][l].narrow(0, 0, c).narrow(1, 0, cin);
+        if (k < _maxKernel)
+        {
+            int off = (_maxKernel - k) / 2;
+            w = w.narrow(2, off, k).narrow(3, off, k);
+        }
+        return (w, _bnWeight[s][l].narrow(0, 0, c), _bnBias[s][l].narrow(0, 0, c), _runningMean[s][l].narrow(0, 0, c), _runningVar[s][l].narrow(0, 0, c));
+    }
+
+    private Tensor HeadSlice(int c) =>
+        _headWeight.view(_classes, _maxChannels, _finalH, _finalW).narrow(1, 0, c).reshape(_classes, (long)c * _finalH * _finalW);
+}
