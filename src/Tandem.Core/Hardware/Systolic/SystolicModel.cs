@@ -407,7 +407,7 @@ public static class SystolicModel
     }
 
     /// <summary>Ifmap words covered by at least one convolution window.</summary>
-    public static long TouchedIfmapWords(in SystolicLayerShape l) =>
+    internal static long TouchedIfmapWords(in SystolicLayerShape l) =>
         Covered(l.IfmapHeight, l.FilterHeight, l.StrideHeight, l.OfmapHeight)
         * Covered(l.IfmapWidth, l.FilterWidth, l.StrideWidth, l.OfmapWidth) * l.Channels;
 
