@@ -99,6 +99,7 @@ public static class SystolicModel
             DramOfmapStopCycle = wb.LastDrainCycle,
         };
         if (config.BandwidthMode == SystolicBandwidthMode.Calc) return result;
+        if (UserBandwidthReplay.ReadsNeverMiss(g, config)) return UserWithoutReadMisses(g, config, result, peCount);
 
         var u = UserBandwidthReplay.Run(g, config);
         return result with
@@ -121,6 +122,47 @@ public static class SystolicModel
             DramFilterStopCycle = u.DramFilterStop,
             DramOfmapStartCycle = u.DramOfmapStart,
             DramOfmapStopCycle = u.DramOfmapStop,
+        };
+    }
+
+    /// <summary>
+    /// USER mode when both read buffers hold their whole operand: reads never stall, so the demand
+    /// lines keep their CALC positions shifted by the write stalls before them, DRAM reads are the
+    /// first fill, and only the write buffer (draining at the user bandwidth) needs replaying.
+    /// </summary>
+    private static SystolicLayerResult UserWithoutReadMisses(in Geometry g, SystolicConfig config, in SystolicLayerResult calc, double peCount)
+    {
+        var wb = new WriteBufferReplay(config.OfmapSramWords, config.DramWordsPerCycle);
+        ReplayOfmap(g, ref wb);
+        long totalLines = g.Folds * g.FoldCycles, stalls = wb.Stalls, total = totalLines - 1 + stalls;
+        wb.DrainAll(total);
+        long bw = config.DramWordsPerCycle;
+        var (ifSlots, fSlots) = UserBandwidthReplay.PrefetchSlots(g);
+        var (ifWords, ifStart) = UserBandwidthReplay.FirstFill(config.IfmapSramWords, bw, ifSlots);
+        var (fWords, fStart) = UserBandwidthReplay.FirstFill(config.FilterSramWords, bw, fSlots);
+        // A read served at line L (cycle L + 1 in CALC) now waits for the write stalls of earlier lines.
+        long Read(long calcCycle) => calcCycle + wb.StallsThrough(calcCycle - 2);
+        long Write(long calcCycle) => calcCycle + wb.StallsThrough(calcCycle);
+        return calc with
+        {
+            TotalCycles = total,
+            StallCycles = stalls,
+            OverallUtilPct = g.L.Macs * 100.0 / (total * peCount),
+            DramIfmapReads = ifWords,
+            DramFilterReads = fWords,
+            DramOfmapWrites = wb.Accesses,
+            SramIfmapStartCycle = Read(calc.SramIfmapStartCycle),
+            SramIfmapStopCycle = Read(calc.SramIfmapStopCycle),
+            SramFilterStartCycle = Read(calc.SramFilterStartCycle),
+            SramFilterStopCycle = Read(calc.SramFilterStopCycle),
+            SramOfmapStartCycle = Write(calc.SramOfmapStartCycle),
+            SramOfmapStopCycle = Write(calc.SramOfmapStopCycle),
+            DramIfmapStartCycle = ifStart,
+            DramIfmapStopCycle = -1,
+            DramFilterStartCycle = fStart,
+            DramFilterStopCycle = -1,
+            DramOfmapStartCycle = wb.FirstDrainCycle,
+            DramOfmapStopCycle = wb.LastDrainCycle,
         };
     }
 

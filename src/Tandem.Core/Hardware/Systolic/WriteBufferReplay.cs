@@ -61,13 +61,34 @@ internal struct WriteBufferReplay
             }
             else
             {
-                Line(cycle, width);
+                Line(firstLine + i, cycle, width);
                 i++;
             }
         }
     }
 
-    private void Line(long cycle, long width) => Stalls += WriteLine(cycle, width);
+    private void Line(long line, long cycle, long width)
+    {
+        long stall = WriteLine(cycle, width);
+        if (stall == 0) return;
+        Stalls += stall;
+        (_stallSteps ??= []).Add((line, Stalls));
+    }
+
+    private List<(long Line, long StallsAfter)>? _stallSteps;
+
+    /// <summary>Stall cycles accumulated by runs fed through <see cref="WriteRun"/> up to and including demand line <paramref name="line"/>.</summary>
+    public readonly long StallsThrough(long line)
+    {
+        long stalls = 0;
+        if (_stallSteps is null) return 0;
+        foreach (var (l, after) in _stallSteps)
+        {
+            if (l > line) break;
+            stalls = after;
+        }
+        return stalls;
+    }
 
     /// <summary>One demand line of <paramref name="width"/> words arriving at <paramref name="cycle"/>; returns the cycles it stalled.</summary>
     public long WriteLine(long cycle, long width)
