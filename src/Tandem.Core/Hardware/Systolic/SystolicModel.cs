@@ -260,7 +260,8 @@ public static class SystolicModel
                 for (long fr = g.RowFolds - 1; fr >= 0; fr--)
                 {
                     long p0 = fr * g.Ra, ru = g.RowsUsed(fr), best = -1;
-                    for (long r = 0; r < ru; r++)
+                    // r + kmax ≤ r + K − 1, so once that bound cannot beat the best, earlier rows cannot either.
+                    for (long r = ru - 1; r >= 0 && r + g.K - 1 > best; r--)
                     {
                         long km = g.KMax(p0 + r);
                         if (km >= 0) best = Math.Max(best, r + km);
@@ -272,7 +273,7 @@ public static class SystolicModel
             {
                 // Pixel 0 reads every window element, so the last row fold always has valid words.
                 long fr = g.RowFolds - 1, k0 = fr * g.Ra, ru = g.RowsUsed(fr), best = -1;
-                for (long r = 0; r < ru; r++) best = Math.Max(best, g.PMax(k0 + r) + r);
+                for (long r = ru - 1; r >= 0 && r + g.M - 1 > best; r--) best = Math.Max(best, g.PMax(k0 + r) + r);
                 return (g.Ra + 1, (lastSweep + fr) * g.FoldCycles + g.Ra + best + 1);
             }
             default:
@@ -474,6 +475,17 @@ public static class SystolicModel
             for (long fr = 0; fr < g.RowFolds; fr++, fold++)
             {
                 var (a, h) = OfmapBand(g, fr);
+                // Folds of one column fold write equal blocks (all but OS's last row fold): take as
+                // many whole folds at once as leave the buffer at least half free.
+                long same = g.Flow == SystolicDataflow.OutputStationary ? g.RowFolds - 1 - fr : g.RowFolds - fr;
+                long batch = Math.Min(same, wb.QuietCapacity / Math.Max(1, h * cu));
+                if (batch > 1)
+                {
+                    wb.TryWriteQuietly(batch * h * cu);
+                    fr += batch - 1;
+                    fold += batch - 1;
+                    continue;
+                }
                 if (wb.TryWriteQuietly(h * cu)) continue;
                 long baseLine = fold * g.FoldCycles;
                 // Line a + j carries min(j+1, h, cu, h+cu-1-j) words for j in [0, h+cu-1).

@@ -29,6 +29,9 @@ internal struct WriteBufferReplay
         LastDrainCycle = -1;
     }
 
+    /// <summary>Words that <see cref="TryWriteQuietly"/> would still accept.</summary>
+    public readonly long QuietCapacity => Math.Max(0, _free - _active);
+
     /// <summary>
     /// Takes <paramref name="words"/> words in bulk when they cannot trigger a drain or a stall
     /// wherever they fall (the buffer stays at least half free); returns false, changing nothing,
