@@ -155,29 +155,48 @@ internal static class IfmapWindowReplay
             switch (_g.Flow)
             {
                 case SystolicDataflow.OutputStationary:
+                {
                     // Array row r reads element t − r on line t.
-                    for (int r = Math.Max(0, a - _kCount + 1), rEnd = Math.Min(_pCount - 1, b - 1); r <= rEnd; r++)
-                        fresh += MarkSlice(_p0 + r, Math.Max(0, a - r), Math.Min(_kCount, b - r));
+                    int r = Math.Max(0, a - _kCount + 1), rEnd = Math.Min(_pCount - 1, b - 1);
+                    int oy = (_p0 + r) / _ew, ox = (_p0 + r) - oy * _ew;
+                    for (; r <= rEnd; r++)
+                    {
+                        fresh += MarkSlice(oy, ox, Math.Max(0, a - r), Math.Min(_kCount, b - r));
+                        if (++ox == _ew) { ox = 0; oy++; }
+                    }
                     break;
+                }
                 case SystolicDataflow.WeightStationary:
+                {
                     // Pixel p meets array row r (element k0 + r) on line p + r.
-                    for (int p = Math.Max(0, a - _kCount + 1), pEnd = Math.Min(_pCount - 1, b - 1); p <= pEnd; p++)
-                        fresh += MarkSlice(p, _k0 + Math.Max(0, a - p), _k0 + Math.Min(_kCount, b - p));
+                    int p = Math.Max(0, a - _kCount + 1), pEnd = Math.Min(_pCount - 1, b - 1);
+                    int oy = p / _ew, ox = p - oy * _ew;
+                    for (; p <= pEnd; p++)
+                    {
+                        fresh += MarkSlice(oy, ox, _k0 + Math.Max(0, a - p), _k0 + Math.Min(_kCount, b - p));
+                        if (++ox == _ew) { ox = 0; oy++; }
+                    }
                     break;
+                }
                 default:
+                {
                     // Line j holds element k0 + (rows − 1 − j) of every pixel of the block.
+                    int oy = _p0 / _ew, ox = _p0 - oy * _ew;
                     for (int c = 0; c < _pCount; c++)
-                        fresh += MarkSlice(_p0 + c, _k0 + _kCount - b, _k0 + _kCount - a);
+                    {
+                        fresh += MarkSlice(oy, ox, _k0 + _kCount - b, _k0 + _kCount - a);
+                        if (++ox == _ew) { ox = 0; oy++; }
+                    }
                     break;
+                }
             }
             return fresh;
         }
 
-        /// <summary>Window elements [k1, k2) of pixel p: one address run per filter row inside the ifmap.</summary>
-        private long MarkSlice(int p, int k1, int k2)
+        /// <summary>Window elements [k1, k2) of the pixel at ofmap (oy, ox): one address run per filter row inside the ifmap.</summary>
+        private long MarkSlice(int oy, int ox, int k1, int k2)
         {
             if (k1 >= k2) return 0;
-            int oy = p / _ew, ox = p - oy * _ew;
             int y0 = oy * _sh, x0 = ox * _sw;
             int rows = _h - y0, valid = Math.Min(_sc, (_w - x0) * _c);
             if (rows <= 0 || valid <= 0) return 0;
