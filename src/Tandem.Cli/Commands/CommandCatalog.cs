@@ -12,5 +12,7 @@ internal static class CommandCatalog
         yield return BenchmarkCommand.Create(context);
         yield return VersionCommand.Create(context);
         yield return SimulateCommand.Create(context);
+        yield return FidelityCommand.Create(context);
+        yield return ThroughputCommand.Create(context);
     }
 }

@@ -21,7 +21,7 @@ namespace Tandem.Torch.Evaluators;
 public sealed record SupernetEvaluatorOptions
 {
     public static readonly IReadOnlyList<string> ConfigKeys =
-        [.. DatasetOptions.ConfigKeys, .. TrainingOptions.ConfigKeys, "train_samples", "validation_samples", "random_subnets", "distill", "calibration_samples", "cache", "threads"];
+        [.. DatasetOptions.ConfigKeys, .. TrainingOptions.ConfigKeys, "train_samples", "validation_samples", "random_subnets", "distill", "distill_weight", "clip_norm", "calibration_samples", "cache", "threads"];
 
     public DatasetOptions Dataset { get; init; } = new();
     public TrainingOptions Training { get; init; } = DefaultTraining;
@@ -60,6 +60,8 @@ public sealed record SupernetEvaluatorOptions
             {
                 RandomSubnets = map.GetInt("random_subnets", 2, 0, 16),
                 Distill = map.GetBool("distill", true),
+                DistillWeight = map.GetDouble("distill_weight", 0.5, 0, 1),
+                ClipNorm = map.GetDouble("clip_norm", 20, 0, 1e6),
             },
             CalibrationSamples = map.GetInt("calibration_samples", 2_048, 1, 1_000_000),
             CacheDirectory = cache is null ? DefaultCacheDirectory()
@@ -199,7 +201,7 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
     private string CacheKey()
     {
         var text = new StringBuilder()
-            .AppendLine("supernet v1")
+            .AppendLine("supernet v2")
             .AppendLine(_environment.Family.Name)
             .AppendLine(new Tandem.Core.Spaces.DesignSpace(_environment.Family.Parameters).Signature)
             .AppendLine(_data.Options.CacheKey)
