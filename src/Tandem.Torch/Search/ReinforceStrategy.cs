@@ -25,7 +25,7 @@ public sealed record ReinforceOptions
 
     public static ReinforceOptions Bind(ConfigMap options)
     {
-        options.CheckKeys("hidden", "learning_rate", "entropy_weight", "baseline_decay", "float_bins", "reward");
+        options.CheckKeys(StrategyModifiers.AcceptedKeys("hidden", "learning_rate", "entropy_weight", "baseline_decay", "float_bins", "reward"));
         return new ReinforceOptions
         {
             Hidden = options.GetInt("hidden", 64, 4, 4096),

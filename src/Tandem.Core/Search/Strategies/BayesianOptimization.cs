@@ -36,7 +36,7 @@ public sealed record BayesianOptimizationOptions
 
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
-        options.CheckKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition");
+        options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition"));
         return new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
