@@ -8,6 +8,7 @@
 //
 // This file is compiled into the build (build/TorchSharpGlibcxx.targets, as an inline task) and
 // also by the Torch tests (with TANDEM_NO_MSBUILD_TASK defined). The patcher uses only the BCL.
+#nullable enable
 using System;
 using System.IO;
 using System.Text;

@@ -32,6 +32,7 @@ internal static class ComponentSetup
             ["rows", "cols", "dataflow", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "clock_mhz", "bits", "bandwidth", "technology"], BindSystolic);
 
         BuiltInStrategies.Register(catalog.Strategies);
+        Tandem.Torch.Search.TorchStrategies.Register(catalog.Strategies);
         TorchComponents.Register(catalog.Evaluators);
         TableAccuracyEvaluator.Register(catalog.Evaluators);
         return catalog;

@@ -1,5 +1,4 @@
 using Tandem.Core.Objectives;
-using Tandem.Core.Search.Pareto;
 using Tandem.Core.Studies;
 
 namespace Tandem.Reporting;
@@ -57,9 +56,8 @@ public enum TrialClass
 }
 
 /// <summary>
-/// The Pareto front of a study's trials: among Complete trials whose objective values are all present
-/// and finite and that break no spec (a spec whose metric a trial lacks is not held against it), the
-/// non-dominated ones under the objectives' directions. Ties (equal vectors) are all on the front.
+/// The Pareto front as reports use it: <see cref="Core.Studies.StudyFront"/>'s definition, as trial
+/// numbers, and a classification of every trial for plots and tables.
 /// </summary>
 public static class StudyFront
 {
@@ -68,10 +66,7 @@ public static class StudyFront
     {
         ArgumentNullException.ThrowIfNull(trials);
         ArgumentNullException.ThrowIfNull(objectives);
-        if (objectives.Count == 0) return [];
-        var candidates = trials.Where(t => t.State == TrialState.Complete && Breaks(t, constraints ?? []).Count == 0 && HasObjectives(t, objectives)).ToArray();
-        var points = candidates.Select(t => objectives.Select(o => o.ToMinimization(t.Metrics[o.Metric])).ToArray()).ToArray();
-        return NonDominatedSorting.FirstFront(points).Select(i => candidates[i].Number).Order().ToArray();
+        return Core.Studies.StudyFront.Of(trials, objectives, constraints ?? []).Select(t => t.Number).Order().ToArray();
     }
 
     /// <summary>Classifies every trial for plots and tables.</summary>
@@ -87,8 +82,6 @@ public static class StudyFront
 
     /// <summary>The specs the trial's stored metrics break (NaN breaks every spec).</summary>
     public static IReadOnlyList<Constraint> Breaks(TrialRecord trial, IReadOnlyList<Constraint> constraints) =>
-        constraints.Where(c => trial.Metrics.TryGetValue(c.Metric, out double v) && !c.IsSatisfied(v)).ToArray();
+        Core.Studies.StudyFront.Breaks(trial, constraints);
 
-    internal static bool HasObjectives(TrialRecord trial, IReadOnlyList<Objective> objectives) =>
-        objectives.All(o => trial.Metrics.TryGetValue(o.Metric, out double v) && double.IsFinite(v));
 }

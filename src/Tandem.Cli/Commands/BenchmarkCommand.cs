@@ -6,7 +6,7 @@ using Tandem.Core.Benchmarking;
 using Tandem.Core.Configuration;
 using Tandem.Core.Objectives;
 using Tandem.Core.Search;
-using Tandem.Reporting.Benchmarks;
+using Tandem.Reporting.Plots;
 
 namespace Tandem.Cli.Commands;
 
@@ -21,8 +21,105 @@ internal static class BenchmarkCommand
     {
         var command = new Command("benchmark", "Measure search strategies against exact Pareto fronts.");
         command.Subcommands.Add(Tabular(context));
+        command.Subcommands.Add(Codesign(context));
         return command;
     }
+
+    private static Command Codesign(CliContext context)
+    {
+        var tables = new Option<string[]>("--table") { Description = "NAS-Bench-201 accuracy CSV (arch_str plus accuracy columns); repeat to join several on --key.", Required = true };
+        var key = new Option<string>("--key") { Description = "Column naming the cell.", DefaultValueFactory = _ => "arch_str" };
+        var dataset = new Option<string>("--dataset") { Description = "cifar10, cifar100 or imagenet16-120: the input size, classes and default accuracy column.", DefaultValueFactory = _ => "cifar10" };
+        var column = new Option<string?>("--accuracy-column") { Description = "Accuracy column (default: the dataset's test accuracy)." };
+        var rows = new Option<string>("--rows") { Description = "Systolic array rows to enumerate, comma-separated.", DefaultValueFactory = _ => "8,16,32" };
+        var cols = new Option<string>("--cols") { Description = "Systolic array columns to enumerate, comma-separated.", DefaultValueFactory = _ => "8,16,32" };
+        var dataflows = new Option<string>("--dataflows") { Description = "Dataflows to enumerate (os, ws, is), comma-separated.", DefaultValueFactory = _ => "os,ws,is" };
+        var sram = new Option<int>("--sram-kb") { Description = "Size of each of the three SRAMs in KiB (fixed).", DefaultValueFactory = _ => 64 };
+        var clock = new Option<int>("--clock-mhz") { Description = "Clock in MHz (fixed).", DefaultValueFactory = _ => 400 };
+        var constraints = new Option<string[]>("--constraint") { Description = "Spec on accuracy, latency_ms or energy_uj, e.g. \"latency_ms<=2\"; repeat for several." };
+        var strategies = new Option<string>("--strategies") { Description = "Comma-separated strategy labels.", DefaultValueFactory = _ => "random,nsga2" };
+        var strategyOptions = new Option<string?>("--strategy-options") { Description = "JSON file mapping labels to strategy sections." };
+        var budget = new Option<int>("--budget") { Description = "Evaluations per run (network-first spends half on networks alone).", DefaultValueFactory = _ => 300 };
+        var seeds = new Option<int>("--seeds") { Description = "Runs per strategy and mode.", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int>("--threads") { Description = "Threads for the exhaustive enumeration.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var output = new Option<string>("--out") { Description = "Folder for summary.json, curves.csv and the plots.", Required = true };
+
+        var command = new Command("codesign", "NB201 cells × systolic arrays: joint search vs hardware-first vs network-first against the exhaustively enumerated front.");
+        foreach (var o in new Option[] { tables, key, dataset, column, rows, cols, dataflows, sram, clock, constraints, strategies, strategyOptions, budget, seeds, threads, output })
+            command.Options.Add(o);
+        command.SetAction(async (parse, ct) =>
+        {
+            var files = (parse.GetValue(tables) ?? []).Select(context.ResolvePath).ToArray();
+            var table = MetricTable.Load(files, parse.GetValue(key)!);
+            string datasetName = parse.GetValue(dataset)!;
+            if (!TableAccuracyEvaluator.Datasets.TryGetValue(datasetName, out var ds))
+                throw new BenchmarkInputException($"--dataset '{datasetName}' is not accepted; accepted: {string.Join(", ", TableAccuracyEvaluator.Datasets.Keys)}");
+            string accColumn = parse.GetValue(column) ?? ds.Column;
+            table.Numbers(accColumn);
+            int[] Ints(Option<string> o) => parse.GetValue(o)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(t => int.TryParse(t, out int v) && v > 0 ? v : throw new BenchmarkInputException($"{o.Name}: '{t}' is not a positive whole number")).ToArray();
+            var template = new Tandem.Core.Hardware.Systolic.SystolicTemplate(new Tandem.Core.Hardware.Systolic.SystolicTemplateOptions
+            {
+                Rows = Ints(rows),
+                Columns = Ints(cols),
+                Dataflows = parse.GetValue(dataflows)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                IfmapSramKiB = [Positive(parse.GetValue(sram), "--sram-kb")],
+                FilterSramKiB = [parse.GetValue(sram)],
+                OfmapSramKiB = [parse.GetValue(sram)],
+                ClockMHz = [Positive(parse.GetValue(clock), "--clock-mhz")],
+            });
+            var specs = (parse.GetValue(constraints) ?? []).Select(ParseConstraint).ToArray();
+            var registry = StrategyCatalog.Create();
+            var entries = Strategies(parse.GetValue(strategies)!, parse.GetValue(strategyOptions) is { } f ? context.ResolvePath(f) : null, registry);
+            int budgetValue = Positive(parse.GetValue(budget), "--budget");
+            if (budgetValue < 2) throw new BenchmarkInputException("--budget must be at least 2 (network-first spends half on networks alone)");
+            var bench = new CodesignBenchmark(new CodesignBenchmarkOptions
+            {
+                Family = new Tandem.Core.Spaces.Families.Nb201Family(),
+                Table = table,
+                AccuracyColumn = accColumn,
+                Input = ds.Task.Input,
+                NumClasses = ds.Task.NumClasses,
+                Hardware = template,
+                Strategies = entries,
+                Budget = budgetValue,
+                Seeds = Positive(parse.GetValue(seeds), "--seeds"),
+                Constraints = specs,
+                Threads = Positive(parse.GetValue(threads), "--threads"),
+            }, registry);
+            var modes = await bench.RunAsync(new SyncProgress(context.Error), ct);
+            var exact = modes.Values.First().Exact;
+            var combined = new BenchmarkResult(exact, budgetValue,
+                modes.SelectMany(m => m.Value.Strategies.Select(s => new StrategyResult($"{m.Key}/{s.Label}", s.Runs))).ToArray());
+            string outDir = context.ResolvePath(parse.GetValue(output)!);
+            var meta = new JsonObject
+            {
+                ["benchmark"] = "codesign",
+                ["command"] = CommandLine(parse),
+                ["tables"] = new JsonArray(files.Select(x => (JsonNode)JsonValue.Create(x)!).ToArray()),
+                ["accuracy_column"] = accColumn,
+                ["dataset"] = datasetName,
+                ["objectives"] = new JsonArray(CodesignBenchmark.Objectives.Select(o => (JsonNode)JsonValue.Create(o.ToString())!).ToArray()),
+                ["constraints"] = new JsonArray(specs.Select(c => (JsonNode)JsonValue.Create(c.ToString())!).ToArray()),
+                ["hardware_space"] = template.Parameters.Select(p => p.ToString()).Aggregate(new JsonArray(), (a, p) => { a.Add(p); return a; }),
+                ["pairs_enumerated"] = bench.Enumeration.Pairs,
+                ["enumeration_seconds"] = bench.Enumeration.Seconds,
+                ["hardware_first_fixed_hardware"] = bench.FixedHardware,
+                ["modes"] = new JsonArray(CodesignBenchmark.Modes.Select(m => (JsonNode)JsonValue.Create(m)!).ToArray()),
+                ["seeds"] = parse.GetValue(seeds),
+                ["machine"] = Machine.Describe(),
+            };
+            await BenchmarkReport.WriteAsync(combined, meta, outDir, ct);
+            Plot(combined, outDir);
+            Print(context, combined);
+            context.Out.WriteLine($"wrote {Path.Combine(outDir, "summary.json")}, curves.csv, hypervolume_ratio.png, front_fraction.png");
+            return 0;
+        });
+        return command;
+    }
+
+    private static string CommandLine(ParseResult parse) =>
+        "tandem " + string.Join(" ", parse.Tokens.Select(t => t.Value.Contains(' ') || t.Value.Contains('<') || t.Value.Contains('>') ? $"\"{t.Value}\"" : t.Value));
 
     private static Command Tabular(CliContext context)
     {
@@ -73,7 +170,7 @@ internal static class BenchmarkCommand
             var meta = new JsonObject
             {
                 ["benchmark"] = "tabular",
-                ["command"] = "tandem " + string.Join(" ", parse.Tokens.Select(t => t.Value.Contains(' ') || t.Value.Contains('<') || t.Value.Contains('>') ? $"\"{t.Value}\"" : t.Value)),
+                ["command"] = CommandLine(parse),
                 ["space"] = options.Space.Name,
                 ["tables"] = new JsonArray(files.Select(x => (JsonNode)JsonValue.Create(x)!).ToArray()),
                 ["key"] = table.Key,
@@ -96,10 +193,10 @@ internal static class BenchmarkCommand
     internal static void Plot(BenchmarkResult result, string outDir)
     {
         var x = Enumerable.Range(1, result.Budget).Select(i => (double)i).ToArray();
-        var hv = result.Strategies.Select(s => { var (m, d) = s.Curve(r => r.HypervolumeRatio); return new CurveSeries(s.Label, x, m, d); }).ToArray();
-        var ff = result.Strategies.Select(s => { var (m, d) = s.Curve(r => r.FrontFraction); return new CurveSeries(s.Label, x, m, d); }).ToArray();
-        BenchmarkPlot.Render(hv, $"Hypervolume ratio to the exact front ({result.Exact.Size} members)", "evaluations", "hypervolume ratio", Path.Combine(outDir, "hypervolume_ratio.png"));
-        BenchmarkPlot.Render(ff, "Fraction of the exact Pareto front found", "evaluations", "front fraction", Path.Combine(outDir, "front_fraction.png"));
+        var hv = result.Strategies.Select(s => { var (m, d) = s.Curve(r => r.HypervolumeRatio); return new ConvergenceSeries(s.Label, x, m, d); }).ToArray();
+        var ff = result.Strategies.Select(s => { var (m, d) = s.Curve(r => r.FrontFraction); return new ConvergenceSeries(s.Label, x, m, d); }).ToArray();
+        ConvergencePlot.Render(hv, $"Hypervolume ratio to the exact front ({result.Exact.Size} members)", "evaluations", "hypervolume ratio", Path.Combine(outDir, "hypervolume_ratio.png"));
+        ConvergencePlot.Render(ff, "Fraction of the exact Pareto front found", "evaluations", "front fraction", Path.Combine(outDir, "front_fraction.png"));
     }
 
     internal static void Print(CliContext context, BenchmarkResult result)
@@ -164,7 +261,7 @@ internal sealed class BenchmarkInputException(string message) : InputException(m
 /// <summary>The strategy registry the CLI offers: Core's strategies plus the Torch project's RL controller.</summary>
 internal static class StrategyCatalog
 {
-    public static StrategyRegistry Create() => BuiltInStrategies.Register(new StrategyRegistry());
+    public static StrategyRegistry Create() => Tandem.Torch.Search.TorchStrategies.Register(BuiltInStrategies.Register(new StrategyRegistry()));
 }
 
 /// <summary>Describes the machine a benchmark ran on (cores, CPU model, .NET and OS).</summary>

@@ -21,8 +21,8 @@ internal static class StudyTables
             var counts = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var t in pruned)
             {
-                var broken = specs.Where(c => t.Metrics.TryGetValue(c.Metric, out double v) && !c.IsSatisfied(v)).ToArray();
-                if (broken.Length == 0) counts["invalid network"] = counts.GetValueOrDefault("invalid network") + 1;
+                var broken = StudyFront.Breaks(t, specs);
+                if (broken.Count == 0) counts["invalid network"] = counts.GetValueOrDefault("invalid network") + 1;
                 foreach (var c in broken)
                 {
                     string key = $"{c.Metric} {c.Symbol} {Format.Number(c.Bound)} {MetricUnits.Of(c.Metric)}".TrimEnd();

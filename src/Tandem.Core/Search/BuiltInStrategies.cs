@@ -45,13 +45,21 @@ public static class StrategyModifiers
     public static IReadOnlyList<string> Keys { get; } = ["two_level", "shrinking"];
 
     /// <summary>
-    /// A factory that accepts the strategy map as written (with or without <c>name</c>), binds the
-    /// modifier keys, passes the remaining keys to <paramref name="inner"/> and wraps its strategy.
+    /// A strategy's own option keys plus <c>name</c> and the modifier keys: what a strategy binder
+    /// passes to <see cref="ConfigMap.CheckKeys"/>, so that a misspelt key of either kind gets a
+    /// "did you mean" over everything the section accepts.
+    /// </summary>
+    public static string[] AcceptedKeys(params string[] own) => [.. own, "name", .. Keys];
+
+    /// <summary>
+    /// A factory that accepts the strategy map as written (with or without <c>name</c>), passes it to
+    /// <paramref name="inner"/> (whose binder checks keys with <see cref="AcceptedKeys"/>), binds the
+    /// modifier keys and wraps the strategy.
     /// </summary>
     public static StrategyRegistry.Factory Modifiable(StrategyRegistry.Factory inner) => (context, options) =>
     {
-        var own = new ConfigMap(options.Path, options.Location, options.Entries.Where(e => e.Key != "name" && !Keys.Contains(e.Key)));
-        var strategy = inner(context, own);
+        // Binders accept name and the modifier keys (AcceptedKeys) and ignore them.
+        var strategy = inner(context, options);
         var shrinking = OptionsOf(options, "shrinking") is { } s ? ShrinkingOptions.Bind(s) : null;
         var twoLevel = OptionsOf(options, "two_level") is { } t ? TwoLevelOptions.Bind(t) : null;
         return Wrap(strategy, context, shrinking, twoLevel);

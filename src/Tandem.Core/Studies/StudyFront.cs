@@ -7,20 +7,27 @@ using Tandem.Core.Spaces;
 namespace Tandem.Core.Studies;
 
 /// <summary>
-/// The Pareto front of a study: complete trials that meet every spec and that no other such trial
-/// dominates on the objectives. Ties (equal objective vectors) are all kept.
+/// The Pareto front of a study: complete trials whose objective values are all present and finite,
+/// that break no spec (a spec whose metric a trial lacks is not held against it), and that no other
+/// such trial dominates on the objectives. Ties (equal objective vectors) are all kept. Reports and
+/// the CLI both use this one definition.
 /// </summary>
 public static class StudyFront
 {
     public static IReadOnlyList<TrialRecord> Of(IEnumerable<TrialRecord> trials, IReadOnlyList<Objective> objectives, IReadOnlyList<Constraint> specs)
     {
+        if (objectives.Count == 0) return [];
         var feasible = trials.Where(t => t.State == TrialState.Complete
-                && objectives.All(o => t.Metrics.TryGetValue(o.Metric, out double v) && !double.IsNaN(v))
-                && specs.All(c => !t.Metrics.TryGetValue(c.Metric, out double v) || c.IsSatisfied(v)))
+                && objectives.All(o => t.Metrics.TryGetValue(o.Metric, out double v) && double.IsFinite(v))
+                && Breaks(t, specs).Count == 0)
             .ToArray();
         var points = feasible.Select(t => objectives.Select(o => o.ToMinimization(t.Metrics[o.Metric])).ToArray()).ToArray();
         return NonDominatedSorting.FirstFront(points).Select(i => feasible[i]).OrderBy(t => t.Number).ToArray();
     }
+
+    /// <summary>The specs a trial's stored metrics break (NaN breaks every spec on its metric).</summary>
+    public static IReadOnlyList<Constraint> Breaks(TrialRecord trial, IReadOnlyList<Constraint> specs) =>
+        specs.Where(c => trial.Metrics.TryGetValue(c.Metric, out double v) && !c.IsSatisfied(v)).ToArray();
 }
 
 /// <summary>

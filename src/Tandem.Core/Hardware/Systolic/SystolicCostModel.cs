@@ -31,11 +31,32 @@ public readonly record struct SystolicLayerEvaluation(
 /// channels and N/g filters; a dense layer is a GEMM with M = 1 per sample; a MatMul is its GEMM;
 /// pooling and element-wise layers do not use the array: they add no cycles (assumed overlapped on a
 /// vector unit) but pay one SRAM read per input word, one SRAM write per output word and one add per
-/// operation. Thread-safe; the per-layer path allocates nothing but the report.
+/// operation. Thread-safe. Per-layer results are memoised per instance (at most
+/// <c>cacheCapacity</c> entries; 0 turns the memo off), because a search evaluates the same layer
+/// shapes on the same arrays over and over; the memo changes no figure.
 /// </summary>
-public sealed class SystolicCostModel(TechnologyTable? technology = null) : ICostModel
+public sealed class SystolicCostModel(TechnologyTable? technology = null, int cacheCapacity = 1 << 16) : ICostModel
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<LayerKey, SystolicLayerResult>? _memo =
+        cacheCapacity > 0 ? new() : null;
+
+    private readonly record struct LayerKey(SystolicLayerShape Shape, int Rows, int Columns, SystolicDataflow Dataflow,
+        long IfmapWords, long FilterWords, long OfmapWords, SystolicBandwidthMode Mode, int DramWordsPerCycle);
+
     public TechnologyTable Technology { get; } = technology ?? TechnologyTable.Default45nm;
+
+    /// <summary>SCALE-Sim figures of one layer on one array, memoised.</summary>
+    public SystolicLayerResult Simulate(in SystolicLayerShape shape, SystolicConfig config)
+    {
+        if (_memo is null) return SystolicModel.Evaluate(shape, config);
+        var key = new LayerKey(shape, config.Rows, config.Columns, config.Dataflow, config.IfmapSramWords, config.FilterSramWords,
+            config.OfmapSramWords, config.BandwidthMode, config.BandwidthMode == SystolicBandwidthMode.User ? config.DramWordsPerCycle : 0);
+        if (_memo.TryGetValue(key, out var hit)) return hit;
+        var result = SystolicModel.Evaluate(shape, config);
+        if (_memo.Count >= cacheCapacity) _memo.Clear();
+        _memo[key] = result;
+        return result;
+    }
 
     public HardwareReport Evaluate(Workload workload, AcceleratorConfig config, CostOptions? options = null)
     {
@@ -131,7 +152,7 @@ public sealed class SystolicCostModel(TechnologyTable? technology = null) : ICos
     /// <summary>Evaluates one SCALE-Sim layer shape run <paramref name="passes"/> times.</summary>
     public SystolicLayerEvaluation OnArray(in SystolicLayerShape shape, int passes, SystolicConfig config)
     {
-        var r = SystolicModel.Evaluate(shape, config);
+        var r = Simulate(shape, config);
         var t = Technology;
         int bits = config.Bits;
         double mac = r.Macs * t.MacEnergyPicojoules(bits);

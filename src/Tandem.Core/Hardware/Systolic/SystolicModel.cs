@@ -99,6 +99,7 @@ public static class SystolicModel
             DramOfmapStopCycle = wb.LastDrainCycle,
         };
         if (config.BandwidthMode == SystolicBandwidthMode.Calc) return result;
+        if (UserBandwidthReplay.ReadsNeverMiss(g, config)) return UserWithoutReadMisses(g, config, result, peCount);
 
         var u = UserBandwidthReplay.Run(g, config);
         return result with
@@ -121,6 +122,47 @@ public static class SystolicModel
             DramFilterStopCycle = u.DramFilterStop,
             DramOfmapStartCycle = u.DramOfmapStart,
             DramOfmapStopCycle = u.DramOfmapStop,
+        };
+    }
+
+    /// <summary>
+    /// USER mode when both read buffers hold their whole operand: reads never stall, so the demand
+    /// lines keep their CALC positions shifted by the write stalls before them, DRAM reads are the
+    /// first fill, and only the write buffer (draining at the user bandwidth) needs replaying.
+    /// </summary>
+    private static SystolicLayerResult UserWithoutReadMisses(in Geometry g, SystolicConfig config, in SystolicLayerResult calc, double peCount)
+    {
+        var wb = new WriteBufferReplay(config.OfmapSramWords, config.DramWordsPerCycle);
+        ReplayOfmap(g, ref wb);
+        long totalLines = g.Folds * g.FoldCycles, stalls = wb.Stalls, total = totalLines - 1 + stalls;
+        wb.DrainAll(total);
+        long bw = config.DramWordsPerCycle;
+        var (ifSlots, fSlots) = UserBandwidthReplay.PrefetchSlots(g);
+        var (ifWords, ifStart) = UserBandwidthReplay.FirstFill(config.IfmapSramWords, bw, ifSlots);
+        var (fWords, fStart) = UserBandwidthReplay.FirstFill(config.FilterSramWords, bw, fSlots);
+        // A read served at line L (cycle L + 1 in CALC) now waits for the write stalls of earlier lines.
+        long Read(long calcCycle) => calcCycle + wb.StallsThrough(calcCycle - 2);
+        long Write(long calcCycle) => calcCycle + wb.StallsThrough(calcCycle);
+        return calc with
+        {
+            TotalCycles = total,
+            StallCycles = stalls,
+            OverallUtilPct = g.L.Macs * 100.0 / (total * peCount),
+            DramIfmapReads = ifWords,
+            DramFilterReads = fWords,
+            DramOfmapWrites = wb.Accesses,
+            SramIfmapStartCycle = Read(calc.SramIfmapStartCycle),
+            SramIfmapStopCycle = Read(calc.SramIfmapStopCycle),
+            SramFilterStartCycle = Read(calc.SramFilterStartCycle),
+            SramFilterStopCycle = Read(calc.SramFilterStopCycle),
+            SramOfmapStartCycle = Write(calc.SramOfmapStartCycle),
+            SramOfmapStopCycle = Write(calc.SramOfmapStopCycle),
+            DramIfmapStartCycle = ifStart,
+            DramIfmapStopCycle = -1,
+            DramFilterStartCycle = fStart,
+            DramFilterStopCycle = -1,
+            DramOfmapStartCycle = wb.FirstDrainCycle,
+            DramOfmapStopCycle = wb.LastDrainCycle,
         };
     }
 
@@ -218,7 +260,8 @@ public static class SystolicModel
                 for (long fr = g.RowFolds - 1; fr >= 0; fr--)
                 {
                     long p0 = fr * g.Ra, ru = g.RowsUsed(fr), best = -1;
-                    for (long r = 0; r < ru; r++)
+                    // r + kmax ≤ r + K − 1, so once that bound cannot beat the best, earlier rows cannot either.
+                    for (long r = ru - 1; r >= 0 && r + g.K - 1 > best; r--)
                     {
                         long km = g.KMax(p0 + r);
                         if (km >= 0) best = Math.Max(best, r + km);
@@ -230,7 +273,7 @@ public static class SystolicModel
             {
                 // Pixel 0 reads every window element, so the last row fold always has valid words.
                 long fr = g.RowFolds - 1, k0 = fr * g.Ra, ru = g.RowsUsed(fr), best = -1;
-                for (long r = 0; r < ru; r++) best = Math.Max(best, g.PMax(k0 + r) + r);
+                for (long r = ru - 1; r >= 0 && r + g.M - 1 > best; r--) best = Math.Max(best, g.PMax(k0 + r) + r);
                 return (g.Ra + 1, (lastSweep + fr) * g.FoldCycles + g.Ra + best + 1);
             }
             default:
@@ -403,7 +446,7 @@ public static class SystolicModel
     {
         long touched = TouchedIfmapWords(g.L);
         if (window <= 0 || touched < window) return (touched, -1);
-        return IfmapStreamReplay(g, window);
+        return IfmapWindowReplay.Run(g, window);
     }
 
     /// <summary>Ifmap words covered by at least one convolution window.</summary>
@@ -420,120 +463,6 @@ public static class SystolicModel
         return covered;
     }
 
-    private static (long, long) IfmapStreamReplay(in Geometry g, long window)
-    {
-        var l = g.L;
-        int m = checked((int)g.M), kk = checked((int)g.K);
-        var pool = ArrayPool<int>.Shared;
-        int[] stamps = pool.Rent(checked((int)l.IfmapWords));
-        int[] pixBase = pool.Rent(m), pixRows = pool.Rent(m), pixCols = pool.Rent(m);
-        int[] kOff = pool.Rent(kk), kRow = pool.Rent(kk), kCol = pool.Rent(kk);
-        try
-        {
-            Array.Clear(stamps, 0, (int)l.IfmapWords);
-            int wc = l.IfmapWidth * l.Channels;
-            for (int p = 0; p < m; p++)
-            {
-                int oy = p / l.OfmapWidth, ox = p % l.OfmapWidth;
-                pixBase[p] = oy * l.StrideHeight * wc + ox * l.StrideWidth * l.Channels;
-                pixRows[p] = l.IfmapHeight - oy * l.StrideHeight;
-                pixCols[p] = l.IfmapWidth - ox * l.StrideWidth;
-            }
-            int sc = l.FilterWidth * l.Channels;
-            for (int k = 0; k < kk; k++)
-            {
-                int kr = k / sc, kc = k % sc / l.Channels, ch = k % l.Channels;
-                kOff[k] = kr * wc + kc * l.Channels + ch;
-                kRow[k] = kr;
-                kCol[k] = kc;
-            }
-            var w = new StampWindow(stamps, window);
-            int ra = g.Ra, ca = g.Ca;
-            switch (g.Flow)
-            {
-                case SystolicDataflow.OutputStationary:
-                    for (long fc = 0, fold = 0; fc < g.ColFolds; fc++)
-                        for (int p0 = 0; p0 < m; p0 += ra, fold++)
-                        {
-                            int ru = Math.Min(ra, m - p0);
-                            for (int t = 0; t < kk + ru - 1; t++)
-                            {
-                                w.Line = fold * g.FoldCycles + t;
-                                int rLo = Math.Max(0, t - kk + 1), rHi = Math.Min(ru - 1, t);
-                                for (int r = rLo; r <= rHi; r++)
-                                {
-                                    int p = p0 + r, k = t - r;
-                                    if (kRow[k] < pixRows[p] && kCol[k] < pixCols[p]) w.Touch(pixBase[p] + kOff[k]);
-                                }
-                            }
-                        }
-                    break;
-                case SystolicDataflow.WeightStationary:
-                    for (long fc = 0, fold = 0; fc < g.ColFolds; fc++)
-                        for (int k0 = 0; k0 < kk; k0 += ra, fold++)
-                        {
-                            int ru = Math.Min(ra, kk - k0);
-                            for (int u = 0; u < m + ru - 1; u++)
-                            {
-                                w.Line = fold * g.FoldCycles + ra + u;
-                                int rLo = Math.Max(0, u - m + 1), rHi = Math.Min(ru - 1, u);
-                                for (int r = rLo; r <= rHi; r++)
-                                {
-                                    int p = u - r, k = k0 + r;
-                                    if (kRow[k] < pixRows[p] && kCol[k] < pixCols[p]) w.Touch(pixBase[p] + kOff[k]);
-                                }
-                            }
-                        }
-                    break;
-                default:
-                    long isFold = 0;
-                    for (int p0 = 0; p0 < m; p0 += ca)
-                    {
-                        int cu = Math.Min(ca, m - p0);
-                        for (int k0 = 0; k0 < kk; k0 += ra, isFold++)
-                        {
-                            int ru = Math.Min(ra, kk - k0);
-                            for (int row = ru - 1; row >= 0; row--)
-                            {
-                                w.Line = isFold * g.FoldCycles + ra - 1 - row;
-                                int k = k0 + row, kr = kRow[k], kc = kCol[k], off = kOff[k];
-                                for (int c = 0; c < cu; c++)
-                                {
-                                    int p = p0 + c;
-                                    if (kr < pixRows[p] && kc < pixCols[p]) w.Touch(pixBase[p] + off);
-                                }
-                            }
-                        }
-                    }
-                    break;
-            }
-            return (w.Misses, w.LastCloseLine);
-        }
-        finally
-        {
-            pool.Return(stamps); pool.Return(pixBase); pool.Return(pixRows); pool.Return(pixCols);
-            pool.Return(kOff); pool.Return(kRow); pool.Return(kCol);
-        }
-    }
-
-    /// <summary>SCALE-Sim's CALC read window: an address misses unless seen since the window opened.</summary>
-    private struct StampWindow(int[] stamps, long window)
-    {
-        private int _generation = 1;
-        private long _open;
-        public long Misses;
-        /// <summary>Demand line being replayed, and the line whose miss last closed a window (−1: none).</summary>
-        public long Line, LastCloseLine = -1;
-
-        public void Touch(int address)
-        {
-            if (stamps[address] == _generation) return;
-            stamps[address] = _generation;
-            Misses++;
-            if (++_open == window) { _open = 0; _generation++; LastCloseLine = Line; }
-        }
-    }
-
     // ---------------------------------------------------------------- ofmap writes
 
     /// <summary>Feeds every fold's ofmap words, line by line in runs of equal width, through the write buffer.</summary>
@@ -546,6 +475,18 @@ public static class SystolicModel
             for (long fr = 0; fr < g.RowFolds; fr++, fold++)
             {
                 var (a, h) = OfmapBand(g, fr);
+                // Folds of one column fold write equal blocks (all but OS's last row fold): take as
+                // many whole folds at once as leave the buffer at least half free.
+                long same = g.Flow == SystolicDataflow.OutputStationary ? g.RowFolds - 1 - fr : g.RowFolds - fr;
+                long batch = Math.Min(same, wb.QuietCapacity / Math.Max(1, h * cu));
+                if (batch > 1)
+                {
+                    wb.TryWriteQuietly(batch * h * cu);
+                    fr += batch - 1;
+                    fold += batch - 1;
+                    continue;
+                }
+                if (wb.TryWriteQuietly(h * cu)) continue;
                 long baseLine = fold * g.FoldCycles;
                 // Line a + j carries min(j+1, h, cu, h+cu-1-j) words for j in [0, h+cu-1).
                 long span = h + cu - 1, plateau = Math.Min(h, cu);

@@ -16,6 +16,44 @@ internal static class UserBandwidthReplay
         public long DramIfmapStart, DramIfmapStop, DramFilterStart, DramFilterStop;
     }
 
+    /// <summary>
+    /// Whether neither read buffer can ever miss: every set cut from the operand's prefetch order
+    /// fits in the active window at once. Then only the write buffer can stall the array.
+    /// </summary>
+    public static bool ReadsNeverMiss(in SystolicModel.Geometry g, SystolicConfig config) =>
+        Fits(config.IfmapSramWords, ValidIfmapSlots(g.L)) && Fits(config.FilterSramWords, g.K * g.N);
+
+    private static bool Fits(long sramWords, long validSlots)
+    {
+        long activeWords = (sramWords + 1) / 2, perSet = (sramWords + 99) / 100;
+        return validSlots / perSet + 1 <= (activeWords + perSet - 1) / perSet;
+    }
+
+    /// <summary>Valid (pixel, window element) pairs: the ifmap prefetch order's non-empty slots, each pixel once.</summary>
+    private static long ValidIfmapSlots(in SystolicLayerShape l)
+    {
+        long rows = 0, cols = 0;
+        for (long oy = 0; oy < l.OfmapHeight; oy++) rows += Math.Clamp(l.IfmapHeight - oy * l.StrideHeight, 0, l.FilterHeight);
+        for (long ox = 0; ox < l.OfmapWidth; ox++) cols += Math.Clamp(l.IfmapWidth - ox * l.StrideWidth, 0, l.FilterWidth);
+        return rows * cols * l.Channels;
+    }
+
+    /// <summary>DRAM words of the first fill of a read buffer, and the cycle its first line lands.</summary>
+    public static (long Words, long StartCycle) FirstFill(long sramWords, long bw, long prefetchSlots)
+    {
+        long activeWords = (sramWords + 1) / 2, fetchLines = (prefetchSlots + bw - 1) / bw;
+        long first = Math.Min((activeWords + bw - 1) / bw, fetchLines);
+        return (first * bw, -first);
+    }
+
+    /// <summary>Slots (including empty ones) of the ifmap and filter prefetch matrices.</summary>
+    public static (long Ifmap, long Filter) PrefetchSlots(in SystolicModel.Geometry g)
+    {
+        var i = IfmapPrefetch(g);
+        var f = FilterPrefetch(g);
+        return (i.Rows * i.Cols, f.Rows * f.Cols);
+    }
+
     public static Outcome Run(in SystolicModel.Geometry g, SystolicConfig config)
     {
         long bw = config.DramWordsPerCycle;

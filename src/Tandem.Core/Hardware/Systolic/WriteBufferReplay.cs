@@ -29,6 +29,21 @@ internal struct WriteBufferReplay
         LastDrainCycle = -1;
     }
 
+    /// <summary>Words that <see cref="TryWriteQuietly"/> would still accept.</summary>
+    public readonly long QuietCapacity => Math.Max(0, _free - _active);
+
+    /// <summary>
+    /// Takes <paramref name="words"/> words in bulk when they cannot trigger a drain or a stall
+    /// wherever they fall (the buffer stays at least half free); returns false, changing nothing,
+    /// when the caller must feed them line by line.
+    /// </summary>
+    public bool TryWriteQuietly(long words)
+    {
+        if (_free - words < _active) return false;
+        Store(words);
+        return true;
+    }
+
     /// <summary><paramref name="lines"/> consecutive demand lines from <paramref name="firstLine"/>, each carrying <paramref name="width"/> words.</summary>
     public void WriteRun(long firstLine, long lines, long width)
     {
@@ -49,13 +64,34 @@ internal struct WriteBufferReplay
             }
             else
             {
-                Line(cycle, width);
+                Line(firstLine + i, cycle, width);
                 i++;
             }
         }
     }
 
-    private void Line(long cycle, long width) => Stalls += WriteLine(cycle, width);
+    private void Line(long line, long cycle, long width)
+    {
+        long stall = WriteLine(cycle, width);
+        if (stall == 0) return;
+        Stalls += stall;
+        (_stallSteps ??= []).Add((line, Stalls));
+    }
+
+    private List<(long Line, long StallsAfter)>? _stallSteps;
+
+    /// <summary>Stall cycles accumulated by runs fed through <see cref="WriteRun"/> up to and including demand line <paramref name="line"/>.</summary>
+    public readonly long StallsThrough(long line)
+    {
+        long stalls = 0;
+        if (_stallSteps is null) return 0;
+        foreach (var (l, after) in _stallSteps)
+        {
+            if (l > line) break;
+            stalls = after;
+        }
+        return stalls;
+    }
 
     /// <summary>One demand line of <paramref name="width"/> words arriving at <paramref name="cycle"/>; returns the cycles it stalled.</summary>
     public long WriteLine(long cycle, long width)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Tandem.Core.Configuration;
 using Tandem.Core.Objectives;
 using Tandem.Core.Studies;
@@ -141,6 +140,4 @@ public static class RewardFactory
     /// <summary>+1 × each maximised objective, −1 × each minimised one.</summary>
     public static WeightedSumReward Default(StrategyContext context) =>
         new(context.Objectives.ToDictionary(o => o.Metric, o => o.Direction == Direction.Maximize ? 1.0 : -1.0, StringComparer.Ordinal));
-
-    internal static string Describe(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
 }

@@ -9,8 +9,9 @@ namespace Tandem.Core.Search.Strategies;
 /// <summary>
 /// Options of constrained Bayesian optimisation. <see cref="Initial"/> random designs come first
 /// (≥ 2); each later proposal maximises the acquisition over <see cref="Candidates"/> uniform
-/// samples plus <see cref="LocalCandidates"/> mutations of the current best designs (or over the
-/// whole space when it has at most <see cref="EnumerateUpTo"/> designs). <see cref="McSamples"/>
+/// samples plus the neighbours and <see cref="LocalCandidates"/> mutations of the current best
+/// designs; a space of at most <see cref="EnumerateUpTo"/> designs is instead screened whole by the
+/// posterior mean and the best Candidates + LocalCandidates go on to the acquisition. <see cref="McSamples"/>
 /// posterior draws estimate the expected hypervolume improvement; hyperparameters are refitted
 /// every <see cref="RefitEvery"/> new observations.
 /// </summary>
@@ -21,11 +22,21 @@ public sealed record BayesianOptimizationOptions
     public int LocalCandidates { get; init; } = 512;
     public int McSamples { get; init; } = 32;
     public int RefitEvery { get; init; } = 10;
-    public long EnumerateUpTo { get; init; } = 2048;
+    public long EnumerateUpTo { get; init; } = 20_000;
+
+    /// <summary>
+    /// Multi-objective acquisition: "front" (default: only candidates on the Pareto front predicted
+    /// by the posterior means over all candidates and the observed designs are eligible, chosen among
+    /// by probability of improvement), "ehvi" (expected hypervolume improvement) or "pi" (probability
+    /// of improvement: that the design is not dominated by the current feasible front).
+    /// </summary>
+    public string Acquisition { get; init; } = "front";
+
+    public static IReadOnlyList<string> Acquisitions { get; } = ["ehvi", "pi", "front"];
 
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
-        options.CheckKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to");
+        options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition"));
         return new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
@@ -33,7 +44,8 @@ public sealed record BayesianOptimizationOptions
             LocalCandidates = options.GetInt("local_candidates", 512, 0, 1_000_000),
             McSamples = options.GetInt("mc_samples", 32, 1, 10_000),
             RefitEvery = options.GetInt("refit_every", 10, 1, 100_000),
-            EnumerateUpTo = options.GetLong("enumerate_up_to", 2048, 0, 10_000_000),
+            EnumerateUpTo = options.GetLong("enumerate_up_to", 20_000, 0, 10_000_000),
+            Acquisition = options.GetChoice("acquisition", "front", Acquisitions),
         };
     }
 }
@@ -41,9 +53,13 @@ public sealed record BayesianOptimizationOptions
 /// <summary>
 /// Constrained Bayesian optimisation over mixed spaces (after Shi et al.'s constrained BO for
 /// hardware/software co-design). One <see cref="GaussianProcess"/> per objective and one per
-/// constraint metric, modelled separately. Acquisition: expected improvement (one objective) or
-/// Monte-Carlo expected hypervolume improvement with common random numbers (several objectives;
-/// reference point 10% beyond the observed feasible nadir), multiplied by the probability of
+/// constraint metric, modelled separately. Acquisition: expected improvement (one objective); with
+/// several objectives, by default, only the candidates on the front predicted by the posterior means
+/// are eligible and the one most likely not to be dominated by the feasible front found so far is
+/// chosen ("front"); alternatives are that probability of improvement over all candidates ("pi",
+/// exact for two objectives, Monte Carlo above) and the expected hypervolume improvement ("ehvi",
+/// exact sweep per Monte-Carlo draw with common random numbers; reference point 10% beyond the
+/// observed feasible nadir); each is multiplied by the probability of
 /// feasibility Π Φ((bound − μ)/σ) over the constraints. Before any feasible design is known it
 /// maximises the probability of feasibility alone. Batches come from the kriging believer: each
 /// chosen design is added to the models with its predicted mean before choosing the next.
@@ -60,6 +76,7 @@ internal sealed class BayesianOptimization : IStrategy
     private readonly List<Individual> _told = [];
     private int _sinceFit = int.MaxValue / 2;
     private int _pending;
+    private Design[]? _all;
 
     public BayesianOptimization(StrategyContext context, BayesianOptimizationOptions options)
     {
@@ -96,7 +113,10 @@ internal sealed class BayesianOptimization : IStrategy
         var candidates = Candidates();
         var encoded = candidates.Select(GaussianProcess.Encode).ToList();
         var front = FeasibleFront();
+        if (_options.Acquisition == "front" && _objectiveModels.Length > 1) PredictedFront(candidates, encoded, front);
+        else Screen(candidates, encoded, front);
         int fantasies = 0;
+        var fantasized = new int[_constraintModels.Length];
         for (int b = 0; b < count && candidates.Count > 0; b++)
         {
             int best = Choose(encoded, front);
@@ -107,18 +127,22 @@ internal sealed class BayesianOptimization : IStrategy
             {
                 // Kriging believer: pretend the chosen design returned its predicted means.
                 var x = encoded[best];
-                var means = _objectiveModels.Select(m => m.Predict(x).Mean).ToArray();
+                var means = _objectiveModels.Select(m => m.Unwarp(m.Predict(x).Mean)).ToArray();
+                var cons = _constraintModels.Select(m => m.Count == 0 ? double.NaN : m.Unwarp(m.Predict(x).Mean)).ToArray();
                 foreach (var (m, i) in _objectiveModels.Select((m, i) => (m, i))) m.Add(x, means[i]);
-                foreach (var m in _constraintModels) m.Add(x, m.Predict(x).Mean);
+                foreach (var (m, i) in _constraintModels.Select((m, i) => (m, i))) if (!double.IsNaN(cons[i])) { m.Add(x, cons[i]); fantasized[i]++; }
                 fantasies++;
-                if (_context.Constraints.Select((c, i) => c.IsSatisfied(_constraintModels[i].Predict(x).Mean)).All(ok => ok))
+                if (_context.Constraints.Select((c, i) => double.IsNaN(cons[i]) || c.IsSatisfied(cons[i])).All(ok => ok))
                     front = NonDominated(front.Append(means).ToList());
             }
             candidates.RemoveAt(best);
             encoded.RemoveAt(best);
         }
         if (fantasies > 0)
-            foreach (var m in _objectiveModels.Concat(_constraintModels)) m.RemoveLast(fantasies);
+        {
+            foreach (var m in _objectiveModels) m.RemoveLast(fantasies);
+            for (int i = 0; i < _constraintModels.Length; i++) if (fantasized[i] > 0) _constraintModels[i].RemoveLast(fantasized[i]);
+        }
         _pending += result.Count;
         return result;
     }
@@ -136,6 +160,84 @@ internal sealed class BayesianOptimization : IStrategy
             if (outcome.Metrics.TryGetValue(_context.Constraints[i].Metric, out double v) && double.IsFinite(v))
                 _constraintModels[i].Add(x, v);
         _sinceFit++;
+    }
+
+    /// <summary>
+    /// Keeps the <c>Candidates + LocalCandidates</c> most promising of a large candidate set by their
+    /// posterior means (cheap: no variance): the additive ε by which the front dominates the mean
+    /// vector (negative = the mean would extend the front), in the warped spaces; single objective:
+    /// the mean itself. Candidates predicted infeasible by the constraint means go last.
+    /// </summary>
+    private void Screen(List<Design> candidates, List<double[]> encoded, List<double[]> front)
+    {
+        int keep = Math.Max(1, _options.Candidates + _options.LocalCandidates);
+        if (candidates.Count <= keep) return;
+        int m = _objectiveModels.Length;
+        var warpedFront = front.Select(p => p.Select((v, k) => _objectiveModels[k].Warp(v)).ToArray()).ToList();
+        var score = new double[candidates.Count];
+        for (int c = 0; c < candidates.Count; c++)
+        {
+            var mu = _objectiveModels.Select(g => g.PredictMean(encoded[c])).ToArray();
+            double eps;
+            if (m == 1 || warpedFront.Count == 0) eps = mu.Sum();
+            else
+            {
+                eps = double.PositiveInfinity;
+                foreach (var p in warpedFront)
+                {
+                    double worst = double.NegativeInfinity;
+                    for (int k = 0; k < m; k++) worst = Math.Max(worst, mu[k] - p[k]);
+                    eps = Math.Min(eps, worst);
+                }
+            }
+            for (int i = 0; i < _constraintModels.Length; i++)
+            {
+                var g = _constraintModels[i];
+                if (g.Count == 0) continue;
+                var con = _context.Constraints[i];
+                double mean = g.PredictMean(encoded[c]), bound = g.Warp(con.Bound);
+                if (con.Op == ConstraintOp.LessOrEqual ? mean > bound : mean < bound) eps += 1e6;
+            }
+            score[c] = eps;
+        }
+        var order = Enumerable.Range(0, candidates.Count).OrderBy(i => score[i]).ThenBy(i => i).Take(keep).ToArray();
+        var keptD = order.Select(i => candidates[i]).ToList();
+        var keptX = order.Select(i => encoded[i]).ToList();
+        candidates.Clear(); candidates.AddRange(keptD);
+        encoded.Clear(); encoded.AddRange(keptX);
+    }
+
+    /// <summary>
+    /// Keeps the candidates whose posterior-mean vectors lie on the Pareto front of all candidates'
+    /// means together with the observed feasible designs' true values (in the warped spaces), i.e. the
+    /// designs the model currently believes to be Pareto-optimal; candidates predicted infeasible are
+    /// left out. Means cost O(n) per candidate, so whole spaces of tens of thousands are affordable.
+    /// </summary>
+    private void PredictedFront(List<Design> candidates, List<double[]> encoded, List<double[]> front)
+    {
+        int m = _objectiveModels.Length;
+        var points = new List<(string Key, double[] Vector)>();
+        for (int c = 0; c < candidates.Count; c++)
+        {
+            bool feasible = true;
+            for (int i = 0; i < _constraintModels.Length && feasible; i++)
+            {
+                var g = _constraintModels[i];
+                if (g.Count == 0) continue;
+                var con = _context.Constraints[i];
+                double mean = g.PredictMean(encoded[c]), bound = g.Warp(con.Bound);
+                feasible = con.Op == ConstraintOp.LessOrEqual ? mean <= bound : mean >= bound;
+            }
+            if (feasible) points.Add((c.ToString(System.Globalization.CultureInfo.InvariantCulture), _objectiveModels.Select(g => g.PredictMean(encoded[c])).ToArray()));
+        }
+        foreach (var p in front) points.Add(("observed", p.Select((v, k) => _objectiveModels[k].Warp(v)).ToArray()));
+        var onFront = Benchmarking.ExactFront.FrontOf(points).Where(p => p.Key != "observed")
+            .Select(p => int.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture)).Order().ToArray();
+        if (onFront.Length == 0) { Screen(candidates, encoded, front); return; }
+        var keptD = onFront.Select(i => candidates[i]).ToList();
+        var keptX = onFront.Select(i => encoded[i]).ToList();
+        candidates.Clear(); candidates.AddRange(keptD);
+        encoded.Clear(); encoded.AddRange(keptX);
     }
 
     private List<double[]> FeasibleFront() =>
@@ -158,12 +260,17 @@ internal sealed class BayesianOptimization : IStrategy
         }
         if (space.Size is { } size && size <= _options.EnumerateUpTo)
         {
-            foreach (var d in space.Enumerate()) Offer(d);
+            // A small space is enumerated once and kept: it is scored whole at every ask.
+            _all ??= space.Enumerate().ToArray();
+            foreach (var d in _all) Offer(d);
             return list;
         }
         for (int i = 0; i < _options.Candidates; i++) Offer(space.Sample(_rng));
-        // Local candidates: mutations (1 to 2 parameters) of the best designs found so far.
+        // Local candidates: every one-parameter neighbour of the best designs found so far (the front
+        // usually continues next to itself), then random one- or two-parameter mutations of them.
         var elites = Elites();
+        foreach (var e in elites)
+            foreach (var nb in Neighbours(e)) Offer(nb);
         if (elites.Count > 0)
             for (int i = 0; i < _options.LocalCandidates; i++)
             {
@@ -174,6 +281,26 @@ internal sealed class BayesianOptimization : IStrategy
             }
         if (list.Count == 0) Offer(Operators.Fresh(() => space.Sample(_rng), _seen, 1024));
         return list;
+    }
+
+    private IEnumerable<Design> Neighbours(Design d)
+    {
+        var space = d.Space;
+        for (int i = 0; i < space.Count; i++)
+        {
+            var p = space[i];
+            if (!p.IsDiscrete)
+            {
+                for (int k = 0; k < 4; k++) yield return d.With(i, Operators.MutateValue(p, d[i], _rng));
+                continue;
+            }
+            int at = p.IndexOf(d[i]);
+            IEnumerable<int> positions = p.Kind == ParameterKind.Categorical && p.Cardinality <= 16
+                ? Enumerable.Range(0, p.Cardinality)
+                : new[] { at - 2, at - 1, at + 1, at + 2 }.Concat(Enumerable.Range(0, 3).Select(_ => _rng.Next(p.Cardinality)));
+            foreach (int k in positions.Where(k => k >= 0 && k < p.Cardinality && k != at).Distinct())
+                yield return d.With(i, p.ValueAt(k));
+        }
     }
 
     private List<Design> Elites()
@@ -209,6 +336,8 @@ internal sealed class BayesianOptimization : IStrategy
             }
         }
 
+        // Models predict in their warped spaces; the warps are monotone, so the front is compared there.
+        front = front.Select(p => p.Select((v, k) => _objectiveModels[k].Warp(v)).ToArray()).ToList();
         var score = new double[n];
         if (front.Count == 0 || _objectiveModels[0].Count == 0)
         {
@@ -220,13 +349,18 @@ internal sealed class BayesianOptimization : IStrategy
             double best = front.Min(p => p[0]);
             for (int c = 0; c < n; c++) score[c] = ExpectedImprovement(best, mean[c][0], std[c][0]) * pof[c];
         }
+        else if (_options.Acquisition is "pi" or "front")
+        {
+            var z = Draws(m);
+            var sorted = front.OrderBy(p => p[0]).ThenBy(p => p[1]).ToArray();
+            for (int c = 0; c < n; c++)
+                score[c] = pof[c] < 1e-6 ? 0 : pof[c] * (m == 2 ? NonDominatedProbability2D(sorted, mean[c], std[c]) : NonDominatedProbabilityMc(front, mean[c], std[c], z));
+        }
         else
         {
             var reference = Reference(front);
             double baseHv = Hypervolume.Compute(front, reference);
-            var z = new double[_options.McSamples, m];
-            for (int s = 0; s < _options.McSamples; s++)
-                for (int k = 0; k < m; k++) z[s, k] = Operators.Gaussian(_rng);
+            var z = Draws(m);
             var with = new List<double[]>(front.Count + 1);
             with.AddRange(front);
             with.Add(new double[m]);
@@ -260,6 +394,54 @@ internal sealed class BayesianOptimization : IStrategy
         return bestIndex;
     }
 
+    private double[,] Draws(int m)
+    {
+        var z = new double[_options.McSamples, m];
+        for (int s = 0; s < _options.McSamples; s++)
+            for (int k = 0; k < m; k++) z[s, k] = Operators.Gaussian(_rng);
+        return z;
+    }
+
+    /// <summary>
+    /// P(y not dominated by the front) for independent Gaussian y in two objectives. With the front
+    /// sorted by the first objective (second strictly decreasing), y escapes domination iff y₁ lies
+    /// below the first point's, or between points k and k+1 and y₂ below point k's second objective.
+    /// </summary>
+    internal static double NonDominatedProbability2D(double[][] sortedFront, double[] mean, double[] std)
+    {
+        double F1(double x) => NormalCdf((x - mean[0]) / Math.Max(std[0], 1e-12));
+        double F2(double x) => NormalCdf((x - mean[1]) / Math.Max(std[1], 1e-12));
+        var stairs = new List<double[]>();
+        foreach (var p in sortedFront)
+            if (stairs.Count == 0 || p[1] < stairs[^1][1]) stairs.Add(p);
+        double prob = F1(stairs[0][0]);
+        for (int k = 0; k < stairs.Count; k++)
+        {
+            double upper = k + 1 < stairs.Count ? F1(stairs[k + 1][0]) : 1;
+            prob += (upper - F1(stairs[k][0])) * F2(stairs[k][1]);
+        }
+        return Math.Clamp(prob, 0, 1);
+    }
+
+    private static double NonDominatedProbabilityMc(List<double[]> front, double[] mean, double[] std, double[,] z)
+    {
+        int samples = z.GetLength(0), m = mean.Length, hits = 0;
+        var y = new double[m];
+        for (int s = 0; s < samples; s++)
+        {
+            for (int k = 0; k < m; k++) y[k] = mean[k] + std[k] * z[s, k];
+            bool dominated = false;
+            foreach (var p in front)
+            {
+                bool weak = true;
+                for (int k = 0; k < m && weak; k++) weak = p[k] <= y[k];
+                if (weak) { dominated = true; break; }
+            }
+            if (!dominated) hits++;
+        }
+        return (double)hits / samples;
+    }
+
     private double[] Reference(List<double[]> front)
     {
         int m = front[0].Length;
@@ -269,8 +451,9 @@ internal sealed class BayesianOptimization : IStrategy
             double max = double.NegativeInfinity, min = double.PositiveInfinity;
             foreach (var t in _told.Where(t => t.Feasible))
             {
-                max = Math.Max(max, t.Objectives![k]);
-                min = Math.Min(min, t.Objectives![k]);
+                double w = _objectiveModels[k].Warp(t.Objectives![k]);
+                max = Math.Max(max, w);
+                min = Math.Min(min, w);
             }
             double range = max - min;
             r[k] = max + 0.1 * (range > 0 ? range : Math.Max(1e-9, Math.Abs(max)));
@@ -287,7 +470,8 @@ internal sealed class BayesianOptimization : IStrategy
             if (model.Count == 0) continue;
             var (mu, sigma) = model.Predict(x);
             var c = _context.Constraints[i];
-            double margin = c.Op == ConstraintOp.LessOrEqual ? c.Bound - mu : mu - c.Bound;
+            double bound = model.Warp(c.Bound);
+            double margin = c.Op == ConstraintOp.LessOrEqual ? bound - mu : mu - bound;
             p *= NormalCdf(margin / Math.Max(sigma, 1e-12));
         }
         return p;

@@ -9,7 +9,7 @@ public sealed record ExhaustiveSearchOptions
 {
     public static ExhaustiveSearchOptions Bind(ConfigMap options)
     {
-        options.CheckKeys();
+        options.CheckKeys(StrategyModifiers.AcceptedKeys());
         return new ExhaustiveSearchOptions();
     }
 }

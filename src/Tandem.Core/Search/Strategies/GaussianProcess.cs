@@ -7,7 +7,10 @@ namespace Tandem.Core.Search.Strategies;
 /// kinds (ordinal, integer, float) by their position in [0, 1] (<see cref="Parameter.ToUnit"/>),
 /// categorical ones by their choice index compared by overlap (same = 0, different = 1). The kernel
 /// is Matérn-5/2 on the distance r² = Σ d_p² / ℓ_p² with one length scale per parameter (ARD), a
-/// signal variance and a noise variance; outputs are standardised. Hyperparameters are fitted by
+/// signal variance and a noise variance. Outputs are warped by their ranks to standard-normal
+/// quantiles (a Gaussian copula: robust to skewed metrics and outliers such as NAS-Bench-201's 10%
+/// cells); predictions and <see cref="Warp"/> work in that space, and since the warp is monotone,
+/// dominance, improvement and constraint thresholds keep their meaning there. Hyperparameters are fitted by
 /// maximising the log marginal likelihood with a deterministic coordinate search in log space.
 /// Not thread-safe; every call is deterministic.
 /// </summary>
@@ -20,7 +23,8 @@ internal sealed class GaussianProcess
     private double[] _invLength2 = [];
     private double _signal = 1;
     private double _logSignal, _logNoise;
-    private double _mean, _scale = 1;
+    private double[] _warpX = [], _warpZ = [];
+    private double[] _z = [];
     private double[,]? _chol;
     private double[]? _alpha;
 
@@ -69,13 +73,14 @@ internal sealed class GaussianProcess
     {
         if (_x.Count < 2) { Factor(); return; }
         Standardise();
+        _pairwise = Pairwise();
         int d = _logLength.Length;
         var theta = _logLength.Append(_logSignal).Append(_logNoise).ToArray();
         var lower = Enumerable.Repeat(Math.Log(0.03), d).Append(Math.Log(0.05)).Append(Math.Log(1e-6)).ToArray();
         var upper = Enumerable.Repeat(Math.Log(30.0), d).Append(Math.Log(20.0)).Append(Math.Log(0.5)).ToArray();
         double best = LogLikelihood(theta);
         double step = 1.0;
-        for (int sweep = 0; sweep < 12 && step > 0.05; sweep++)
+        for (int sweep = 0; sweep < 10 && step > 0.1; sweep++)
         {
             bool improved = false;
             for (int k = 0; k < theta.Length; k++)
@@ -91,11 +96,39 @@ internal sealed class GaussianProcess
             }
             if (!improved) step /= 2;
         }
+        _pairwise = null;
         Apply(theta);
         Factor();
     }
 
-    /// <summary>Posterior mean and standard deviation in the original output units.</summary>
+    private double[,,]? _pairwise;
+
+    /// <summary>Per-parameter squared distances of all training pairs (lower triangle), reused by every likelihood evaluation of a fit.</summary>
+    private double[,,] Pairwise()
+    {
+        int n = _x.Count, d = _categorical.Length;
+        var pw = new double[n, n, d];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j <= i; j++)
+                for (int p = 0; p < d; p++)
+                {
+                    double diff = _categorical[p] ? (_x[i][p] == _x[j][p] ? 0 : 1) : _x[i][p] - _x[j][p];
+                    pw[i, j, p] = diff * diff;
+                }
+        return pw;
+    }
+
+    /// <summary>Posterior mean only (O(n), no variance), in the warped output space.</summary>
+    public double PredictMean(double[] x)
+    {
+        if (_x.Count == 0) return 0;
+        if (_chol is null) Factor();
+        double mu = 0;
+        for (int i = 0; i < _x.Count; i++) mu += Kernel(x, _x[i]) * _alpha![i];
+        return mu;
+    }
+
+    /// <summary>Posterior mean and standard deviation in the warped output space (see <see cref="Warp"/>).</summary>
     public (double Mean, double Std) Predict(double[] x)
     {
         if (_x.Count == 0) return (0, 1);
@@ -116,7 +149,7 @@ internal sealed class GaussianProcess
             vv += k[i] * k[i];
         }
         double var = Math.Max(_signal - vv, 1e-12);
-        return (_mean + _scale * mu, _scale * Math.Sqrt(var));
+        return (mu, Math.Sqrt(var));
     }
 
     private void Apply(double[] theta)
@@ -128,11 +161,75 @@ internal sealed class GaussianProcess
         Cache();
     }
 
+    /// <summary>Builds the rank warp: sorted distinct outputs ↦ normal quantiles of their mean rank.</summary>
     private void Standardise()
     {
-        _mean = _y.Average();
-        double var = _y.Sum(v => (v - _mean) * (v - _mean)) / Math.Max(1, _y.Count);
-        _scale = var > 1e-24 ? Math.Sqrt(var) : 1;
+        int n = _y.Count;
+        var order = Enumerable.Range(0, n).OrderBy(i => _y[i]).ToArray();
+        var xs = new List<double>();
+        var zs = new List<double>();
+        _z = new double[n];
+        for (int a = 0; a < n;)
+        {
+            int b = a;
+            while (b + 1 < n && _y[order[b + 1]] == _y[order[a]]) b++;
+            double rank = (a + b) / 2.0 + 1; // 1-based mean rank of the ties
+            double z = NormalQuantile((rank - 0.5) / n);
+            for (int k = a; k <= b; k++) _z[order[k]] = z;
+            xs.Add(_y[order[a]]);
+            zs.Add(z);
+            a = b + 1;
+        }
+        _warpX = xs.ToArray();
+        _warpZ = zs.ToArray();
+    }
+
+    /// <summary>The warped value of an output (piecewise linear between observed outputs, linear beyond them).</summary>
+    public double Warp(double y)
+    {
+        if (_warpX.Length == 0) return y;
+        if (_warpX.Length == 1) return y > _warpX[0] ? 1 : y < _warpX[0] ? -1 : 0;
+        int k = Array.BinarySearch(_warpX, y);
+        if (k >= 0) return _warpZ[k];
+        k = ~k;
+        int lo = Math.Clamp(k - 1, 0, _warpX.Length - 2), hi = lo + 1;
+        double t = (y - _warpX[lo]) / (_warpX[hi] - _warpX[lo]);
+        return _warpZ[lo] + t * (_warpZ[hi] - _warpZ[lo]);
+    }
+
+    /// <summary>Inverse of <see cref="Warp"/>.</summary>
+    public double Unwarp(double z)
+    {
+        if (_warpX.Length == 0) return z;
+        if (_warpX.Length == 1) return _warpX[0];
+        int k = Array.BinarySearch(_warpZ, z);
+        if (k >= 0) return _warpX[k];
+        k = ~k;
+        int lo = Math.Clamp(k - 1, 0, _warpZ.Length - 2), hi = lo + 1;
+        double t = (z - _warpZ[lo]) / (_warpZ[hi] - _warpZ[lo]);
+        return _warpX[lo] + t * (_warpX[hi] - _warpX[lo]);
+    }
+
+    /// <summary>Standard normal quantile (Acklam's rational approximation, relative error about 1e-9).</summary>
+    internal static double NormalQuantile(double p)
+    {
+        double[] a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00];
+        double[] b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155922803e+01];
+        double[] c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00];
+        double[] d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00];
+        p = Math.Clamp(p, 1e-12, 1 - 1e-12);
+        if (p < 0.02425)
+        {
+            double q = Math.Sqrt(-2 * Math.Log(p));
+            return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+        }
+        if (p > 1 - 0.02425)
+        {
+            double q = Math.Sqrt(-2 * Math.Log(1 - p));
+            return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+        }
+        double r = p - 0.5, s = r * r;
+        return (((((a[0] * s + a[1]) * s + a[2]) * s + a[3]) * s + a[4]) * s + a[5]) * r / (((((b[0] * s + b[1]) * s + b[2]) * s + b[3]) * s + b[4]) * s + 1);
     }
 
     private double LogLikelihood(double[] theta)
@@ -169,7 +266,7 @@ internal sealed class GaussianProcess
     {
         int n = _x.Count;
         z = new double[n];
-        for (int i = 0; i < n; i++) z[i] = (_y[i] - _mean) / _scale;
+        for (int i = 0; i < n; i++) z[i] = _z[i];
         L = new double[n, n];
         alpha = new double[n];
         double noise = Math.Exp(_logNoise);
@@ -177,7 +274,7 @@ internal sealed class GaussianProcess
         {
             for (int j = 0; j <= i; j++)
             {
-                double s = Kernel(_x[i], _x[j]) + (i == j ? noise + 1e-10 : 0);
+                double s = (_pairwise is null ? Kernel(_x[i], _x[j]) : KernelFromPairwise(i, j)) + (i == j ? noise + 1e-10 : 0);
                 for (int k = 0; k < j; k++) s -= L[i, k] * L[j, k];
                 if (i == j)
                 {
@@ -202,6 +299,15 @@ internal sealed class GaussianProcess
             alpha[i] = s / L[i, i];
         }
         return true;
+    }
+
+    private double KernelFromPairwise(int i, int j)
+    {
+        double r2 = 0;
+        var pw = _pairwise!;
+        for (int p = 0; p < _invLength2.Length; p++) r2 += pw[i, j, p] * _invLength2[p];
+        double r = Math.Sqrt(5 * r2);
+        return _signal * (1 + r + r * r / 3) * Math.Exp(-r);
     }
 
     private double Kernel(double[] a, double[] b)

@@ -18,7 +18,7 @@ public sealed record Nsga2Options
 
     public static Nsga2Options Bind(ConfigMap options)
     {
-        options.CheckKeys("population", "crossover_rate", "mutation_rate");
+        options.CheckKeys(StrategyModifiers.AcceptedKeys("population", "crossover_rate", "mutation_rate"));
         return new Nsga2Options
         {
             Population = options.GetInt("population", 20, 2, 100_000),

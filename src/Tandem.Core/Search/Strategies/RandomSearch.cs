@@ -9,7 +9,7 @@ public sealed record RandomSearchOptions
 {
     public static RandomSearchOptions Bind(ConfigMap options)
     {
-        options.CheckKeys();
+        options.CheckKeys(StrategyModifiers.AcceptedKeys());
         return new RandomSearchOptions();
     }
 }

@@ -17,7 +17,7 @@ public sealed record RegularizedEvolutionOptions
 
     public static RegularizedEvolutionOptions Bind(ConfigMap options)
     {
-        options.CheckKeys("population", "sample", "mutation_rate");
+        options.CheckKeys(StrategyModifiers.AcceptedKeys("population", "sample", "mutation_rate"));
         int population = options.GetInt("population", 20, 2, 100_000);
         return new RegularizedEvolutionOptions
         {

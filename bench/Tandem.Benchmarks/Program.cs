@@ -1,0 +1,12 @@
+using BenchmarkDotNet.Running;
+using Tandem.Benchmarks;
+
+// `--scalesim-speedup [reference.csv]` times Tandem's model on every SCALE-Sim reference row and
+// compares with SCALE-Sim's recorded wall time; `--cpu-throughput` times the benchmark workloads by
+// process CPU time; anything else goes to BenchmarkDotNet.
+if (args.Length > 0 && args[0] == "--scalesim-speedup")
+    return ScaleSimSpeedup.Run(args.Length > 1 ? args[1] : null);
+if (args.Length > 0 && args[0] == "--cpu-throughput")
+    return CpuThroughput.Run();
+BenchmarkSwitcher.FromAssembly(typeof(SystolicBenchmarks).Assembly).Run(args);
+return 0;

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Globalization;
+using Tandem.Core.Hardware.Systolic;
+
+namespace Tandem.Benchmarks;
+
+/// <summary>
+/// Times the model on every row of the SCALE-Sim v2 reference data (the same layer, array and
+/// dataflow) and divides SCALE-Sim's recorded simulation wall time by it. Each row is repeated
+/// until at least 20 ms of CPU time has passed on this thread's process; times are CPU times, so a
+/// machine shared with other work does not inflate them.
+/// </summary>
+internal static class ScaleSimSpeedup
+{
+    public static int Run(string? path)
+    {
+        path ??= Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/reference/scalesim/scalesim_v2_reference.csv"));
+        if (!File.Exists(path))
+        {
+            Console.Error.WriteLine($"reference file not found: {path}");
+            return 2;
+        }
+        var lines = File.ReadAllLines(path);
+        var header = lines[0].Split(',');
+        int Col(string name) => Array.IndexOf(header, name);
+        var proc = Process.GetCurrentProcess();
+        var rows = new List<(string Id, string Mode, double SimSeconds, double OurSeconds)>();
+        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
+        {
+            var c = line.Split(',');
+            int I(string n) => (int)double.Parse(c[Col(n)], CultureInfo.InvariantCulture);
+            var shape = SystolicLayerShape.FromScaleSim(I("ifmap_h"), I("ifmap_w"), I("filter_r"), I("filter_s"), I("channels_c"), I("num_filters_m"), I("stride_h"), I("stride_w"));
+            var config = new SystolicConfig
+            {
+                Rows = I("array_rows"), Columns = I("array_cols"),
+                Dataflow = SystolicConfig.ParseDataflow(c[Col("dataflow")])!.Value,
+                IfmapSramKiB = I("ifmap_sram_kb"), FilterSramKiB = I("filter_sram_kb"), OfmapSramKiB = I("ofmap_sram_kb"),
+                BandwidthMode = c[Col("bandwidth_mode")] == "USER" ? SystolicBandwidthMode.User : SystolicBandwidthMode.Calc,
+                DramWordsPerCycle = I("ifmap_dram_bw_words_per_cycle"),
+            };
+            SystolicModel.Evaluate(shape, config);
+            proc.Refresh();
+            var t0 = proc.TotalProcessorTime;
+            long n = 0;
+            TimeSpan elapsed;
+            do
+            {
+                for (int i = 0; i < 16; i++) SystolicModel.Evaluate(shape, config);
+                n += 16;
+                proc.Refresh();
+                elapsed = proc.TotalProcessorTime - t0;
+            } while (elapsed.TotalMilliseconds < 20);
+            double ours = elapsed.TotalSeconds / n;
+            double sim = double.Parse(c[Col("sim_wall_s")], CultureInfo.InvariantCulture);
+            rows.Add(($"{c[Col("net")]}/{c[Col("layer")]} {config.Rows}x{config.Columns} {c[Col("dataflow")]} {c[Col("bandwidth_mode")]}", c[Col("bandwidth_mode")], sim, ours));
+        }
+
+        void Summary(string label, IReadOnlyList<(string Id, string Mode, double SimSeconds, double OurSeconds)> set)
+        {
+            if (set.Count == 0) return;
+            var ratios = set.Select(r => r.SimSeconds / r.OurSeconds).OrderBy(x => x).ToList();
+            double geo = Math.Exp(ratios.Average(Math.Log));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {label} | {set.Count} | {set.Sum(r => r.SimSeconds):0.0} s | {set.Sum(r => r.OurSeconds) * 1e3:0.000} ms | {ratios[0]:0} | {ratios[ratios.Count / 2]:0} | {geo:0} | {set.Count(r => r.SimSeconds / r.OurSeconds >= 1e5)} | {set.Count / set.Sum(r => r.OurSeconds):0} |"));
+        }
+        Console.WriteLine("| rows | n | SCALE-Sim total | Tandem total (CPU) | min speed-up | median | geometric mean | rows ≥ 100,000× | layer evals/s (CPU) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        Summary("all", rows);
+        Summary("CALC", rows.Where(r => r.Mode == "CALC").ToList());
+        Summary("USER", rows.Where(r => r.Mode == "USER").ToList());
+        Console.WriteLine();
+        Console.WriteLine("Slowest five rows, then the eight CALC rows with the lowest speed-up (Tandem CPU time per evaluation):");
+        foreach (var r in rows.OrderByDescending(r => r.OurSeconds).Take(5).Concat(rows.Where(r => r.Mode == "CALC").OrderBy(r => r.SimSeconds / r.OurSeconds).Take(8)))
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {r.Id}: {r.OurSeconds * 1e6:0.0} µs vs SCALE-Sim {r.SimSeconds:0.00} s ({r.SimSeconds / r.OurSeconds:0}×)"));
+        return 0;
+    }
+}

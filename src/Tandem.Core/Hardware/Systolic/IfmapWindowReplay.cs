@@ -1,0 +1,369 @@
+using System.Buffers;
+using System.Numerics;
+
+namespace Tandem.Core.Hardware.Systolic;
+
+/// <summary>
+/// Exact ifmap DRAM reads of SCALE-Sim's CALC read buffer when the touched ifmap overflows one
+/// window. Every fold reads a union of pixel-window slices, and each slice is at most one contiguous
+/// address run per filter row, so a fold is applied to a bitset of the open window one 64-bit word
+/// at a time. Order inside a fold matters only if the window closes inside it; only such folds are
+/// replayed address by address in SCALE-Sim's skewed demand order.
+/// </summary>
+internal static class IfmapWindowReplay
+{
+    /// <summary>Lines below which a fold whose window closes inside is replayed address by address.</summary>
+    private const long ExactLines = 4;
+
+    public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window)
+    {
+        int wordCount = checked((int)((g.L.IfmapWords + 63) / 64));
+        var longs = ArrayPool<ulong>.Shared;
+        ulong[] win = longs.Rent(wordCount), fold = longs.Rent(wordCount);
+        try
+        {
+            Array.Clear(win, 0, wordCount);
+            Array.Clear(fold, 0, wordCount);
+            var s = new State(g, win, fold, window);
+            // OS and WS repeat the same sweep over the row folds once per column fold.
+            bool repeats = g.Flow != SystolicDataflow.InputStationary;
+            long sweepLines = g.RowFolds * g.FoldCycles;
+            (long Offset, long Pixel, long Open, long Misses)? previous = null;
+            for (long fc = 0, f = 0; fc < g.ColFolds; fc++)
+            {
+                long missesBefore = s.Misses, closesBefore = s.Closes;
+                for (long fr = 0; fr < g.RowFolds; fr++, f++)
+                {
+                    s.BeginFold(f, fc, fr);
+                    s.Lines(0, s.FoldLines);
+                }
+                if (!repeats) continue;
+                long left = g.ColFolds - 1 - fc, sweepMisses = s.Misses - missesBefore;
+                // No close: the window now holds the whole sweep, so every later sweep only hits.
+                if (s.Closes == closesBefore) break;
+                // The window's contents at a sweep's end are the words read after its last close; two
+                // sweeps whose last close falls on the same word leave identical windows, so every
+                // later sweep repeats the last one exactly.
+                var current = (s.LastCloseLine - fc * sweepLines, s.LastClosePixel, s.OpenWords, sweepMisses);
+                if (previous == current)
+                {
+                    s.Misses += left * sweepMisses;
+                    s.LastCloseLine += left * sweepLines;
+                    break;
+                }
+                previous = current;
+            }
+            return (s.Misses, s.LastCloseLine);
+        }
+        finally
+        {
+            longs.Return(win);
+            longs.Return(fold);
+        }
+    }
+
+    /// <summary>
+    /// The open window and a scratch set for one group of lines, as bitsets over ifmap addresses,
+    /// each with the range of words it has touched so that emptying it costs only that range.
+    /// </summary>
+    private struct State
+    {
+        private readonly SystolicModel.Geometry _g;
+        private readonly ulong[] _win, _fold;
+        private readonly long _window;
+        private readonly int _h, _w, _c, _ew, _sh, _sw, _sc, _rowWords;
+        private long _open, _lineBase;
+        private int _p0, _pCount, _k0, _kCount;
+        private int _foldLo, _foldHi, _winLo, _winHi;
+        public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
+        public readonly long OpenWords => _open;
+
+        public State(SystolicModel.Geometry g, ulong[] win, ulong[] fold, long window)
+        {
+            _g = g; _win = win; _fold = fold; _window = window;
+            var l = g.L;
+            (_h, _w, _c, _ew, _sh, _sw) = (l.IfmapHeight, l.IfmapWidth, l.Channels, l.OfmapWidth, l.StrideHeight, l.StrideWidth);
+            _sc = l.FilterWidth * l.Channels;
+            _rowWords = l.IfmapWidth * l.Channels;
+            LastCloseLine = -1;
+            _foldLo = _winLo = int.MaxValue;
+            _foldHi = _winHi = -1;
+        }
+
+        public void BeginFold(long f, long fc, long fr)
+        {
+            var g = _g;
+            switch (g.Flow)
+            {
+                case SystolicDataflow.OutputStationary:
+                    (_p0, _pCount, _k0, _kCount) = ((int)(fr * g.Ra), (int)g.RowsUsed(fr), 0, (int)g.K);
+                    FoldLines = _kCount + _pCount - 1;
+                    _lineBase = f * g.FoldCycles;
+                    break;
+                case SystolicDataflow.WeightStationary:
+                    (_p0, _pCount, _k0, _kCount) = (0, (int)g.M, (int)(fr * g.Ra), (int)g.RowsUsed(fr));
+                    FoldLines = _pCount + _kCount - 1;
+                    _lineBase = f * g.FoldCycles + g.Ra;
+                    break;
+                default:
+                    (_p0, _pCount, _k0, _kCount) = ((int)(fc * g.Ca), (int)g.ColsUsed(fc), (int)(fr * g.Ra), (int)g.RowsUsed(fr));
+                    FoldLines = _kCount;
+                    _lineBase = f * g.FoldCycles + g.Ra - _kCount;
+                    break;
+            }
+        }
+
+        /// <summary>
+        /// Demand lines [a, b) of the current fold, front to back. A group of lines goes into the
+        /// window as a set when the window cannot close among them; otherwise the group shrinks to
+        /// the lines the observed rate of new words says fit (a few lines are replayed in order).
+        /// </summary>
+        public void Lines(long a, long b)
+        {
+            long pos = a;
+            double rate = -1;
+            while (pos < b)
+            {
+                long need = _window - _open;
+                long span = rate > 0 ? Math.Clamp((long)(need / rate * 0.9), 1, b - pos) : b - pos;
+                long fresh = MarkLines((int)pos, (int)(pos + span));
+                if (_open + fresh < _window)
+                {
+                    CommitFold();
+                    _open += fresh;
+                    Misses += fresh;
+                    pos += span;
+                    if (fresh > 0) rate = (double)fresh / span;
+                    continue;
+                }
+                ClearFold();
+                if (span <= ExactLines)
+                {
+                    for (long line = pos; line < pos + span; line++) ExactLine((int)line);
+                    pos += span;
+                    continue;
+                }
+                // The window closes inside: the next try is strictly shorter than this one.
+                rate = Math.Max((double)fresh / span, (double)need / (span - 1));
+            }
+        }
+
+        /// <summary>Puts the words of lines [a, b) in the scratch set; returns how many are new to the window.</summary>
+        private long MarkLines(int a, int b)
+        {
+            long fresh = 0;
+            switch (_g.Flow)
+            {
+                case SystolicDataflow.OutputStationary:
+                {
+                    // Array row r reads element t − r on line t.
+                    int r = Math.Max(0, a - _kCount + 1), rEnd = Math.Min(_pCount - 1, b - 1);
+                    int oy = (_p0 + r) / _ew, ox = (_p0 + r) - oy * _ew;
+                    for (; r <= rEnd; r++)
+                    {
+                        fresh += MarkSlice(oy, ox, Math.Max(0, a - r), Math.Min(_kCount, b - r));
+                        if (++ox == _ew) { ox = 0; oy++; }
+                    }
+                    break;
+                }
+                case SystolicDataflow.WeightStationary:
+                {
+                    // Pixel p meets array row r (element k0 + r) on line p + r.
+                    int p = Math.Max(0, a - _kCount + 1), pEnd = Math.Min(_pCount - 1, b - 1);
+                    int oy = p / _ew, ox = p - oy * _ew;
+                    for (; p <= pEnd; p++)
+                    {
+                        fresh += MarkSlice(oy, ox, _k0 + Math.Max(0, a - p), _k0 + Math.Min(_kCount, b - p));
+                        if (++ox == _ew) { ox = 0; oy++; }
+                    }
+                    break;
+                }
+                default:
+                {
+                    // Line j holds element k0 + (rows − 1 − j) of every pixel of the block.
+                    int oy = _p0 / _ew, ox = _p0 - oy * _ew;
+                    for (int c = 0; c < _pCount; c++)
+                    {
+                        fresh += MarkSlice(oy, ox, _k0 + _kCount - b, _k0 + _kCount - a);
+                        if (++ox == _ew) { ox = 0; oy++; }
+                    }
+                    break;
+                }
+            }
+            return fresh;
+        }
+
+        /// <summary>Window elements [k1, k2) of the pixel at ofmap (oy, ox): one address run per filter row inside the ifmap.</summary>
+        private long MarkSlice(int oy, int ox, int k1, int k2)
+        {
+            if (k1 >= k2) return 0;
+            int y0 = oy * _sh, x0 = ox * _sw;
+            int rows = _h - y0, valid = Math.Min(_sc, (_w - x0) * _c);
+            if (rows <= 0 || valid <= 0) return 0;
+            long baseAddr = (long)y0 * _rowWords + (long)x0 * _c, added = 0;
+            int kr = k1 / _sc, krEnd = Math.Min((k2 - 1) / _sc, rows - 1);
+            for (int off = kr * _sc; kr <= krEnd; kr++, off += _sc)
+            {
+                int lo = Math.Max(k1 - off, 0), hi = Math.Min(Math.Min(k2 - off, _sc), valid);
+                if (lo < hi)
+                {
+                    long rowBase = baseAddr + (long)kr * _rowWords;
+                    added += MarkRun(rowBase + lo, rowBase + hi);
+                }
+            }
+            return added;
+        }
+
+        private long MarkRun(long start, long end)
+        {
+            int w0 = (int)(start >> 6), w1 = (int)((end - 1) >> 6);
+            if (w0 < _foldLo) _foldLo = w0;
+            if (w1 > _foldHi) _foldHi = w1;
+            var win = _win;
+            var fold = _fold;
+            ulong first = ulong.MaxValue << (int)(start & 63), last = ulong.MaxValue >> (63 - (int)((end - 1) & 63));
+            if (w0 == w1)
+            {
+                ulong nb = first & last & ~(win[w0] | fold[w0]);
+                fold[w0] |= nb;
+                return BitOperations.PopCount(nb);
+            }
+            ulong n0 = first & ~(win[w0] | fold[w0]);
+            fold[w0] |= n0;
+            long added = BitOperations.PopCount(n0);
+            for (int w = w0 + 1; w < w1; w++)
+            {
+                ulong nb = ~(win[w] | fold[w]);
+                fold[w] |= nb;
+                added += BitOperations.PopCount(nb);
+            }
+            ulong n1 = last & ~(win[w1] | fold[w1]);
+            fold[w1] |= n1;
+            return added + BitOperations.PopCount(n1);
+        }
+
+        private void CommitFold()
+        {
+            if (_foldHi < 0) return;
+            var win = _win;
+            var fold = _fold;
+            for (int w = _foldLo; w <= _foldHi; w++) { win[w] |= fold[w]; fold[w] = 0; }
+            if (_foldLo < _winLo) _winLo = _foldLo;
+            if (_foldHi > _winHi) _winHi = _foldHi;
+            _foldLo = int.MaxValue;
+            _foldHi = -1;
+        }
+
+        private void ClearFold()
+        {
+            if (_foldHi >= 0) Array.Clear(_fold, _foldLo, _foldHi - _foldLo + 1);
+            _foldLo = int.MaxValue;
+            _foldHi = -1;
+        }
+
+        /// <summary>One demand line in SCALE-Sim's order: by array row (OS, WS) or column (IS).</summary>
+        private void ExactLine(int t)
+        {
+            switch (_g.Flow)
+            {
+                case SystolicDataflow.OutputStationary:
+                    for (int r = Math.Max(0, t - _kCount + 1); r <= Math.Min(_pCount - 1, t); r++) Touch(_p0 + r, t - r, _lineBase + t);
+                    break;
+                case SystolicDataflow.WeightStationary:
+                    for (int r = Math.Max(0, t - _pCount + 1); r <= Math.Min(_kCount - 1, t); r++) Touch(t - r, _k0 + r, _lineBase + t);
+                    break;
+                default:
+                    for (int c = 0; c < _pCount; c++) Touch(_p0 + c, _k0 + _kCount - 1 - t, _lineBase + t);
+                    break;
+            }
+        }
+
+        private void Touch(int p, int k, long line)
+        {
+            int oy = p / _ew, ox = p - oy * _ew;
+            int kr = k / _sc, rest = k - kr * _sc, kc = rest / _c, ch = rest - kc * _c;
+            int y = oy * _sh + kr, x = ox * _sw + kc;
+            if (y >= _h || x >= _w) return;
+            long a = ((long)y * _w + x) * _c + ch;
+            int w = (int)(a >> 6);
+            ulong bit = 1UL << (int)(a & 63);
+            if ((_win[w] & bit) != 0) return;
+            _win[w] |= bit;
+            if (w < _winLo) _winLo = w;
+            if (w > _winHi) _winHi = w;
+            Misses++;
+            if (++_open == _window)
+            {
+                _open = 0;
+                LastCloseLine = line;
+                LastClosePixel = p;
+                Closes++;
+                Array.Clear(_win, _winLo, _winHi - _winLo + 1);
+                _winLo = int.MaxValue;
+                _winHi = -1;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The same count by the plainest possible replay: every demand address in SCALE-Sim's order
+    /// through a generation-stamped window. Slow; tests hold the fast path to it.
+    /// </summary>
+    internal static (long Misses, long LastCloseLine) Reference(in SystolicModel.Geometry g, long window)
+    {
+        var l = g.L;
+        var stamps = new int[l.IfmapWords];
+        int generation = 1;
+        long open = 0, misses = 0, lastClose = -1;
+        void Touch(long p, long k, long line)
+        {
+            long oy = p / l.OfmapWidth, ox = p % l.OfmapWidth;
+            long sc = (long)l.FilterWidth * l.Channels;
+            long kr = k / sc, kc = k % sc / l.Channels, ch = k % l.Channels;
+            long y = oy * l.StrideHeight + kr, x = ox * l.StrideWidth + kc;
+            if (y >= l.IfmapHeight || x >= l.IfmapWidth) return;
+            long a = (y * l.IfmapWidth + x) * l.Channels + ch;
+            if (stamps[a] == generation) return;
+            stamps[a] = generation;
+            misses++;
+            if (window > 0 && ++open == window) { open = 0; generation++; lastClose = line; }
+        }
+        long f = 0;
+        for (long fc = 0; fc < g.ColFolds; fc++)
+            for (long fr = 0; fr < g.RowFolds; fr++, f++)
+            {
+                long lineBase = f * g.FoldCycles;
+                switch (g.Flow)
+                {
+                    case SystolicDataflow.OutputStationary:
+                    {
+                        long p0 = fr * g.Ra, ru = g.RowsUsed(fr);
+                        for (long t = 0; t < g.K + ru - 1; t++)
+                            for (long r = 0; r < ru; r++)
+                                if (t - r >= 0 && t - r < g.K) Touch(p0 + r, t - r, lineBase + t);
+                        break;
+                    }
+                    case SystolicDataflow.WeightStationary:
+                    {
+                        long k0 = fr * g.Ra, ru = g.RowsUsed(fr);
+                        for (long t = 0; t < g.FoldCycles; t++)
+                            for (long r = 0; r < ru; r++)
+                                if (t - r - g.Ra >= 0 && t - r - g.Ra < g.M) Touch(t - r - g.Ra, k0 + r, lineBase + t);
+                        break;
+                    }
+                    default:
+                    {
+                        long p0 = fc * g.Ca, cu = g.ColsUsed(fc), k0 = fr * g.Ra, ru = g.RowsUsed(fr);
+                        for (long t = 0; t < g.Ra; t++)
+                        {
+                            long row = g.Ra - 1 - t;
+                            if (row >= ru) continue;
+                            for (long c = 0; c < cu; c++) Touch(p0 + c, k0 + row, lineBase + t);
+                        }
+                        break;
+                    }
+                }
+            }
+        return (misses, lastClose);
+    }
+}

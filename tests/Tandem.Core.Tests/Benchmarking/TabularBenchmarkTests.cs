@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text;
+using Tandem.Core.Accuracy.Tabular;
+using Tandem.Core.Benchmarking;
+using Tandem.Core.Objectives;
+using Tandem.Core.Search;
+using Tandem.Core.Spaces.Families;
+using Tandem.Testing;
+using static Tandem.Core.Tests.Search.SearchTestKit;
+
+namespace Tandem.Core.Tests.Benchmarking;
+
+public class TabularBenchmarkTests
+{
+    /// <summary>A synthetic NB201 table: accuracy rises with convolutions and falls with "none" edges, latency counts convolutions.</summary>
+    private static string SyntheticTable(TempDirectory dir)
+    {
+        var space = TabularSpace.Create("nb201").Space;
+        var sb = new StringBuilder("arch_str,acc,lat_ms\n");
+        foreach (var d in space.Enumerate())
+        {
+            var ops = Nb201Family.Edges.Select(e => d.GetString(Nb201Family.ParameterName(e.To, e.From))).ToArray();
+            double acc = 50 + ops.Select((o, i) => o switch { "nor_conv_3x3" => 6.0 + i, "nor_conv_1x1" => 4.0 + i * 0.5, "skip_connect" => 2.0, "avg_pool_3x3" => 1.0, _ => 0 }).Sum();
+            double lat = 1 + ops.Select((o, i) => o switch { "nor_conv_3x3" => 9.0 + i * 0.1, "nor_conv_1x1" => 1.0 + i * 0.05, "avg_pool_3x3" => 0.3, _ => 0 }).Sum();
+            sb.Append(Nb201Family.ArchString(d)).Append(',').Append(acc.ToString("R", CultureInfo.InvariantCulture)).Append(',').Append(lat.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        }
+        var path = dir.File("synthetic.csv");
+        File.WriteAllText(path, sb.ToString());
+        return path;
+    }
+
+    private static TabularBenchmarkOptions Options(string table, string[] strategies, int budget, int seeds, params Constraint[] constraints) => new()
+    {
+        Space = TabularSpace.Create("nb201"),
+        Table = MetricTable.Load([table], "arch_str"),
+        Objectives = [new Objective("acc", Direction.Maximize), new Objective("lat_ms", Direction.Minimize)],
+        Constraints = constraints,
+        Strategies = strategies.Select(s => new BenchmarkStrategy(s, Tandem.Core.Configuration.ConfigMap.Empty(s))).ToArray(),
+        Budget = budget,
+        Seeds = seeds,
+    };
+
+    [Fact]
+    public async Task Exhaustive_search_of_the_whole_table_finds_the_whole_front()
+    {
+        using var dir = new TempDirectory();
+        var result = await new TabularBenchmark(Options(SyntheticTable(dir), ["exhaustive"], 15625, 1), Registry).RunAsync();
+        var runs = result.Strategies[0].Runs;
+        Assert.Equal(1, runs[0].HypervolumeRatio[^1], 12);
+        Assert.Equal(1, runs[0].FrontFraction[^1]);
+        Assert.Equal(result.Exact.Size, runs[0].FrontFound);
+    }
+
+    [Fact]
+    public async Task Curves_are_monotone_the_constraint_shapes_the_front_and_the_summary_has_the_documented_fields()
+    {
+        using var dir = new TempDirectory();
+        var table = SyntheticTable(dir);
+        var unconstrained = await new TabularBenchmark(Options(table, ["random"], 40, 1), Registry).RunAsync();
+        var options = Options(table, ["random", "nsga2"], 60, 3, new Constraint("lat_ms", ConstraintOp.LessOrEqual, 20));
+        var result = await new TabularBenchmark(options, Registry).RunAsync();
+        Assert.All(result.Exact.Members, m => Assert.True(m.Vector[1] <= 20));
+        Assert.NotEqual(unconstrained.Exact.Size, result.Exact.Size);
+        foreach (var s in result.Strategies)
+        {
+            Assert.Equal(3, s.Runs.Count);
+            Assert.Equal([0, 1, 2], s.Runs.Select(r => r.Seed));
+            foreach (var r in s.Runs)
+                for (int k = 1; k < r.HypervolumeRatio.Length; k++)
+                {
+                    Assert.True(r.HypervolumeRatio[k] >= r.HypervolumeRatio[k - 1]);
+                    Assert.True(r.FrontFraction[k] >= r.FrontFraction[k - 1]);
+                    Assert.InRange(r.HypervolumeRatio[k], 0, 1 + 1e-12);
+                }
+        }
+        var json = BenchmarkReport.Summary(result, new System.Text.Json.Nodes.JsonObject { ["benchmark"] = "tabular" });
+        var nsga = json["strategies"]!["nsga2"]!;
+        var (mean, std) = StrategyResult.MeanStd(result.Strategies[1].Runs.Select(r => r.HypervolumeRatio[^1]).ToArray());
+        Assert.Equal(mean, (double)nsga["hypervolume_ratio"]!["mean"]!, 12);
+        Assert.Equal(std, (double)nsga["hypervolume_ratio"]!["std"]!, 12);
+        Assert.NotNull(nsga["front_fraction"]!["mean"]);
+        Assert.NotNull(nsga["front_fraction"]!["std"]);
+        Assert.Equal(60, (int)json["budget"]!);
+        var csv = BenchmarkReport.CurvesCsv(result).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(1 + 2 * 60, csv.Length);
+    }
+
+    [Fact]
+    public async Task A_table_row_that_is_not_a_design_of_the_space_is_an_input_error()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("bad.csv");
+        File.WriteAllText(path, "arch_str,acc,lat_ms\n|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2\n");
+        var e = await Assert.ThrowsAsync<TableException>(() => new TabularBenchmark(Options(path, ["random"], 5, 1), Registry).RunAsync());
+        Assert.Contains("is not a design of the nb201 space", e.Message);
+    }
+}

@@ -1,0 +1,181 @@
+using System.Numerics;
+using Tandem.Core.Benchmarking;
+using Tandem.Core.Configuration;
+using Tandem.Core.Objectives;
+using Tandem.Core.Search;
+using Tandem.Core.Search.Pareto;
+using Tandem.Core.Spaces;
+using Tandem.Core.Studies;
+using static Tandem.Core.Tests.Search.SearchTestKit;
+
+namespace Tandem.Core.Tests.Search;
+
+public class StrategyTests
+{
+    public static TheoryData<string> All => new() { "random", "evolution", "nsga2", "bo" };
+
+    private static StrategyContext SeparableContext(int seed) => new(Separable, [new Objective("loss", Direction.Minimize)], [], seed);
+
+    [Theory]
+    [MemberData(nameof(All))]
+    [InlineData("exhaustive")]
+    public async Task Same_seed_gives_the_same_asks_and_another_seed_other_ones(string name)
+    {
+        async Task<string[]> Keys(int seed)
+        {
+            var ctx = SeparableContext(seed);
+            var (trials, _, _) = await Run(ctx, Create(name, ctx), new Evaluator(SeparableValue), 40, workers: 2);
+            return trials.Select(t => t.DesignKey).ToArray();
+        }
+        var a = await Keys(5);
+        Assert.Equal(a, await Keys(5));
+        Assert.Equal(40, a.Length);
+        if (name != "exhaustive") Assert.NotEqual(a, await Keys(6));
+    }
+
+    [Theory]
+    [InlineData("evolution", 250)]
+    [InlineData("nsga2", 250)]
+    [InlineData("bo", 80)]
+    public async Task Finds_the_optimum_of_a_separable_discrete_function(string name, int budget)
+    {
+        var ctx = SeparableContext(11);
+        var (trials, _, _) = await Run(ctx, Create(name, ctx), new Evaluator(SeparableValue), budget);
+        var best = trials.Min(t => t.Metric("loss")!.Value);
+        Assert.Equal(0, best);
+
+        // and clearly better than random search with the same budget
+        var rctx = SeparableContext(11);
+        var (rtrials, _, _) = await Run(rctx, Create("random", rctx), new Evaluator(SeparableValue), budget);
+        Assert.True(rtrials.Min(t => t.Metric("loss")!.Value) > 0);
+    }
+
+    [Theory]
+    [InlineData("nsga2", 300, 0.6)]
+    [InlineData("evolution", 300, 0.4)]
+    [InlineData("bo", 120, 0.6)]
+    public async Task Covers_a_known_two_objective_front(string name, int budget, double minFraction)
+    {
+        var objectives = new[] { new Objective("f1", Direction.Minimize), new Objective("f2", Direction.Minimize) };
+        var ctx = new StrategyContext(TwoObjective, objectives, [], 3);
+        var (trials, _, _) = await Run(ctx, Create(name, ctx), new Evaluator(TwoObjectiveValue), budget);
+        var exact = new ExactFront(Enumerable.Range(0, 21).Select(x => ($"x={x};y=0;c=b", new double[] { x, 20 - x })).ToArray());
+        var tracker = new ParetoTracker(exact);
+        foreach (var t in trials) tracker.Add(t.DesignKey, ctx.ObjectiveVector(t.ToOutcome()), true);
+        Assert.True(tracker.FrontFraction >= minFraction, $"{name} found {tracker.FrontFraction:P0} of the front");
+        Assert.True(tracker.HypervolumeRatio >= 0.9, $"{name} reached a hypervolume ratio of {tracker.HypervolumeRatio:F3}");
+    }
+
+    [Theory]
+    [MemberData(nameof(All))]
+    public async Task Respects_a_constraint_that_makes_the_unconstrained_optimum_infeasible(string name)
+    {
+        // maximise s = Σ xᵢ subject to s ≤ 12: the unconstrained optimum (36) is infeasible, the best feasible value is 12.
+        var objectives = new[] { new Objective("s", Direction.Maximize) };
+        var specs = new[] { new Constraint("s", ConstraintOp.LessOrEqual, 12) };
+        var ctx = new StrategyContext(Separable, objectives, specs, 4);
+        var eval = new Evaluator(d => new() { ["s"] = d.Values.Sum() });
+        var (trials, _, _) = await Run(ctx, Create(name, ctx), eval, 150);
+        var feasible = trials.Where(t => ctx.IsFeasible(t.ToOutcome())).Select(t => t.Metric("s")!.Value).ToArray();
+        Assert.NotEmpty(feasible);
+        if (name == "random") return; // random does not aim; it only must not crash
+        Assert.Equal(12, feasible.Max());
+        // the search concentrates near the boundary instead of on the infeasible optimum
+        Assert.True(trials.Count(t => t.Metric("s") > 30) < trials.Count / 5);
+    }
+
+    [Theory]
+    [InlineData("evolution")]
+    [InlineData("nsga2")]
+    [InlineData("bo")]
+    public async Task Works_on_mixed_spaces_with_float_and_integer_parameters(string name)
+    {
+        var space = new DesignSpace([
+            new FloatParameter("lr", 1e-4, 1, log: true),
+            new FloatParameter("u", -2, 2),
+            new IntegerParameter("n", 1, 64),
+            new CategoricalParameter("k", ["p", "q"]),
+        ]);
+        // minimum 0 at lr = 0.01, u = 0.5, n = 32, k = q
+        var eval = new Evaluator(d => new() { ["f"] = Math.Pow(Math.Log10(d["lr"]) + 2, 2) + Math.Pow(d["u"] - 0.5, 2) + Math.Pow((d["n"] - 32) / 32.0, 2) + (d.GetString("k") == "q" ? 0 : 1) });
+        var ctx = new StrategyContext(space, [new Objective("f", Direction.Minimize)], [], 8);
+        var (trials, _, _) = await Run(ctx, Create(name, ctx), eval, 120);
+        Assert.True(trials.Min(t => t.Metric("f")!.Value) < 0.15, $"best {trials.Min(t => t.Metric("f")):F3}");
+        Assert.All(trials, t => Assert.True(space.Parse(t.Params)["lr"] is >= 1e-4 and <= 1));
+    }
+
+    [Fact]
+    public async Task Exhaustive_visits_every_design_of_a_small_space_once_then_ends()
+    {
+        var space = new DesignSpace([new OrdinalParameter("a", [1, 2, 3]), new CategoricalParameter("b", ["x", "y"]), new IntegerParameter("c", 0, 3)]);
+        var ctx = new StrategyContext(space, [new Objective("v", Direction.Minimize)], [], 0);
+        var eval = new Evaluator(d => new() { ["v"] = d.Values.Sum() });
+        var (trials, result, _) = await Run(ctx, Create("exhaustive", ctx), eval, 1000, workers: 3);
+        Assert.Equal(24, trials.Count);
+        Assert.Equal(24, trials.Select(t => t.DesignKey).Distinct().Count());
+        Assert.Equal(StopReason.StrategyExhausted, result.StopReason);
+        Assert.Equal("a=1;b=x;c=0", trials[0].DesignKey);
+        Assert.Equal("a=1;b=x;c=1", trials[1].DesignKey);
+    }
+
+    [Fact]
+    public void Exhaustive_streams_a_space_too_large_to_hold_in_memory()
+    {
+        var space = new DesignSpace(Enumerable.Range(0, 40).Select(i => new OrdinalParameter($"p{i:D2}", Enumerable.Range(0, 10).Select(v => (double)v))));
+        Assert.Equal(BigInteger.Pow(10, 40), space.Size);
+        var ctx = new StrategyContext(space, [new Objective("v", Direction.Minimize)], [], 0);
+        var s = Create("exhaustive", ctx);
+        var first = s.Ask(1000);
+        Assert.Equal(1000, first.Count);
+        Assert.Equal(Enumerable.Repeat(0.0, 40), first[0].Values);
+        Assert.Equal(9, first[9]["p39"]);
+        Assert.Equal(1, first[10]["p38"]);
+        Assert.Equal(1000, first.Select(d => d.Key).Distinct().Count());
+    }
+
+    [Fact]
+    public void Exhaustive_refuses_a_continuous_space()
+    {
+        var space = new DesignSpace([new FloatParameter("f", 0, 1)]);
+        var e = Assert.Throws<ConfigException>(() => Create("exhaustive", new StrategyContext(space, [new Objective("v", Direction.Minimize)], [], 0)));
+        Assert.Contains("'f'", e.Message.Replace("f is", "'f' is"));
+    }
+
+    [Theory]
+    [MemberData(nameof(All))]
+    public async Task Batches_use_the_worker_count_and_no_design_is_paid_for_twice(string name)
+    {
+        var ctx = SeparableContext(2);
+        var recording = new Recording(Create(name, ctx));
+        var eval = new Evaluator(SeparableValue);
+        var (trials, _, _) = await Run(ctx, recording, eval, 60, workers: 4);
+        Assert.Equal(60, trials.Count);
+        Assert.All(recording.Asked, n => Assert.Equal(4, n));
+        Assert.All(recording.Returned, n => Assert.Equal(4, n));
+        Assert.All(eval.PerKey.Values, n => Assert.Equal(1, n));
+    }
+
+    [Fact]
+    public void Unknown_strategies_and_options_are_refused_with_a_suggestion()
+    {
+        var ctx = SeparableContext(0);
+        var e1 = Assert.Throws<ConfigException>(() => Create("nsgaii", ctx));
+        Assert.Contains("did you mean 'nsga2'", e1.Message);
+        var e2 = Assert.Throws<ConfigException>(() => Create("nsga2", ctx, """{"populaton": 10}"""));
+        Assert.Contains("did you mean 'population'", e2.Message);
+        var e3 = Assert.Throws<ConfigException>(() => Create("evolution", ctx, """{"population": 10, "sample": 20}"""));
+        Assert.Contains("out of range", e3.Message);
+        var e4 = Assert.Throws<ConfigException>(() => Create("bo", ctx, """{"acquisition": "ucb"}"""));
+        Assert.Contains("accepted: ehvi, pi, front", e4.Message);
+    }
+
+    [Fact]
+    public void Strategy_sections_accept_name_and_modifier_keys()
+    {
+        var ctx = SeparableContext(0);
+        var s = StrategyModifiers.Create(Registry, ctx, Options("""{"name": "nsga2", "population": 8, "shrinking": {"every": 10}}"""));
+        Assert.Equal("nsga2+shrinking", s.Name);
+        var plain = StrategyModifiers.Create(Registry, ctx, new ConfigScalar("strategy", new SourceLocation("t", 1, 1), "bo"));
+        Assert.Equal("bo", plain.Name);
+    }
+}

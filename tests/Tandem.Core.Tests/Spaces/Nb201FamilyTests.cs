@@ -1,0 +1,94 @@
+using Tandem.Core.Spaces;
+using Tandem.Core.Spaces.Families;
+using Tandem.Core.Workloads;
+
+namespace Tandem.Core.Tests.Spaces;
+
+public class Nb201FamilyTests
+{
+    private static readonly Nb201Family Family = new();
+    private static readonly DesignSpace Space = new(Family.Parameters);
+    private static readonly TensorShape Cifar = new(3, 32, 32);
+
+    private const string AllConv3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+    private const string Index0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|";
+    private const string AllNone = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|";
+
+    [Fact]
+    public void The_space_has_six_edges_of_five_operations_and_arch_strings_round_trip()
+    {
+        Assert.Equal(15625, (int)Space.Size!.Value);
+        Assert.Equal(["arch.edge_1_0", "arch.edge_2_0", "arch.edge_2_1", "arch.edge_3_0", "arch.edge_3_1", "arch.edge_3_2"], Space.Parameters.Select(p => p.Name));
+        foreach (var arch in new[] { AllConv3, Index0, AllNone })
+            Assert.Equal(arch, Nb201Family.ArchString(Nb201Family.FromArchString(Space, arch)));
+        Assert.Equal(15625, Space.Enumerate().Select(Nb201Family.ArchString).Distinct().Count());
+        Assert.Throws<SpaceException>(() => Nb201Family.ParseArchString("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"));
+        Assert.Throws<SpaceException>(() => Nb201Family.ParseArchString("|none~0|+|none~1|none~0|+|none~0|none~1|none~2|"));
+    }
+
+    /// <summary>
+    /// Hand counts of NB201's TinyNetwork (C = 16, N = 5, CIFAR-10): the all-3×3 cell has 1,531,546
+    /// parameters (NAS-Bench-201's largest model, 1.53 MB) and 220,119,680 multiply-accumulates (its
+    /// 220 MFLOPs); the skeleton alone (stem, reductions, head) has 73,306 parameters and 7,783,040
+    /// MACs (its smallest model, 0.07 MB / 7.78 MFLOPs).
+    /// </summary>
+    [Theory]
+    [InlineData(AllConv3, 220_119_680L, 1_531_546L)]
+    [InlineData(Index0, 15_647_360L, 129_306L)]
+    [InlineData(AllNone, 7_783_040L, 73_306L)]
+    public void Macs_and_parameters_match_hand_counts_of_the_benchmark_network(string arch, long macs, long parameters)
+    {
+        var w = Family.Lower(Nb201Family.FromArchString(Space, arch), Cifar, 10);
+        Assert.Equal(macs, w.TotalMacs);
+        Assert.Equal(parameters, w.TotalParameters);
+    }
+
+    [Fact]
+    public void Lowering_a_32x32_input_gives_the_macro_skeleton_layer_by_layer()
+    {
+        var w = Family.Lower(Nb201Family.FromArchString(Space, Index0), Cifar, 10);
+        // stem + 15 cells × 7 layers + 2 reductions × 7 layers + last BN-ReLU, pooling, classifier
+        Assert.Equal(1 + 15 * 7 + 2 * 7 + 3, w.Layers.Length);
+        var stem = Assert.IsType<Conv2dLayer>(w.Layers[0]);
+        Assert.Equal((3, 16, 3, 1, true, Activation.None), (stem.InChannels, stem.OutChannels, stem.KernelHeight, stem.PadHeight, stem.BatchNorm, stem.Activation));
+        Assert.Equal(new TensorShape(16, 32, 32), stem.Output);
+
+        // cell edge 1←0 is a 3×3 average pool, stride 1, padding 1
+        var pool = Assert.IsType<PoolLayer>(w.Layers.Single(l => l.Name == "s1.c1.e10.pool"));
+        Assert.Equal((PoolKind.Average, 3, 1, 1), (pool.Kind, pool.Kernel, pool.Stride, pool.Pad));
+        // nor_conv_1x1 is ReLU → conv → BN (pre-activation)
+        int relu = w.Layers.IndexOf(w.Layers.Single(l => l.Name == "s1.c1.e20.relu"));
+        Assert.Equal(ElementwiseOp.Activation, ((ElementwiseLayer)w.Layers[relu]).Op);
+        var conv = Assert.IsType<Conv2dLayer>(w.Layers[relu + 1]);
+        Assert.Equal([relu], conv.Inputs);
+        Assert.Equal((1, true, Activation.None), (conv.KernelHeight, conv.BatchNorm, conv.Activation));
+        // node 2 = conv(node 0) + skip(node 1): the addition reads the conv and the pool directly
+        var add = Assert.IsType<ElementwiseLayer>(w.Layers.Single(l => l.Name == "s1.c1.n2"));
+        Assert.Equal([relu + 1, w.Layers.IndexOf(pool)], add.Inputs);
+
+        // reduction blocks: ReLU-conv3×3/2-BN, ReLU-conv3×3-BN, shortcut 2×2 avg pool + 1×1 conv (no BN), add
+        var a = Assert.IsType<Conv2dLayer>(w.Layers.Single(l => l.Name == "r1.a.conv"));
+        Assert.Equal((3, 2, 16, 32), (a.KernelHeight, a.StrideHeight, a.InChannels, a.OutChannels));
+        var down = Assert.IsType<Conv2dLayer>(w.Layers.Single(l => l.Name == "r1.down.conv"));
+        Assert.False(down.BatchNorm);
+        Assert.Equal(new TensorShape(32, 16, 16), w.Layers.Single(l => l.Name == "r1.add").Output);
+        Assert.Equal(new TensorShape(64, 8, 8), w.Layers.Single(l => l.Name == "r2.add").Output);
+        Assert.Equal(new TensorShape(64, 8, 8), w.Layers.Single(l => l.Name == "s3.c5.n3").Output);
+
+        var last = Assert.IsType<ElementwiseLayer>(w.Layers[^3]);
+        Assert.True(last.Affine);
+        Assert.Equal(128, last.Parameters);
+        Assert.Equal(PoolKind.GlobalAverage, Assert.IsType<PoolLayer>(w.Layers[^2]).Kind);
+        Assert.Equal(10, Assert.IsType<DenseLayer>(w.Layers[^1]).OutFeatures);
+    }
+
+    [Fact]
+    public void None_edges_are_zero_layers_without_macs_and_a_16x16_input_lowers_too()
+    {
+        var w = Family.Lower(Nb201Family.FromArchString(Space, AllNone), new TensorShape(3, 16, 16), 120);
+        Assert.Equal(15 * 6, w.Layers.Count(l => l is ElementwiseLayer { Op: ElementwiseOp.Multiply }));
+        Assert.All(w.Layers.Where(l => l.Name.EndsWith(".zero", StringComparison.Ordinal)), l => Assert.Equal(0, l.Macs));
+        Assert.Equal(new TensorShape(64, 4, 4), w.Layers.Single(l => l.Name == "r2.add").Output);
+        Assert.Throws<WorkloadException>(() => Family.Lower(Nb201Family.FromArchString(Space, AllNone), new TensorShape(3, 2, 2), 10));
+    }
+}
