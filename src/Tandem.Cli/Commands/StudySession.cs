@@ -12,6 +12,12 @@ internal sealed class StudySession(CliContext context, ComponentCatalog catalog,
 {
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
+        try { return await RunCoreAsync(cancellationToken); }
+        finally { (plan.Accuracy as IDisposable)?.Dispose(); } // e.g. a supernet's native tensors
+    }
+
+    private async Task<int> RunCoreAsync(CancellationToken cancellationToken)
+    {
         var output = context.Out;
         PrintHeader();
 

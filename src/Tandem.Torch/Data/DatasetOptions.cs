@@ -61,7 +61,17 @@ public sealed record DatasetOptions
     }
 
     /// <summary>Decodes the files (or generates the data); no caching (see <see cref="DatasetCache"/>).</summary>
-    public ImageSplits Decode() => Kind switch
+    public ImageSplits Decode()
+    {
+        // Debian ships the default folders as packages; say so rather than only naming a missing file.
+        if (Directory is null && ResolvedDirectory is { } dir && !System.IO.Directory.Exists(dir))
+            throw new DatasetException($"{Kind}: {dir} does not exist; " +
+                (Kind == "fashion-mnist" ? "install it with 'sudo apt-get install dataset-fashion-mnist' or " : "") +
+                "point to a folder of its IDX files (gzip or not) with --data DIR or 'data:' in the study config");
+        return DecodeFiles();
+    }
+
+    private ImageSplits DecodeFiles() => Kind switch
     {
         "synthetic" => SyntheticImages.Generate(Synthetic),
         "fashion-mnist" => IdxReader.ReadFolder(ResolvedDirectory!, "fashion-mnist"),
