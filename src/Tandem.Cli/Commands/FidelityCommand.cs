@@ -9,8 +9,10 @@ namespace Tandem.Cli.Commands;
 
 /// <summary>
 /// <c>tandem fidelity</c>: ranks each cheap fidelity (zero-cost proxies, the supernet, short training)
-/// against longer standalone training on N random designs of a family, and prints Kendall τ,
-/// Spearman ρ and seconds per design; writes designs.csv, summary.csv and summary.md to --out.
+/// against longer standalone training (the mean over <c>--reference-seeds</c> seeds) on N random designs
+/// of a family, prints Kendall τ, Spearman ρ and seconds per design, and the agreement between the
+/// reference seeds (the ceiling seed noise puts on any fidelity); writes designs.csv, summary.csv,
+/// reference-agreement.csv and summary.md to --out. A rerun with the same --out reuses finished rows.
 /// </summary>
 internal static class FidelityCommand
 {
@@ -21,26 +23,29 @@ internal static class FidelityCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the designs, the split and the weights.", DefaultValueFactory = _ => 1 };
         var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, mnist, cifar10, cifar100 or synthetic.", DefaultValueFactory = _ => "fashion-mnist" };
         var data = new Option<string?>("--data") { Description = "Folder with the dataset files (IDX files, gzip or not; CIFAR binary batches)." };
-        var fidelities = new Option<string>("--fidelities") { Description = "Comma-separated fidelities to rank.", DefaultValueFactory = _ => "synflow,naswot,grad_norm,snip,supernet,train" };
+        var fidelities = new Option<string>("--fidelities") { Description = "Comma-separated fidelities to rank: evaluator names, or label:evaluator for a variant (e.g. supernet-ft:supernet).", DefaultValueFactory = _ => "synflow,naswot,grad_norm,snip,supernet,train" };
         var refEpochs = new Option<double>("--reference-epochs") { Description = "Epochs of the reference (standalone) training.", DefaultValueFactory = _ => 3 };
         var refSamples = new Option<int>("--reference-samples") { Description = "Training images of the reference training.", DefaultValueFactory = _ => 16_000 };
+        var refSeeds = new Option<int>("--reference-seeds") { Description = "Reference trainings per design with different seeds; fidelities are ranked against their mean.", DefaultValueFactory = _ => 3 };
+        var set = new Option<string[]>("--set") { Description = "An evaluator option for one fidelity label (or 'reference'), e.g. supernet.finetune_steps=100; repeat for several.", AllowMultipleArgumentsPerToken = false };
         var supernetEpochs = new Option<double?>("--supernet-epochs") { Description = "Epochs of supernet training (default: the evaluator's)." };
         var validation = new Option<int>("--validation-samples") { Description = "Training-file images held out for validation (every fidelity uses the same ones).", DefaultValueFactory = _ => 5_000 };
         var output = new Option<string?>("--out") { Description = "Folder for designs.csv, summary.csv and summary.md." };
         var command = new Command("fidelity", "Rank cheap accuracy fidelities against longer standalone training (Kendall τ, Spearman ρ, seconds per design).");
-        foreach (var o in new Option[] { family, designs, seed, dataset, data, fidelities, refEpochs, refSamples, supernetEpochs, validation, output }) command.Options.Add(o);
+        foreach (var o in new Option[] { family, designs, seed, dataset, data, fidelities, refEpochs, refSamples, refSeeds, set, supernetEpochs, validation, output }) command.Options.Add(o);
         command.SetAction(async (parse, ct) =>
         {
             int n = parse.GetValue(designs);
             if (n < 3) throw new InputException($"--designs must be at least 3 (got {n})");
             if (parse.GetValue(refEpochs) <= 0) throw new InputException("--reference-epochs must be > 0");
             if (parse.GetValue(refSamples) < 1) throw new InputException("--reference-samples must be ≥ 1");
+            if (parse.GetValue(refSeeds) is < 1 or > 20) throw new InputException($"--reference-seeds must be 1 to 20 (got {parse.GetValue(refSeeds)})");
             var fam = FamilyByName(parse.GetValue(family)!);
-            var overrides = new Dictionary<string, IReadOnlyList<(string, object?)>>();
+            var overrides = ParseSettings(parse.GetValue(set) ?? []);
             if (parse.GetValue(supernetEpochs) is double se)
             {
                 if (se <= 0) throw new InputException("--supernet-epochs must be > 0");
-                overrides["supernet"] = [("epochs", se)];
+                overrides["supernet"] = [.. overrides.GetValueOrDefault("supernet", []).Where(p => p.Key != "epochs"), ("epochs", se)];
             }
             string? dataDir = parse.GetValue(data) is { } d ? context.ResolvePath(d) : null;
             string? outDir = parse.GetValue(output) is { } o ? context.ResolvePath(o) : null;
@@ -54,7 +59,8 @@ internal static class FidelityCommand
                 Fidelities = parse.GetValue(fidelities)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 ReferenceEpochs = parse.GetValue(refEpochs),
                 ReferenceTrainSamples = parse.GetValue(refSamples),
-                Overrides = overrides,
+                ReferenceSeeds = parse.GetValue(refSeeds),
+                Overrides = overrides.ToDictionary(p => p.Key, p => (IReadOnlyList<(string, object?)>)p.Value),
                 ValidationSamples = parse.GetValue(validation),
             };
             StreamWriter? rowsFile = null;
@@ -68,15 +74,25 @@ internal static class FidelityCommand
                 rowsFile.WriteLine("design,fidelity,score,seconds,epochs,macs,parameters,one_off_seconds,design_key,failure");
                 foreach (var row in previous) WriteRow(rowsFile, row);
             }
+            var progress = new LineProgress(context);
             try
             {
-                var (_, summary) = await FidelityComparison.RunAsync(options, row => { if (rowsFile != null) WriteRow(rowsFile, row); },
-                    new LineProgress(context), ct, previous);
+                var result = await FidelityComparison.RunAsync(options, row => { if (rowsFile != null) WriteRow(rowsFile, row); },
+                    progress, ct, previous);
+                var summary = result.Summary;
                 var table = new Table().AddColumns("fidelity", "designs", "Kendall τ", "Spearman ρ", "s/design (eval)", "s/design (amortised)", "one-off s");
                 foreach (var s in summary)
                     table.AddRow(s.Fidelity, s.Designs.ToString(CultureInfo.InvariantCulture), F2(s.KendallTau), F2(s.SpearmanRho), F2(s.SecondsPerDesign), F2(s.AmortisedSecondsPerDesign), F2(s.OneOffSeconds));
                 context.Out.Write(table);
-                context.Out.WriteLine($"reference: standalone training, {options.ReferenceEpochs} epochs of {options.ReferenceTrainSamples} images; τ and ρ are against its validation accuracy; seconds are wall-clock seconds.");
+                string referenceNote = $"reference: standalone training, {options.ReferenceEpochs} epochs of {options.ReferenceTrainSamples} images, {options.ReferenceSeeds} seed(s); "
+                    + "τ and ρ are against the per-design mean validation accuracy over the seeds (a reference seed row: against the mean of the other seeds); seconds are wall-clock seconds.";
+                context.Out.WriteLine(referenceNote);
+                var agreement = new Table().AddColumns("reference seeds", "designs", "Kendall τ", "Spearman ρ");
+                foreach (var a in result.ReferenceAgreement)
+                    agreement.AddRow($"{a.A} vs {a.B}", a.Designs.ToString(CultureInfo.InvariantCulture), F2(a.KendallTau), F2(a.SpearmanRho));
+                if (result.ReferenceAgreement.Count > 0) context.Out.Write(agreement);
+                string? load = progress.LoadSummary();
+                if (load != null) context.Out.WriteLine(load);
                 if (outDir != null)
                 {
                     var csv = new StringBuilder("fidelity,designs,kendall_tau,spearman_rho,seconds_per_design,amortised_seconds_per_design,one_off_seconds\n");
@@ -86,15 +102,44 @@ internal static class FidelityCommand
                         csv.AppendLine(string.Join(',', s.Fidelity, s.Designs, F(s.KendallTau), F(s.SpearmanRho), F(s.SecondsPerDesign), F(s.AmortisedSecondsPerDesign), F(s.OneOffSeconds)));
                         md.AppendLine($"| {s.Fidelity} | {s.Designs} | {F2(s.KendallTau)} | {F2(s.SpearmanRho)} | {F2(s.SecondsPerDesign)} | {F2(s.AmortisedSecondsPerDesign)} | {F2(s.OneOffSeconds)} |");
                     }
+                    md.AppendLine().AppendLine(referenceNote).AppendLine();
+                    var agreementCsv = new StringBuilder("a,b,designs,kendall_tau,spearman_rho\n");
+                    if (result.ReferenceAgreement.Count > 0)
+                        md.AppendLine("| reference seeds | designs | Kendall τ | Spearman ρ |\n|---|---|---|---|");
+                    foreach (var a in result.ReferenceAgreement)
+                    {
+                        agreementCsv.AppendLine(string.Join(',', a.A, a.B, a.Designs, F(a.KendallTau), F(a.SpearmanRho)));
+                        md.AppendLine($"| {a.A} vs {a.B} | {a.Designs} | {F2(a.KendallTau)} | {F2(a.SpearmanRho)} |");
+                    }
+                    if (load != null) md.AppendLine().AppendLine(load + " (this invocation only; reused rows were measured earlier).");
                     File.WriteAllText(Path.Combine(outDir, "summary.csv"), csv.ToString());
+                    File.WriteAllText(Path.Combine(outDir, "reference-agreement.csv"), agreementCsv.ToString());
                     File.WriteAllText(Path.Combine(outDir, "summary.md"), md.ToString());
-                    context.Out.WriteLine($"wrote {Path.Combine(outDir, "designs.csv")}, summary.csv and summary.md");
+                    context.Out.WriteLine($"wrote {Path.Combine(outDir, "designs.csv")}, summary.csv, reference-agreement.csv and summary.md");
                 }
             }
             finally { rowsFile?.Dispose(); }
             return TandemCli.ExitOk;
         });
         return command;
+    }
+
+    /// <summary>Parses repeated <c>--set LABEL.KEY=VALUE</c> into per-label option pairs (a later setting of the same key wins).</summary>
+    internal static Dictionary<string, List<(string Key, object? Value)>> ParseSettings(IEnumerable<string> settings)
+    {
+        var result = new Dictionary<string, List<(string, object?)>>(StringComparer.Ordinal);
+        foreach (var s in settings)
+        {
+            int eq = s.IndexOf('=', StringComparison.Ordinal);
+            int dot = eq < 0 ? -1 : s.LastIndexOf('.', eq);
+            if (eq < 0 || dot <= 0 || dot == eq - 1)
+                throw new InputException($"--set '{s}': expected LABEL.KEY=VALUE, e.g. supernet.finetune_steps=100");
+            string label = s[..dot].Trim(), key = s[(dot + 1)..eq].Trim(), value = s[(eq + 1)..].Trim();
+            if (!result.TryGetValue(label, out var list)) result[label] = list = [];
+            list.RemoveAll(p => p.Item1 == key);
+            list.Add((key, value));
+        }
+        return result;
     }
 
     internal static INetworkFamily FamilyByName(string name) => name.ToLowerInvariant() switch
@@ -147,13 +192,46 @@ internal static class FidelityCommand
     private static string Quote(string s) => "\"" + s.Replace("\"", "\"\"") + "\"";
 }
 
-/// <summary>Writes progress lines at once, in order, with the local time (Progress&lt;T&gt; would post them to the thread pool and reorder them).</summary>
+/// <summary>
+/// Writes progress lines at once, in order, with the local time (Progress&lt;T&gt; would post them to
+/// the thread pool and reorder them) and, where /proc/loadavg exists, the 1-minute load average, which
+/// it also keeps so a measurement can say how loaded the machine was.
+/// </summary>
 internal sealed class LineProgress(CliContext context) : IProgress<string>
 {
+    private const string LoadFile = "/proc/loadavg";
     private readonly Lock _gate = new();
+    private readonly List<double> _loads = [];
 
     public void Report(string value)
     {
-        lock (_gate) context.Error.WriteLine($"[{context.Time.GetLocalNow():HH:mm:ss}] {value}");
+        double? load = ReadLoad();
+        lock (_gate)
+        {
+            if (load is { } l) _loads.Add(l);
+            context.Error.WriteLine(load is { } x ? $"[{context.Time.GetLocalNow():HH:mm:ss} load {x:0.00}] {value}" : $"[{context.Time.GetLocalNow():HH:mm:ss}] {value}");
+        }
+    }
+
+    /// <summary>"load average (1 min) during the run: mean …, min …, max … over N progress lines", or null when none was read.</summary>
+    public string? LoadSummary()
+    {
+        lock (_gate)
+        {
+            if (_loads.Count == 0) return null;
+            return string.Create(CultureInfo.InvariantCulture,
+                $"load average (1 min, {LoadFile}) during the run: mean {_loads.Average():0.00}, min {_loads.Min():0.00}, max {_loads.Max():0.00} over {_loads.Count} progress lines, {System.Environment.ProcessorCount} cores");
+        }
+    }
+
+    private static double? ReadLoad()
+    {
+        try
+        {
+            if (!File.Exists(LoadFile)) return null;
+            var first = File.ReadAllText(LoadFile).Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+            return double.TryParse(first, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
+        }
+        catch (IOException) { return null; }
     }
 }

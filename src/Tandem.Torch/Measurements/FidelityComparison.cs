@@ -8,8 +8,11 @@ namespace Tandem.Torch.Measurements;
 /// <summary>
 /// What <see cref="FidelityComparison"/> measures: <see cref="Designs"/> distinct random designs of
 /// <see cref="Family"/> (seeded), each scored by every fidelity of <see cref="Fidelities"/> with its
-/// default options, and by the reference: standalone training for <see cref="ReferenceEpochs"/> epochs
-/// of <see cref="ReferenceTrainSamples"/> images (no time limit).
+/// default options (plus <see cref="Overrides"/>), and by the reference: standalone training for
+/// <see cref="ReferenceEpochs"/> epochs of <see cref="ReferenceTrainSamples"/> images (no time limit),
+/// repeated with <see cref="ReferenceSeeds"/> weight/data-order seeds. Fidelities are ranked against the
+/// per-design mean over those seeds; the seeds ranked against each other give the ceiling that seed
+/// noise puts on any fidelity.
 /// </summary>
 public sealed record FidelityComparisonOptions
 {
@@ -18,12 +21,22 @@ public sealed record FidelityComparisonOptions
     public int Seed { get; init; } = 1;
     public string Dataset { get; init; } = "fashion-mnist";
     public string? DataDirectory { get; init; }
+    /// <summary>
+    /// Fidelities to rank: an evaluator name ("supernet"), or "label:evaluator" to rank one evaluator
+    /// twice under different <see cref="Overrides"/> (e.g. "supernet-ft:supernet"). Labels must be
+    /// distinct and must not start with <see cref="Reference"/>.
+    /// </summary>
     public IReadOnlyList<string> Fidelities { get; init; } = ["synflow", "naswot", "grad_norm", "snip", "supernet", "train"];
     public double ReferenceEpochs { get; init; } = 3;
     public int ReferenceTrainSamples { get; init; } = 16_000;
+    /// <summary>
+    /// Independent reference trainings per design (≥ 1), differing only in the seed of weights and data
+    /// order; replicate 1 uses the seed a single-seed run uses, so earlier rows stay valid.
+    /// </summary>
+    public int ReferenceSeeds { get; init; } = 3;
     /// <summary>Training-file images held out for validation, the same for every fidelity.</summary>
     public int ValidationSamples { get; init; } = 5_000;
-    /// <summary>Extra options for one fidelity's evaluator (e.g. "supernet" → epochs), merged over the defaults.</summary>
+    /// <summary>Extra options for one fidelity (by label; e.g. "supernet" → epochs) or for every reference replicate ("reference"), merged over the defaults.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<(string Key, object? Value)>> Overrides { get; init; } =
         new Dictionary<string, IReadOnlyList<(string, object?)>>();
 }
@@ -36,11 +49,19 @@ public sealed record FidelityRow(int Design, string DesignKey, long Macs, long P
 }
 
 /// <summary>
-/// How well one fidelity ranks the designs against the reference: Kendall's τ-b and Spearman's ρ over
-/// the designs both scored, the mean wall seconds per design, and the amortised seconds per design
-/// (for the supernet: its one-off training spread over the designs).
+/// How well one fidelity ranks the designs against the reference (the mean over reference seeds):
+/// Kendall's τ-b and Spearman's ρ over the designs both scored, the mean wall seconds per design, and
+/// the amortised seconds per design (for the supernet: its one-off training spread over the designs).
+/// A reference replicate is ranked against the mean of the <em>other</em> replicates (with one seed,
+/// against itself: 1), so its τ is what one more reference training would achieve.
 /// </summary>
 public sealed record FidelitySummary(string Fidelity, int Designs, double KendallTau, double SpearmanRho, double SecondsPerDesign, double AmortisedSecondsPerDesign, double OneOffSeconds);
+
+/// <summary>Rank agreement of two reference replicates (different seeds) over the designs both scored: the ceiling on any fidelity's τ against one seed.</summary>
+public sealed record ReferenceAgreement(string A, string B, int Designs, double KendallTau, double SpearmanRho);
+
+/// <summary>Everything one comparison measured: the per-design rows, the per-fidelity summary and the agreement between reference seeds.</summary>
+public sealed record FidelityComparisonResult(IReadOnlyList<FidelityRow> Rows, IReadOnlyList<FidelitySummary> Summary, IReadOnlyList<ReferenceAgreement> ReferenceAgreement);
 
 /// <summary>
 /// Measures how well cheap fidelities (zero-cost proxies, the supernet, short training) rank designs
@@ -65,20 +86,54 @@ public static class FidelityComparison
         return designs;
     }
 
-    public static async Task<(IReadOnlyList<FidelityRow> Rows, IReadOnlyList<FidelitySummary> Summary)> RunAsync(
+    /// <summary>Row label of reference replicate <paramref name="replicate"/> (0-based): "reference", "reference_seed2", …</summary>
+    public static string ReferenceLabel(int replicate) => replicate == 0 ? Reference : $"{Reference}_seed{replicate + 1}";
+
+    /// <summary>True for the rows of any reference replicate.</summary>
+    public static bool IsReference(string fidelity) =>
+        fidelity == Reference || (fidelity.StartsWith(Reference + "_seed", StringComparison.Ordinal) && int.TryParse(fidelity.AsSpan(Reference.Length + 5), out _));
+
+    /// <summary>
+    /// The request seed of design <paramref name="design"/> for fidelity replicate <paramref name="replicate"/>:
+    /// replicate 0 keeps the historical <c>seed·1000 + design</c>; later replicates are offset by 100 003 each
+    /// (a prime, so they never collide with another design's seed for fewer than 100 000 designs).
+    /// </summary>
+    public static int RequestSeed(int seed, int design, int replicate) => unchecked(seed * 1000 + design + replicate * 100_003);
+
+    /// <summary>Parses a <see cref="FidelityComparisonOptions.Fidelities"/> entry into its label and evaluator name.</summary>
+    public static (string Label, string Evaluator) ParseFidelity(string entry)
+    {
+        int colon = entry.IndexOf(':', StringComparison.Ordinal);
+        var (label, evaluator) = colon < 0 ? (entry.Trim(), entry.Trim()) : (entry[..colon].Trim(), entry[(colon + 1)..].Trim());
+        if (label.Length == 0 || evaluator.Length == 0)
+            throw new Tandem.Core.Configuration.ConfigException($"fidelity '{entry}': expected an evaluator name or label:evaluator");
+        if (label.StartsWith(Reference, StringComparison.Ordinal))
+            throw new Tandem.Core.Configuration.ConfigException($"fidelity '{entry}': labels starting with '{Reference}' are reserved for the reference trainings");
+        return (label, evaluator);
+    }
+
+    public static async Task<FidelityComparisonResult> RunAsync(
         FidelityComparisonOptions options, Action<FidelityRow>? onRow, IProgress<string>? log, CancellationToken ct,
         IReadOnlyList<FidelityRow>? previous = null)
     {
+        if (options.ReferenceSeeds < 1) throw new Tandem.Core.Configuration.ConfigException($"reference seeds must be ≥ 1 (got {options.ReferenceSeeds})");
+        var plan = options.Fidelities.Select(f => { var (label, evaluator) = ParseFidelity(f); return (Name: label, Evaluator: evaluator, Replicate: 0); }).ToList();
+        var duplicate = plan.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate != null) throw new Tandem.Core.Configuration.ConfigException($"fidelity label '{duplicate.Key}' is given twice; name variants label:evaluator");
+        for (int r = 0; r < options.ReferenceSeeds; r++) plan.Add((ReferenceLabel(r), "train", r));
+
         // Rows of an earlier, interrupted run (same fidelity and design key) are reused, not recomputed.
         var done = (previous ?? []).Where(r => r.Failure is null).GroupBy(r => (r.Fidelity, r.DesignKey)).ToDictionary(g => g.Key, g => g.First());
         var registry = TorchComponents.Register(new AccuracyEvaluatorRegistry());
         var environment = new AccuracyEnvironment { Family = options.Family, DataDirectory = options.DataDirectory, Seed = options.Seed };
         var designs = SampleDesigns(options.Family, options.Designs, options.Seed);
         var rows = new List<FidelityRow>();
-        var plan = options.Fidelities.Select(f => (Name: f, Evaluator: f)).Append((Name: Reference, Evaluator: "train")).ToList();
-        foreach (var (name, evaluatorName) in plan)
+        foreach (var (name, evaluatorName, replicate) in plan)
         {
-            if (designs.All(d => done.ContainsKey((name, d.Key))))
+            // A supernet's evaluation is cheap once it is trained (or cached) and its recipe may have
+            // changed since the earlier run, so its rows are always recomputed.
+            bool reuse = evaluatorName != "supernet";
+            if (reuse && designs.All(d => done.ContainsKey((name, d.Key))))
             {
                 for (int i = 0; i < designs.Count; i++)
                 {
@@ -88,63 +143,78 @@ public static class FidelityComparison
                 continue;
             }
             var pairs = new List<(string Key, object? Value)> { ("dataset", options.Dataset), ("validation_samples", options.ValidationSamples) };
-            if (name == Reference)
+            if (IsReference(name))
             {
                 pairs.Add(("epochs", options.ReferenceEpochs));
                 pairs.Add(("train_samples", options.ReferenceTrainSamples));
             }
-            if (options.Overrides.TryGetValue(name, out var extra)) pairs.AddRange(extra);
-            var evaluator = registry.Create(evaluatorName, ConfigPairs.Map($"fidelity '{name}'", pairs), environment);
-            var task = evaluator.Task;
-            string metric = evaluator.MetricNames[0];
-            log?.Report($"{name}: {designs.Count} designs");
-            for (int i = 0; i < designs.Count; i++)
+            if (options.Overrides.TryGetValue(IsReference(name) ? Reference : name, out var extra))
             {
-                ct.ThrowIfCancellationRequested();
-                if (done.TryGetValue((name, designs[i].Key), out var earlier) && name != "supernet")
-                {
-                    rows.Add(earlier with { Design = i });
-                    continue;
-                }
-                var network = options.Family.Lower(designs[i], task.Input, task.NumClasses);
-                var request = new AccuracyRequest { Design = designs[i], Network = network, Seed = options.Seed * 1000 + i };
-                FidelityRow row;
-                double once = 0;
-                long start = Stopwatch.GetTimestamp();
-                try
-                {
-                    var r = await evaluator.EvaluateAsync(request, ct).ConfigureAwait(false);
-                    if (r.Attributes.TryGetValue("supernet_trained_in_this_trial", out var here) && here == "yes"
-                        && double.TryParse(r.Attributes["supernet_train_seconds"], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ts))
-                    {
-                        once = ts;
-                        r = r with { Seconds = Math.Max(0, r.Seconds - ts) };
-                    }
-                    row = new FidelityRow(i, designs[i].Key, network.TotalMacs, network.TotalParameters, name, r.Metrics[metric], r.Seconds, r.Epochs, null) { OneOffSeconds = once };
-                }
-                catch (AccuracyEvaluationException e)
-                {
-                    row = new FidelityRow(i, designs[i].Key, network.TotalMacs, network.TotalParameters, name, double.NaN, Stopwatch.GetElapsedTime(start).TotalSeconds, 0, e.Message);
-                }
-                rows.Add(row);
-                onRow?.Invoke(row);
-                log?.Report($"{name} design {i + 1}/{designs.Count}: {row.Score:G5} in {row.Seconds:F1} s");
+                // Later pairs win: an override replaces a default key instead of duplicating it.
+                pairs.RemoveAll(p => extra.Any(e => e.Key == p.Key));
+                pairs.AddRange(extra);
             }
-            (evaluator as IDisposable)?.Dispose();
+            var evaluator = registry.Create(evaluatorName, ConfigPairs.Map($"fidelity '{name}'", pairs), environment);
+            try
+            {
+                var task = evaluator.Task;
+                string metric = evaluator.MetricNames[0];
+                log?.Report($"{name}: {designs.Count} designs");
+                for (int i = 0; i < designs.Count; i++)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    if (reuse && done.TryGetValue((name, designs[i].Key), out var earlier))
+                    {
+                        rows.Add(earlier with { Design = i });
+                        continue;
+                    }
+                    var network = options.Family.Lower(designs[i], task.Input, task.NumClasses);
+                    var request = new AccuracyRequest { Design = designs[i], Network = network, Seed = RequestSeed(options.Seed, i, replicate) };
+                    FidelityRow row;
+                    double once = 0;
+                    long start = Stopwatch.GetTimestamp();
+                    try
+                    {
+                        var r = await evaluator.EvaluateAsync(request, ct).ConfigureAwait(false);
+                        if (r.Attributes.TryGetValue("supernet_trained_in_this_trial", out var here) && here == "yes"
+                            && double.TryParse(r.Attributes["supernet_train_seconds"], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ts))
+                        {
+                            once = ts;
+                            r = r with { Seconds = Math.Max(0, r.Seconds - ts) };
+                        }
+                        row = new FidelityRow(i, designs[i].Key, network.TotalMacs, network.TotalParameters, name, r.Metrics[metric], r.Seconds, r.Epochs, null) { OneOffSeconds = once };
+                    }
+                    catch (AccuracyEvaluationException e)
+                    {
+                        row = new FidelityRow(i, designs[i].Key, network.TotalMacs, network.TotalParameters, name, double.NaN, Stopwatch.GetElapsedTime(start).TotalSeconds, 0, e.Message);
+                    }
+                    rows.Add(row);
+                    onRow?.Invoke(row);
+                    log?.Report($"{name} design {i + 1}/{designs.Count}: {row.Score:G5} in {row.Seconds:F1} s");
+                }
+            }
+            finally { (evaluator as IDisposable)?.Dispose(); }
         }
-        return (rows, Summarise(rows, designs.Count));
+        return new FidelityComparisonResult(rows, Summarise(rows, designs.Count), AgreeReferences(rows));
     }
 
+    /// <summary>
+    /// Per-fidelity τ, ρ and costs against the per-design mean of every reference replicate present
+    /// (designs where some replicate failed are left out); replicates against the mean of the others.
+    /// </summary>
     public static IReadOnlyList<FidelitySummary> Summarise(IReadOnlyList<FidelityRow> rows, int designs)
     {
         var oneOff = rows.GroupBy(r => r.Fidelity).ToDictionary(g => g.Key, g => g.Max(r => r.OneOffSeconds));
-        var reference = rows.Where(r => r.Fidelity == Reference).ToDictionary(r => r.Design);
+        var replicates = rows.Where(r => IsReference(r.Fidelity)).GroupBy(r => r.Fidelity)
+            .ToDictionary(g => g.Key, g => g.GroupBy(r => r.Design).ToDictionary(d => d.Key, d => d.First().Score));
         var result = new List<FidelitySummary>();
         foreach (var group in rows.GroupBy(r => r.Fidelity))
         {
-            var both = group.Where(r => double.IsFinite(r.Score) && reference.TryGetValue(r.Design, out var rf) && double.IsFinite(rf.Score)).ToList();
+            var others = IsReference(group.Key) && replicates.Count > 1 ? replicates.Where(p => p.Key != group.Key).Select(p => p.Value).ToList() : replicates.Values.ToList();
+            var reference = MeanReference(others);
+            var both = group.Where(r => double.IsFinite(r.Score) && reference.ContainsKey(r.Design)).ToList();
             var x = both.Select(r => r.Score).ToArray();
-            var y = both.Select(r => reference[r.Design].Score).ToArray();
+            var y = both.Select(r => reference[r.Design]).ToArray();
             double tau = both.Count >= 2 ? RankCorrelation.KendallTau(x, y) : double.NaN;
             double rho = both.Count >= 2 ? RankCorrelation.SpearmanRho(x, y) : double.NaN;
             double mean = group.Average(r => r.Seconds);
@@ -152,5 +222,43 @@ public static class FidelityComparison
             result.Add(new FidelitySummary(group.Key, both.Count, tau, rho, mean, mean + once / Math.Max(1, designs), once));
         }
         return result;
+    }
+
+    /// <summary>τ and ρ between every pair of reference replicates, over the designs both scored.</summary>
+    public static IReadOnlyList<ReferenceAgreement> AgreeReferences(IReadOnlyList<FidelityRow> rows)
+    {
+        var replicates = rows.Where(r => IsReference(r.Fidelity) && double.IsFinite(r.Score)).GroupBy(r => r.Fidelity)
+            .OrderBy(g => g.Key == Reference ? 0 : 1).ThenBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => (Name: g.Key, Scores: g.GroupBy(r => r.Design).ToDictionary(d => d.Key, d => d.First().Score))).ToList();
+        var result = new List<ReferenceAgreement>();
+        for (int a = 0; a < replicates.Count; a++)
+            for (int b = a + 1; b < replicates.Count; b++)
+            {
+                var common = replicates[a].Scores.Keys.Where(replicates[b].Scores.ContainsKey).Order().ToArray();
+                var x = common.Select(d => replicates[a].Scores[d]).ToArray();
+                var y = common.Select(d => replicates[b].Scores[d]).ToArray();
+                result.Add(new ReferenceAgreement(replicates[a].Name, replicates[b].Name, common.Length,
+                    common.Length >= 2 ? RankCorrelation.KendallTau(x, y) : double.NaN, common.Length >= 2 ? RankCorrelation.SpearmanRho(x, y) : double.NaN));
+            }
+        return result;
+    }
+
+    /// <summary>Per design, the mean score over <paramref name="replicates"/>, for designs every replicate scored with a finite value.</summary>
+    private static Dictionary<int, double> MeanReference(IReadOnlyList<Dictionary<int, double>> replicates)
+    {
+        var mean = new Dictionary<int, double>();
+        if (replicates.Count == 0) return mean;
+        foreach (var design in replicates[0].Keys)
+        {
+            double sum = 0;
+            bool all = true;
+            foreach (var r in replicates)
+            {
+                if (r.TryGetValue(design, out var v) && double.IsFinite(v)) sum += v;
+                else { all = false; break; }
+            }
+            if (all) mean[design] = sum / replicates.Count;
+        }
+        return mean;
     }
 }

@@ -1,0 +1,58 @@
+using Tandem.Core.Configuration;
+using Tandem.Torch.Measurements;
+
+namespace Tandem.Torch.Tests.Measurements;
+
+public sealed class FidelityComparisonTests
+{
+    private static FidelityRow Row(int design, string fidelity, double score) => new(design, $"d{design}", 0, 0, fidelity, score, 1, 0, null);
+
+    [Fact]
+    public void Fidelities_are_ranked_against_the_seed_mean_and_seeds_against_each_other()
+    {
+        // Seed 1 and seed 2 disagree on designs 2 and 3; their mean orders 0 < 1 < 2 < 3.
+        double[] s1 = [80, 81, 83, 82.5], s2 = [80, 81, 82, 84];
+        var rows = new List<FidelityRow>();
+        for (int d = 0; d < 4; d++)
+        {
+            rows.Add(Row(d, FidelityComparison.ReferenceLabel(0), s1[d]));
+            rows.Add(Row(d, FidelityComparison.ReferenceLabel(1), s2[d]));
+            rows.Add(Row(d, "proxy", d)); // the order of the mean
+        }
+        var summary = FidelityComparison.Summarise(rows, 4).ToDictionary(s => s.Fidelity);
+        Assert.Equal(1, summary["proxy"].KendallTau, 12);
+        // Each seed is ranked against the other one alone: τ = 4/6 (one discordant pair of six).
+        Assert.Equal(4 / 6.0, summary["reference"].KendallTau, 12);
+        Assert.Equal(4 / 6.0, summary["reference_seed2"].KendallTau, 12);
+        var agreement = Assert.Single(FidelityComparison.AgreeReferences(rows));
+        Assert.Equal(("reference", "reference_seed2", 4), (agreement.A, agreement.B, agreement.Designs));
+        Assert.Equal(4 / 6.0, agreement.KendallTau, 12);
+    }
+
+    [Fact]
+    public void A_design_some_seed_failed_on_is_left_out_of_the_mean()
+    {
+        var rows = new List<FidelityRow>
+        {
+            Row(0, "reference", 1), Row(1, "reference", 2), Row(2, "reference", 3),
+            Row(0, "reference_seed2", 1), Row(1, "reference_seed2", double.NaN), Row(2, "reference_seed2", 3),
+            Row(0, "x", 1), Row(1, "x", 9), Row(2, "x", 3),
+        };
+        var x = FidelityComparison.Summarise(rows, 3).Single(s => s.Fidelity == "x");
+        Assert.Equal(2, x.Designs);
+        Assert.Equal(1, x.KendallTau, 12);
+    }
+
+    [Fact]
+    public void Labels_name_variants_of_one_evaluator_and_seeds_stay_stable()
+    {
+        Assert.Equal(("supernet-ft", "supernet"), FidelityComparison.ParseFidelity("supernet-ft:supernet"));
+        Assert.Equal(("naswot", "naswot"), FidelityComparison.ParseFidelity("naswot"));
+        Assert.Throws<ConfigException>(() => FidelityComparison.ParseFidelity("reference2:train"));
+        Assert.Throws<ConfigException>(() => FidelityComparison.ParseFidelity(":train"));
+        Assert.True(FidelityComparison.IsReference("reference_seed3"));
+        Assert.False(FidelityComparison.IsReference("reference_seedless"));
+        Assert.Equal(1005, FidelityComparison.RequestSeed(1, 5, 0)); // replicate 1 keeps the single-seed seed
+        Assert.NotEqual(FidelityComparison.RequestSeed(1, 5, 1), FidelityComparison.RequestSeed(1, 6, 0));
+    }
+}
