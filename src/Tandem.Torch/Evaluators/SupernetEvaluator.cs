@@ -5,6 +5,7 @@ using Tandem.Core.Accuracy;
 using Tandem.Core.Configuration;
 using Tandem.Core.Spaces.Families;
 using Tandem.Torch.Data;
+using Tandem.Torch.Modules;
 using Tandem.Torch.Supernet;
 using Tandem.Torch.Training;
 using TorchSharp;
@@ -14,14 +15,19 @@ namespace Tandem.Torch.Evaluators;
 
 /// <summary>
 /// Options of the "supernet" fidelity: dataset and split, the supernet's training recipe and budget
-/// (default 6 epochs of a 12 000-image subset), the sandwich rule, how many training images
-/// recalibrate batch norm per sub-network, and the cache folder for trained supernets
-/// (<c>cache: none</c> disables it; default <c>$XDG_CACHE_HOME/tandem/supernets</c> or <c>~/.cache/tandem/supernets</c>).
+/// (default 6 epochs of a 12 000-image subset), the sandwich rule or progressive shrinking, how many
+/// training images recalibrate batch norm per sub-network, the optional per-design fine-tuning of the
+/// inherited weights (<see cref="FinetuneSteps"/> optimiser steps at <see cref="FinetuneLearningRate"/>,
+/// cosine to zero; 0 = off), and the cache folder for trained supernets (<c>cache: none</c> disables it;
+/// default <c>$XDG_CACHE_HOME/tandem/supernets</c> or <c>~/.cache/tandem/supernets</c>).
 /// </summary>
 public sealed record SupernetEvaluatorOptions
 {
     public static readonly IReadOnlyList<string> ConfigKeys =
-        [.. DatasetOptions.ConfigKeys, .. TrainingOptions.ConfigKeys, "train_samples", "validation_samples", "random_subnets", "distill", "distill_weight", "clip_norm", "calibration_samples", "cache", "threads"];
+    [
+        .. DatasetOptions.ConfigKeys, .. TrainingOptions.ConfigKeys, "train_samples", "validation_samples", "random_subnets", "distill", "distill_weight", "clip_norm",
+        "shrinking", "phases", "reorder_channels", "calibration_samples", "finetune_steps", "finetune_lr", "cache", "threads",
+    ];
 
     public DatasetOptions Dataset { get; init; } = new();
     public TrainingOptions Training { get; init; } = DefaultTraining;
@@ -29,6 +35,10 @@ public sealed record SupernetEvaluatorOptions
     public int ValidationSamples { get; init; } = 5_000;
     public SandwichOptions Sandwich { get; init; } = new();
     public int CalibrationSamples { get; init; } = 2_048;
+    /// <summary>Optimiser steps (batches of the training batch size) that fine-tune a copy of each sub-network before it is validated; 0 = none. Its cost is part of the design's seconds.</summary>
+    public int FinetuneSteps { get; init; }
+    /// <summary>Peak learning rate of the fine-tuning (cosine decay to zero over <see cref="FinetuneSteps"/>).</summary>
+    public double FinetuneLearningRate { get; init; } = 0.02;
     public string? CacheDirectory { get; init; } = DefaultCacheDirectory();
     public int Threads { get; init; }
 
@@ -50,25 +60,49 @@ public sealed record SupernetEvaluatorOptions
     {
         map.CheckKeys(ConfigKeys);
         string? cache = map.GetString("cache");
+        var d = new SandwichOptions();
+        var sandwich = new SandwichOptions
+        {
+            RandomSubnets = map.GetInt("random_subnets", d.RandomSubnets, 0, 16),
+            Distill = map.GetBool("distill", d.Distill),
+            DistillWeight = map.GetDouble("distill_weight", d.DistillWeight, 0, 1),
+            ClipNorm = map.GetDouble("clip_norm", d.ClipNorm, 0, 1e6),
+            Schedule = map.GetChoice("shrinking", "sandwich", "sandwich", "progressive") == "progressive" ? SupernetSchedule.Progressive : SupernetSchedule.Sandwich,
+            PhaseFractions = Phases(map) ?? d.PhaseFractions,
+            ReorderChannels = map.GetBool("reorder_channels", d.ReorderChannels),
+        };
+        try { sandwich.Validate(); }
+        catch (ConfigException e) { throw new ConfigException($"{map.Location}: supernet: {e.Message}"); }
         return new SupernetEvaluatorOptions
         {
             Dataset = DatasetOptions.Bind(map, environment),
             Training = TrainingOptions.Bind(map, DefaultTraining),
             TrainSamples = map.GetInt("train_samples", 12_000, 1, int.MaxValue),
             ValidationSamples = map.GetInt("validation_samples", 5_000, 1, int.MaxValue),
-            Sandwich = new SandwichOptions
-            {
-                RandomSubnets = map.GetInt("random_subnets", 2, 0, 16),
-                Distill = map.GetBool("distill", true),
-                DistillWeight = map.GetDouble("distill_weight", 0.5, 0, 1),
-                ClipNorm = map.GetDouble("clip_norm", 20, 0, 1e6),
-            },
+            Sandwich = sandwich,
             CalibrationSamples = map.GetInt("calibration_samples", 2_048, 1, 1_000_000),
+            FinetuneSteps = map.GetInt("finetune_steps", 0, 0, 1_000_000),
+            FinetuneLearningRate = map.GetDouble("finetune_lr", 0.02, 1e-6, 10),
             CacheDirectory = cache is null ? DefaultCacheDirectory()
                 : string.Equals(cache, "none", StringComparison.OrdinalIgnoreCase) ? null
                 : Path.GetFullPath(Path.Combine(environment.WorkingDirectory, cache)),
             Threads = map.GetInt("threads", 0, 0, 256),
         };
+    }
+
+    /// <summary><c>phases</c>: a list of four fractions, or (from a command line) one value "0.2/0.2/0.2/0.4" or "0.2,0.2,0.2,0.4".</summary>
+    private static IReadOnlyList<double>? Phases(ConfigMap map)
+    {
+        if (map["phases"] is not ConfigScalar { Value: { } text } scalar || !(text.Contains('/') || text.Contains(',')))
+            return map.GetNumberList("phases", 0, 1);
+        var values = new List<double>();
+        foreach (var part in text.Split('/', ','))
+        {
+            if (!double.TryParse(part.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v < 0 || v > 1)
+                throw scalar.Error($"'{part.Trim()}' is not a fraction of the budget (0 … 1); write four, e.g. 0.2/0.2/0.2/0.4");
+            values.Add(v);
+        }
+        return values;
     }
 }
 
@@ -127,7 +161,37 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
         if (active != request.Network.TotalParameters)
             throw new InvalidOperationException($"supernet sub-network has {active} parameters but the lowered design has {request.Network.TotalParameters}: the supernet and the family disagree");
         net.Recalibrate(CalibrationBatches());
-        var (accuracy, loss) = Trainer.Evaluate(net, _data.ValidationImages, _data.ValidationLabels);
+        double accuracy, loss;
+        var attributes = new Dictionary<string, string>
+        {
+            ["supernet_train_seconds"] = _trainSeconds.ToString("0.#", CultureInfo.InvariantCulture),
+            ["supernet"] = _origin,
+            ["supernet_trained_in_this_trial"] = trainedHere ? "yes" : "no",
+        };
+        double epochs = 0;
+        if (_options.FinetuneSteps > 0)
+        {
+            // Fine-tune a standalone copy: the shared weights stay as trained for the next design.
+            long ftStart = _environment.Time.GetTimestamp();
+            using var module = new WorkloadModule(request.Network, request.Seed);
+            net.CopyActiveInto(module);
+            var finetune = _options.Training with
+            {
+                LearningRate = _options.FinetuneLearningRate,
+                Schedule = LearningRateSchedule.Cosine,
+                Budget = new TrainingBudget { Steps = _options.FinetuneSteps },
+                Patience = 0,
+            };
+            var data = new TrainingData(_data.Data, _data.TrainSubset(_options.TrainSamples), _data.ValidationImages, _data.ValidationLabels, finetune.Augment);
+            var outcome = Trainer.Train(module, data, finetune, request.Seed, _environment.Time, ct, request.Log);
+            (accuracy, loss, epochs) = (outcome.ValidationAccuracy, outcome.ValidationLoss, outcome.Epochs);
+            attributes["finetune_steps"] = outcome.Steps.ToString(CultureInfo.InvariantCulture);
+            attributes["finetune_seconds"] = _environment.Time.GetElapsedTime(ftStart).TotalSeconds.ToString("0.##", CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            (accuracy, loss) = Trainer.Evaluate(net, _data.ValidationImages, _data.ValidationLabels);
+        }
         if (!double.IsFinite(loss)) throw new AccuracyEvaluationException($"the sub-network's validation loss is {loss}");
         double seconds = _environment.Time.GetElapsedTime(start).TotalSeconds;
         return new AccuracyResult
@@ -135,13 +199,8 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
             Metrics = new Dictionary<string, double> { ["accuracy"] = accuracy },
             Fidelity = Fidelity,
             Seconds = seconds,
-            Epochs = 0,
-            Attributes = new Dictionary<string, string>
-            {
-                ["supernet_train_seconds"] = _trainSeconds.ToString("0.#", CultureInfo.InvariantCulture),
-                ["supernet"] = _origin,
-                ["supernet_trained_in_this_trial"] = trainedHere ? "yes" : "no",
-            },
+            Epochs = epochs,
+            Attributes = attributes,
         };
     }
 
@@ -185,7 +244,8 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
         var training = new TrainingData(_data.Data, _data.TrainSubset(_options.TrainSamples), _data.ValidationImages, _data.ValidationLabels, _options.Training.Augment);
         var outcome = SupernetTrainer.Train(net, training, _options.Training, _options.Sandwich, _environment.Seed, _environment.Time, ct, log);
         _trainSeconds = outcome.Seconds;
-        _origin = $"trained here: {outcome.Steps} sandwich steps, {outcome.Epochs:0.##} epochs";
+        _origin = $"trained here: {outcome.Steps} {(_options.Sandwich.Schedule == SupernetSchedule.Progressive ? "progressive-shrinking" : "sandwich")} steps, {outcome.Epochs:0.##} epochs"
+            + (outcome.Reorders > 0 ? $", channels sorted {outcome.Reorders} times" : "");
         if (file != null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
@@ -197,9 +257,18 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
         return net;
     }
 
-    /// <summary>Identity of a trained supernet: family and space, dataset, split, seed, recipe and sandwich settings.</summary>
+    /// <summary>
+    /// Identity of a trained supernet: family and space, dataset, split, seed, recipe and sandwich
+    /// settings (evaluation-time options such as fine-tuning and calibration are not part of it). With
+    /// the sandwich schedule and no channel sorting the text is the one used before progressive
+    /// shrinking existed, so supernets trained then stay valid.
+    /// </summary>
     private string CacheKey()
     {
+        var sw = _options.Sandwich;
+        string recipe = sw.Schedule == SupernetSchedule.Sandwich && !sw.ReorderChannels
+            ? string.Create(CultureInfo.InvariantCulture, $"SandwichOptions {{ RandomSubnets = {sw.RandomSubnets}, Distill = {sw.Distill}, DistillWeight = {sw.DistillWeight}, ClipNorm = {sw.ClipNorm} }}")
+            : sw.Identity();
         var text = new StringBuilder()
             .AppendLine("supernet v2")
             .AppendLine(_environment.Family.Name)
@@ -210,7 +279,7 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
             .AppendLine($"{_options.TrainSamples} {_options.ValidationSamples}")
             .AppendLine(_options.Training.ToString())
             .AppendLine(_options.Training.Budget.ToString())
-            .AppendLine(_options.Sandwich.ToString())
+            .AppendLine(recipe)
             .ToString();
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 12));
     }

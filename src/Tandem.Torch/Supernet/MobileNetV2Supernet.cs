@@ -85,6 +85,45 @@ internal sealed class MobileNetV2Supernet : Supernet
 
     public override void Activate(Design design) => _stages = [.. _family.Stages(design)];
 
+    protected override ElasticDimensions DimensionOf(Tandem.Core.Spaces.Parameter parameter) =>
+        parameter.Name.EndsWith(".kernel", StringComparison.Ordinal) ? ElasticDimensions.Kernel
+        : parameter.Name.EndsWith(".depth", StringComparison.Ordinal) ? ElasticDimensions.Depth
+        : ElasticDimensions.Width;
+
+    /// <summary>
+    /// Sorts the hidden channels of every inverted residual block (Once-for-All's reorganisation of the
+    /// middle weights): a hidden channel's importance is the L1 norm of the projection weights that read
+    /// it; the permutation is applied to the expansion's output filters and batch norm, the depthwise
+    /// filters and batch norm, and the projection's input channels. Block outputs (stage widths) are
+    /// not sorted: residual joins tie them across stages and to the stem. When the family offers
+    /// expansion 1 a block's depthwise filters also act directly on its input channels, so nothing is
+    /// sorted (returns 0).
+    /// </summary>
+    public override int ReorderChannels()
+    {
+        if (_family.Options.Expansions.Contains(1)) return 0;
+        int groups = 0;
+        using var scope = NewDisposeScope();
+        foreach (var block in _blocks.SelectMany(b => b))
+        {
+            if (block.Expand is not { } expand) continue;
+            Tensor importance;
+            using (no_grad()) importance = block.Project.Weight.abs().sum([0L, 2L, 3L]);
+            var order = tensor(DescendingOrder(importance.data<float>().ToArray()));
+            foreach (var c in new[] { expand, block.Depthwise })
+            {
+                PermuteInPlace(c.Weight, 0, order);
+                PermuteInPlace(c.BnWeight, 0, order);
+                PermuteInPlace(c.BnBias, 0, order);
+                PermuteInPlace(c.Mean, 0, order);
+                PermuteInPlace(c.Var, 0, order);
+            }
+            PermuteInPlace(block.Project.Weight, 1, order);
+            groups++;
+        }
+        return groups;
+    }
+
     public override Tensor forward(Tensor x)
     {
         foreach (var (_, op) in Ops(x.shape[1])) x = op(x);

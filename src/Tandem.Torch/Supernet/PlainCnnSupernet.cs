@@ -75,6 +75,47 @@ internal sealed class PlainCnnSupernet : Supernet
         _stages = [.. Enumerable.Repeat(new PlainCnnStage(_maxLayers, _maxChannels, _maxKernel, false), o.Stages)];
     }
 
+    protected override ElasticDimensions DimensionOf(Tandem.Core.Spaces.Parameter parameter) =>
+        parameter.Name.EndsWith(".kernel", StringComparison.Ordinal) ? ElasticDimensions.Kernel
+        : parameter.Name.EndsWith(".layers", StringComparison.Ordinal) ? ElasticDimensions.Depth
+        : ElasticDimensions.Width;
+
+    /// <summary>
+    /// One permutation per stage: residual joins add layer l's channel i to layer l−1's channel i, so
+    /// every layer of a stage must keep the same channel order. A channel's importance is the sum over
+    /// the stage's layers of the L1 norm of its output filter. The permutation is applied to the
+    /// stage's output filters, batch-norm parameters and statistics, the input channels of the stage's
+    /// later layers and of the next stage's first layer, and (last stage) the head's columns.
+    /// </summary>
+    public override int ReorderChannels()
+    {
+        using var scope = NewDisposeScope();
+        for (int s = 0; s < _conv.Length; s++)
+        {
+            var importance = zeros(_maxChannels);
+            using (no_grad())
+                for (int l = 0; l < _maxLayers; l++) importance.add_(_conv[s][l].abs().sum([1L, 2L, 3L]));
+            var order = tensor(DescendingOrder(importance.data<float>().ToArray()));
+            for (int l = 0; l < _maxLayers; l++)
+            {
+                PermuteInPlace(_conv[s][l], 0, order);
+                if (l > 0) PermuteInPlace(_conv[s][l], 1, order);
+                PermuteInPlace(_bnWeight[s][l], 0, order);
+                PermuteInPlace(_bnBias[s][l], 0, order);
+                PermuteInPlace(_runningMean[s][l], 0, order);
+                PermuteInPlace(_runningVar[s][l], 0, order);
+            }
+            if (s + 1 < _conv.Length) PermuteInPlace(_conv[s + 1][0], 1, order);
+            else
+            {
+                using var noGrad = no_grad();
+                var head = _headWeight.view(_classes, _maxChannels, _finalH, _finalW);
+                head.copy_(head.index_select(1, order).clone());
+            }
+        }
+        return _conv.Length;
+    }
+
     public override void Activate(Design design)
     {
         _stages = [.. _family.Stages(design)];

@@ -6,13 +6,30 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace Tandem.Torch.Supernet;
 
+/// <summary>How the sub-networks trained at each step are chosen over the course of supernet training.</summary>
+public enum SupernetSchedule
+{
+    /// <summary>The sandwich rule from the first step (BigNAS): largest, smallest and random sub-networks of the whole space.</summary>
+    Sandwich,
+    /// <summary>
+    /// Progressive shrinking (Once-for-All): the largest network alone first, then the sandwich rule over
+    /// a space that grows phase by phase — elastic kernel, then also depth, then also width.
+    /// </summary>
+    Progressive,
+}
+
 /// <summary>
-/// How a supernet is trained: the sandwich rule (every step trains the largest and the smallest
-/// sub-network and <see cref="RandomSubnets"/> random ones, summing their gradients into one update)
-/// with optional in-place self-distillation (the smaller sub-networks also learn the largest one's
-/// predictions, as in GoldenNAS and BigNAS). Their loss is (1 − w)·CE(labels) + w·KL(largest ‖ sub-network)
-/// with w = <see cref="DistillWeight"/>: keeping part of the label loss matters on short budgets, where
-/// the largest network is itself a weak teacher.
+/// How a supernet is trained. Every step trains the largest sub-network (with the label loss), the
+/// smallest and <see cref="RandomSubnets"/> random ones, summing their gradients into one update — the
+/// sandwich rule — over the whole space (<see cref="SupernetSchedule.Sandwich"/>) or over the part of it
+/// the current phase of progressive shrinking allows (<see cref="SupernetSchedule.Progressive"/>, phases
+/// of <see cref="PhaseFractions"/> of the budget). With in-place self-distillation (<see cref="Distill"/>)
+/// the smaller sub-networks also learn the largest one's predictions, as in GoldenNAS and BigNAS: their
+/// loss is (1 − w)·CE(labels) + w·KL(largest ‖ sub-network) with w = <see cref="DistillWeight"/>; keeping
+/// part of the label loss matters on short budgets, where the largest network is itself a weak teacher.
+/// Invariants (checked by <see cref="Validate"/>): 0 ≤ <see cref="RandomSubnets"/> ≤ 16, 0 ≤ w ≤ 1,
+/// <see cref="ClipNorm"/> ≥ 0, four non-negative phase fractions with a positive sum (normalised to 1),
+/// and <see cref="ReorderChannels"/> only with the progressive schedule.
 /// </summary>
 public sealed record SandwichOptions
 {
@@ -25,79 +42,154 @@ public sealed record SandwichOptions
     /// (5 was tried) throttles the summed gradients of the sandwich and leaves sub-networks under-trained.
     /// </summary>
     public double ClipNorm { get; init; } = 20;
+    public SupernetSchedule Schedule { get; init; } = SupernetSchedule.Sandwich;
+    /// <summary>
+    /// Progressive schedule: fractions of the budget (by steps, or by wall time when only a time limit
+    /// is set) spent on the largest network alone, then with elastic kernel, then also depth, then also
+    /// width. Ignored by the sandwich schedule.
+    /// </summary>
+    public IReadOnlyList<double> PhaseFractions { get; init; } = [0.2, 0.2, 0.2, 0.4];
+    /// <summary>
+    /// Progressive schedule: sort channels by importance (<see cref="Supernet.ReorderChannels"/>) at the
+    /// start of every phase after the first, and restart the optimiser's momentum, which would otherwise
+    /// point at the old channel order.
+    /// </summary>
+    public bool ReorderChannels { get; init; }
+
+    /// <summary>Throws a <see cref="Tandem.Core.Configuration.ConfigException"/> naming the first broken invariant.</summary>
+    public void Validate()
+    {
+        if (RandomSubnets is < 0 or > 16) throw new Tandem.Core.Configuration.ConfigException($"random_subnets must be 0 to 16 (got {RandomSubnets})");
+        if (!(DistillWeight >= 0 && DistillWeight <= 1)) throw new Tandem.Core.Configuration.ConfigException($"distill_weight must be within 0 … 1 (got {DistillWeight})");
+        if (!(ClipNorm >= 0)) throw new Tandem.Core.Configuration.ConfigException($"clip_norm must be ≥ 0 (got {ClipNorm})");
+        if (PhaseFractions.Count != 4 || PhaseFractions.Any(f => !(f >= 0) || !double.IsFinite(f)) || !(PhaseFractions.Sum() > 0))
+            throw new Tandem.Core.Configuration.ConfigException(
+                $"phases must be 4 non-negative fractions of the budget (largest, +kernel, +depth, +width) with a positive sum (got [{string.Join(", ", PhaseFractions)}])");
+        if (ReorderChannels && Schedule != SupernetSchedule.Progressive)
+            throw new Tandem.Core.Configuration.ConfigException("reorder_channels: true needs shrinking: progressive (channels are sorted between its phases)");
+    }
+
+    /// <summary>
+    /// The phase (0 = largest only, 1 = +kernel, 2 = +depth, 3 = +width) at <paramref name="progress"/> ∈ [0, 1]
+    /// of the budget; always 3 for the sandwich schedule. A phase with fraction 0 is skipped.
+    /// </summary>
+    public int PhaseAt(double progress)
+    {
+        if (Schedule == SupernetSchedule.Sandwich) return 3;
+        double total = PhaseFractions.Sum(), end = 0;
+        for (int phase = 0; phase < 3; phase++)
+        {
+            end += PhaseFractions[phase] / total;
+            if (progress < end) return phase;
+        }
+        return 3;
+    }
+
+    /// <summary>The dimensions that may shrink in <paramref name="phase"/> (0 … 3).</summary>
+    public static ElasticDimensions Elastic(int phase) => phase switch
+    {
+        <= 0 => ElasticDimensions.None,
+        1 => ElasticDimensions.Kernel,
+        2 => ElasticDimensions.Kernel | ElasticDimensions.Depth,
+        _ => ElasticDimensions.All,
+    };
+
+    /// <summary>Text that identifies the recipe (for the supernet cache key): every field, lists spelled out.</summary>
+    public string Identity() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"random {RandomSubnets} distill {Distill} {DistillWeight:R} clip {ClipNorm:R} schedule {Schedule} phases {string.Join('/', PhaseFractions.Select(f => f.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))} reorder {ReorderChannels}");
 }
 
-/// <summary>Cost of training a supernet: wall seconds, steps, training images per sub-network, epochs over the subset.</summary>
-public sealed record SupernetTrainingOutcome(double Seconds, long Steps, long Samples, double Epochs, string StoppedBy);
+/// <summary>Cost of training a supernet: wall seconds, steps, training images per sub-network, epochs over the subset, and how often channels were sorted.</summary>
+public sealed record SupernetTrainingOutcome(double Seconds, long Steps, long Samples, double Epochs, string StoppedBy, int Reorders = 0);
 
-/// <summary>Trains a <see cref="Supernet"/> with the sandwich rule within a <see cref="TrainingBudget"/>; see <see cref="SandwichOptions"/>.</summary>
+/// <summary>Trains a <see cref="Supernet"/> with the sandwich rule or progressive shrinking within a <see cref="TrainingBudget"/>; see <see cref="SandwichOptions"/>.</summary>
 internal static class SupernetTrainer
 {
     public static SupernetTrainingOutcome Train(Supernet net, TrainingData data, TrainingOptions o, SandwichOptions sandwich, int seed,
         TimeProvider time, CancellationToken ct, IProgress<string>? log = null)
     {
         o.Budget.Validate();
+        sandwich.Validate();
         long start = time.GetTimestamp();
         var rng = new Random(seed);
         var sampler = new BatchSampler(data.TrainIndices, o.BatchSize, rng);
         long? maxSteps = Trainer.MaxSteps(o.Budget, sampler.StepsPerEpoch, o.BatchSize);
         var parameters = net.parameters().ToArray();
-        using optim.Optimizer optimizer = o.Optimizer == "adamw"
+        optim.Optimizer NewOptimizer() => o.Optimizer == "adamw"
             ? optim.AdamW(parameters, o.LearningRate, weight_decay: o.WeightDecay)
             : optim.SGD(parameters, o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay, nesterov: o.Momentum > 0);
         var augment = data.Augment == Augmentation.Auto ? (data.Dataset.NaturalImages ? Augmentation.CropFlip : Augmentation.None) : data.Augment;
         long steps = 0, samples = 0;
         string stoppedBy;
-        int lastLoggedEpoch = -1;
-        net.train();
-        while (true)
+        int lastLoggedEpoch = -1, phase = -1, reorders = 0;
+        var optimizer = NewOptimizer();
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            double elapsed = time.GetElapsedTime(start).TotalSeconds;
-            if (maxSteps is { } ms && steps >= ms) { stoppedBy = o.Budget.Steps is { } s && steps >= s ? "steps" : o.Budget.Samples != null ? "samples" : "epochs"; break; }
-            if (o.Budget.WallTime is { } wt && elapsed >= wt.TotalSeconds) { stoppedBy = "time_limit"; break; }
-            double progress = maxSteps is { } m ? (double)steps / m : 0;
-            if (o.Budget.WallTime is { } w) progress = Math.Max(progress, elapsed / w.TotalSeconds);
-            double lr = o.LearningRateAt(progress);
-            foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-
-            var batch = sampler.Next();
-            using (NewDisposeScope())
+            net.train();
+            while (true)
             {
-                var idx = tensor(batch);
-                var x = data.Dataset.TrainImages.index_select(0, idx);
-                var y = data.Dataset.TrainLabels.index_select(0, idx);
-                if (augment != Augmentation.None) x = Augmenter.Apply(x, augment, o.CropPadding, rng);
-                optimizer.zero_grad();
-                Tensor teacher;
-                // One inner scope per sub-network: its activations are freed after its backward pass
-                // instead of piling up until the end of the step.
-                using (var inner = NewDisposeScope())
+                ct.ThrowIfCancellationRequested();
+                double elapsed = time.GetElapsedTime(start).TotalSeconds;
+                if (maxSteps is { } ms && steps >= ms) { stoppedBy = o.Budget.Steps is { } s && steps >= s ? "steps" : o.Budget.Samples != null ? "samples" : "epochs"; break; }
+                if (o.Budget.WallTime is { } wt && elapsed >= wt.TotalSeconds) { stoppedBy = "time_limit"; break; }
+                double progress = maxSteps is { } m ? (double)steps / m : 0;
+                if (o.Budget.WallTime is { } w) progress = Math.Max(progress, elapsed / w.TotalSeconds);
+                int now = sandwich.PhaseAt(progress);
+                if (now != phase)
                 {
-                    net.Activate(net.Extreme(largest: true, rng));
-                    var teacherLogits = net.forward(x);
-                    Backward(F.cross_entropy(teacherLogits, y, label_smoothing: o.LabelSmoothing), steps, "largest");
-                    teacher = teacherLogits.detach().log_softmax(1).MoveToOuterDisposeScope();
+                    if (phase >= 0 && sandwich.ReorderChannels && net.ReorderChannels() > 0)
+                    {
+                        reorders++;
+                        optimizer.Dispose();
+                        optimizer = NewOptimizer();
+                    }
+                    phase = now;
+                    if (sandwich.Schedule == SupernetSchedule.Progressive) log?.Report($"supernet phase {phase + 1}/4 (elastic: {SandwichOptions.Elastic(phase)}) from step {steps + 1}");
                 }
-                for (int k = -1; k < sandwich.RandomSubnets; k++)
+                var elastic = SandwichOptions.Elastic(phase);
+                double lr = o.LearningRateAt(progress);
+                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+
+                var batch = sampler.Next();
+                using (NewDisposeScope())
                 {
-                    using var inner = NewDisposeScope();
-                    net.Activate(k < 0 ? net.Extreme(largest: false, rng) : net.Sample(rng));
-                    var logits = net.forward(x);
-                    var loss = F.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing);
-                    if (sandwich.Distill && sandwich.DistillWeight > 0)
-                        loss = (1 - sandwich.DistillWeight) * loss
-                            + sandwich.DistillWeight * F.kl_div(logits.log_softmax(1), teacher, log_target: true, reduction: nn.Reduction.Sum) / x.shape[0];
-                    Backward(loss, steps, k < 0 ? "smallest" : "random");
+                    var idx = tensor(batch);
+                    var x = data.Dataset.TrainImages.index_select(0, idx);
+                    var y = data.Dataset.TrainLabels.index_select(0, idx);
+                    if (augment != Augmentation.None) x = Augmenter.Apply(x, augment, o.CropPadding, rng);
+                    optimizer.zero_grad();
+                    Tensor teacher;
+                    // One inner scope per sub-network: its activations are freed after its backward pass
+                    // instead of piling up until the end of the step.
+                    using (var inner = NewDisposeScope())
+                    {
+                        net.Activate(net.Extreme(largest: true, rng, elastic));
+                        var teacherLogits = net.forward(x);
+                        Backward(F.cross_entropy(teacherLogits, y, label_smoothing: o.LabelSmoothing), steps, "largest");
+                        teacher = teacherLogits.detach().log_softmax(1).MoveToOuterDisposeScope();
+                    }
+                    // The first phase of progressive shrinking trains the largest network alone.
+                    for (int k = -1; elastic != ElasticDimensions.None && k < sandwich.RandomSubnets; k++)
+                    {
+                        using var inner = NewDisposeScope();
+                        net.Activate(k < 0 ? net.Extreme(largest: false, rng, elastic) : net.Sample(rng, elastic));
+                        var logits = net.forward(x);
+                        var loss = F.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing);
+                        if (sandwich.Distill && sandwich.DistillWeight > 0)
+                            loss = (1 - sandwich.DistillWeight) * loss
+                                + sandwich.DistillWeight * F.kl_div(logits.log_softmax(1), teacher, log_target: true, reduction: nn.Reduction.Sum) / x.shape[0];
+                        Backward(loss, steps, k < 0 ? "smallest" : "random");
+                    }
+                    if (sandwich.ClipNorm > 0) nn.utils.clip_grad_norm_(parameters, sandwich.ClipNorm);
+                    optimizer.step();
                 }
-                if (sandwich.ClipNorm > 0) nn.utils.clip_grad_norm_(parameters, sandwich.ClipNorm);
-                optimizer.step();
+                steps++;
+                samples += batch.Length;
+                if (sampler.Epoch != lastLoggedEpoch) { lastLoggedEpoch = sampler.Epoch; log?.Report($"supernet epoch {sampler.Epoch + 1}, step {steps}"); }
             }
-            steps++;
-            samples += batch.Length;
-            if (sampler.Epoch != lastLoggedEpoch) { lastLoggedEpoch = sampler.Epoch; log?.Report($"supernet epoch {sampler.Epoch + 1}, step {steps}"); }
         }
-        return new SupernetTrainingOutcome(time.GetElapsedTime(start).TotalSeconds, steps, samples, (double)samples / data.TrainIndices.Length, stoppedBy);
+        finally { optimizer.Dispose(); }
+        return new SupernetTrainingOutcome(time.GetElapsedTime(start).TotalSeconds, steps, samples, (double)samples / data.TrainIndices.Length, stoppedBy, reorders);
     }
 
     private static void Backward(Tensor loss, long step, string which)

@@ -1,0 +1,211 @@
+using Tandem.Core.Accuracy;
+using Tandem.Core.Configuration;
+using Tandem.Core.Workloads;
+using Tandem.Torch.Data;
+using Tandem.Torch.Evaluators;
+using Tandem.Torch.Modules;
+using Tandem.Torch.Supernet;
+using Tandem.Torch.Training;
+using TorchSharp;
+using static Tandem.Torch.Tests.TestSupport;
+using static TorchSharp.torch;
+
+namespace Tandem.Torch.Tests.Supernet;
+
+public sealed class ProgressiveShrinkingTests
+{
+    [Fact]
+    public void Progressive_phases_follow_the_fractions_and_enable_kernel_then_depth_then_width()
+    {
+        var o = new SandwichOptions { Schedule = SupernetSchedule.Progressive, PhaseFractions = [1, 1, 1, 1] };
+        Assert.Equal(0, o.PhaseAt(0));
+        Assert.Equal(0, o.PhaseAt(0.249));
+        Assert.Equal(1, o.PhaseAt(0.25));
+        Assert.Equal(2, o.PhaseAt(0.6));
+        Assert.Equal(3, o.PhaseAt(0.75));
+        Assert.Equal(3, o.PhaseAt(1));
+        // A phase of fraction 0 is skipped.
+        var skip = o with { PhaseFractions = [0.5, 0, 0.25, 0.25] };
+        Assert.Equal(2, skip.PhaseAt(0.5));
+        Assert.Equal(3, new SandwichOptions().PhaseAt(0)); // the sandwich rule: the whole space from the start
+        Assert.Equal(ElasticDimensions.None, SandwichOptions.Elastic(0));
+        Assert.Equal(ElasticDimensions.Kernel, SandwichOptions.Elastic(1));
+        Assert.Equal(ElasticDimensions.Kernel | ElasticDimensions.Depth, SandwichOptions.Elastic(2));
+        Assert.Equal(ElasticDimensions.All, SandwichOptions.Elastic(3));
+    }
+
+    [Fact]
+    public void Restricted_samples_keep_the_dimensions_not_yet_elastic_at_their_maximum()
+    {
+        using var net = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1);
+        var rng = new Random(2);
+        var kernels = new HashSet<int>();
+        for (int i = 0; i < 40; i++)
+        {
+            var d = net.Sample(rng, ElasticDimensions.Kernel);
+            Assert.Equal(16, d.GetInt("arch.s1.channels"));
+            Assert.Equal(2, d.GetInt("arch.s2.layers"));
+            kernels.Add(d.GetInt("arch.s1.kernel"));
+            var none = net.Sample(rng, ElasticDimensions.None);
+            Assert.Equal(5, none.GetInt("arch.s2.kernel"));
+        }
+        Assert.Equal([3, 5], kernels.Order());
+        var small = net.Extreme(largest: false, rng, ElasticDimensions.Kernel | ElasticDimensions.Depth);
+        Assert.Equal(3, small.GetInt("arch.s1.kernel"));
+        Assert.Equal(1, small.GetInt("arch.s1.layers"));
+        Assert.Equal(16, small.GetInt("arch.s1.channels"));
+    }
+
+    [Fact]
+    public void Reordering_channels_keeps_the_largest_network_and_sorts_filters_by_importance()
+    {
+        using var net = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1);
+        Scramble(net);
+        using var batch = randn([6, 1, 12, 12], generator: new Generator(5));
+        foreach (var design in new[] { SmallDesign(2, 16, 5, "yes", "max"), SmallDesign(2, 16, 5, "no", "avg") })
+        {
+            net.Activate(design);
+            net.Recalibrate([batch]);
+            net.eval();
+            using var before = net.forward(batch);
+            Assert.Equal(2, net.ReorderChannels());
+            net.Recalibrate([batch]);
+            net.eval();
+            using var after = net.forward(batch);
+            Assert.True(before.allclose(after, rtol: 1e-4, atol: 1e-4), $"max difference {(before - after).abs().max().item<float>()}");
+        }
+        // Per stage, the summed L1 norms of the output filters are now descending.
+        var first = net.named_parameters().Where(p => p.name.StartsWith("s1_l", StringComparison.Ordinal) && p.name.EndsWith("_weight", StringComparison.Ordinal) && !p.name.Contains("_bn_"))
+            .Select(p => p.parameter.abs().sum([1L, 2L, 3L])).Aggregate((a, b) => a + b).data<float>().ToArray();
+        for (int i = 1; i < first.Length; i++) Assert.True(first[i - 1] >= first[i], $"channel {i} is more important than channel {i - 1}");
+    }
+
+    [Fact]
+    public void Sub_networks_inherit_exactly_after_channels_are_reordered()
+    {
+        using var net = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1);
+        Scramble(net);
+        net.ReorderChannels();
+        var rng = new Random(7);
+        using var batch = randn([6, 1, 12, 12], generator: new Generator(5));
+        foreach (var design in new[] { SmallDesign(1, 4, 3), SmallDesign(2, 8, 5, "yes", "avg"), SmallSpace.Sample(rng) })
+        {
+            net.Activate(design);
+            AssertCopyMatches(net, Lower(design), batch);
+        }
+
+        using var mobile = new MobileNetV2Supernet(SupernetTests.SmallMobile, new TensorShape(1, 12, 12), 4, seed: 1);
+        Scramble(mobile);
+        var big = mobile.Extreme(true, rng);
+        mobile.Activate(big);
+        mobile.Recalibrate([batch]);
+        mobile.eval();
+        using var before = mobile.forward(batch);
+        Assert.True(mobile.ReorderChannels() > 0);
+        var space = new Tandem.Core.Spaces.DesignSpace(SupernetTests.SmallMobile.Parameters);
+        mobile.Activate(big);
+        mobile.Recalibrate([batch]);
+        mobile.eval();
+        using var after = mobile.forward(batch);
+        Assert.True(before.allclose(after, rtol: 1e-4, atol: 1e-4), $"MobileNetV2 largest network changed by {(before - after).abs().max().item<float>()}");
+        foreach (var design in new[] { mobile.Extreme(false, rng), space.Sample(rng) })
+        {
+            mobile.Activate(design);
+            AssertCopyMatches(mobile, SupernetTests.SmallMobile.Lower(design, new TensorShape(1, 12, 12), 4), batch);
+        }
+    }
+
+    [Fact]
+    public void Progressive_training_is_deterministic_and_sorts_channels_between_phases()
+    {
+        var dataset = DatasetCache.Get(Synthetic);
+        var split = DataSplit.Create(dataset.TrainCount, 200, 400, seed: 1);
+        using var scope = NewDisposeScope();
+        var vi = dataset.TrainImages.index_select(0, tensor(split.Validation));
+        var vl = dataset.TrainLabels.index_select(0, tensor(split.Validation));
+        var data = new TrainingData(dataset, split.Train, vi, vl, Augmentation.None);
+        var options = new TrainingOptions { Budget = new TrainingBudget { Steps = 8 }, BatchSize = 32, LearningRate = 0.05 };
+        var recipe = new SandwichOptions { Schedule = SupernetSchedule.Progressive, PhaseFractions = [0.25, 0.25, 0.25, 0.25], ReorderChannels = true, RandomSubnets = 1 };
+        float[] Run(out SupernetTrainingOutcome outcome)
+        {
+            using var net = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1);
+            outcome = SupernetTrainer.Train(net, data, options, recipe, seed: 3, TimeProvider.System, TestContext.Current.CancellationToken);
+            return [.. net.parameters().SelectMany(p => p.data<float>().ToArray())];
+        }
+        var a = Run(out var first);
+        var b = Run(out _);
+        Assert.Equal(a, b);
+        Assert.Equal(8, first.Steps);
+        Assert.Equal(3, first.Reorders);
+    }
+
+    [Fact]
+    public void Bad_supernet_options_are_clear_config_errors()
+    {
+        var registry = TorchComponents.Register(new AccuracyEvaluatorRegistry());
+        void Bad(string expected, params (string, object)[] entries)
+        {
+            var e = Assert.Throws<ConfigException>(() => registry.Create("supernet", Config([("dataset", "synthetic"), .. entries]), Environment()));
+            Assert.Contains(expected, e.Message);
+        }
+        Bad("did you mean 'progressive'", ("shrinking", "progresive"));
+        Bad("4 non-negative fractions", ("shrinking", "progressive"), ("phases", "0.5/0.5"));
+        Bad("not a fraction", ("phases", "0.2/x/0.2/0.2"));
+        Bad("positive sum", ("phases", "0/0/0/0"));
+        Bad("needs shrinking: progressive", ("reorder_channels", true));
+        Bad("out of range", ("finetune_steps", -1));
+        Bad("out of range", ("finetune_lr", 0));
+        Bad("did you mean 'finetune_steps'", ("finetune_step", 10));
+
+        var ok = SupernetEvaluatorOptions.Bind(Config(("dataset", "synthetic"), ("shrinking", "progressive"), ("phases", "0.1,0.2,0.3,0.4"), ("reorder_channels", true), ("finetune_steps", 20)),
+            Environment());
+        Assert.Equal(SupernetSchedule.Progressive, ok.Sandwich.Schedule);
+        Assert.Equal([0.1, 0.2, 0.3, 0.4], ok.Sandwich.PhaseFractions);
+        Assert.True(ok.Sandwich.ReorderChannels);
+        Assert.Equal(20, ok.FinetuneSteps);
+    }
+
+    [Fact]
+    public async Task Fine_tuning_each_sub_network_is_deterministic_and_counted_in_its_seconds()
+    {
+        using var cache = new Tandem.Testing.TempDirectory();
+        var registry = TorchComponents.Register(new AccuracyEvaluatorRegistry());
+        var config = Config(("dataset", "synthetic"), ("epochs", 1), ("train_samples", 400), ("validation_samples", 200), ("batch_size", 32),
+            ("calibration_samples", 128), ("cache", cache.Path), ("finetune_steps", 5));
+        var design = SmallDesign(2, 8, 3);
+        var eval = registry.Create("supernet", config, Environment());
+        var first = await eval.EvaluateAsync(Request(design), TestContext.Current.CancellationToken); // trains the supernet
+        var a = await eval.EvaluateAsync(Request(design), TestContext.Current.CancellationToken);
+        var b = await eval.EvaluateAsync(Request(design), TestContext.Current.CancellationToken);
+        Assert.Equal(a.Metrics["accuracy"], b.Metrics["accuracy"]);
+        Assert.Equal(first.Metrics["accuracy"], a.Metrics["accuracy"]); // fine-tuning a copy leaves the shared weights alone
+        Assert.Equal("5", a.Attributes["finetune_steps"]);
+        Assert.True(a.Seconds >= double.Parse(a.Attributes["finetune_seconds"], System.Globalization.CultureInfo.InvariantCulture) - 0.01);
+        Assert.True(a.Epochs > 0);
+        (eval as IDisposable)?.Dispose();
+    }
+
+    /// <summary>Gives every channel a different scale, so sorting really permutes them.</summary>
+    private static void Scramble(Tandem.Torch.Supernet.Supernet net)
+    {
+        using var noGrad = no_grad();
+        var g = new Generator(11);
+        foreach (var p in net.parameters())
+        {
+            if (p.dim() == 4) p.mul_(rand([p.shape[0], 1, 1, 1], generator: g) * 2 + 0.1);
+            else if (p.dim() == 1) p.add_(randn(p.shape, generator: g) * 0.3);
+        }
+    }
+
+    private static void AssertCopyMatches(Tandem.Torch.Supernet.Supernet net, Workload network, Tensor batch)
+    {
+        using var module = new WorkloadModule(network, 99);
+        net.Recalibrate([batch]);
+        net.CopyActiveInto(module);
+        net.eval();
+        module.eval();
+        using var a = net.forward(batch);
+        using var b = module.forward(batch);
+        Assert.True(a.allclose(b, rtol: 1e-4, atol: 1e-4), $"max difference {(a - b).abs().max().item<float>()}");
+    }
+}
