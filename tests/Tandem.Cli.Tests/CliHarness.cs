@@ -11,17 +11,20 @@ internal sealed class CliHarness : IDisposable
     public StringWriter Out { get; private set; } = new();
     public StringWriter Err { get; private set; } = new();
 
-    public CliContext Context() => new()
+    public CliContext Context() => CreateContext(Dir.Path, Out, Err);
+
+    /// <summary>A non-interactive, colourless, 200-column context writing to the given writers, working in <paramref name="folder"/>.</summary>
+    public static CliContext CreateContext(string folder, TextWriter output, TextWriter error) => new()
     {
         Out = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(Out),
+            Out = new AnsiConsoleOutput(output),
             ColorSystem = ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
         }).WithWidth(200),
-        Error = Err,
-        WorkingDirectory = Dir.Path,
-        OpenStorage = spec => StudyStorageFactory.Open(spec, Dir.Path),
+        Error = error,
+        WorkingDirectory = folder,
+        OpenStorage = spec => StudyStorageFactory.Open(spec, folder),
     };
 
     public async Task<int> Run(params string[] args)

@@ -1,4 +1,3 @@
-using Spectre.Console;
 using Tandem.Cli;
 using Tandem.Testing;
 
@@ -12,18 +11,7 @@ public sealed class SimulateCommandTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private CliContext Context() => new()
-    {
-        Out = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(_out),
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        }),
-        Error = _err,
-        WorkingDirectory = _dir.Path,
-        OpenStorage = spec => Tandem.Storage.StudyStorageFactory.Open(spec, _dir.Path),
-    };
+    private CliContext Context() => CliHarness.CreateContext(_dir.Path, _out, _err);
 
     private const string Cfg = """
         [general]
