@@ -123,6 +123,7 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
     private Supernet.Supernet? _net;
     private double _trainSeconds;
     private string _origin = "";
+    private bool _loadedFromCache;
 
     public SupernetEvaluator(SupernetEvaluatorOptions options, AccuracyEnvironment environment)
     {
@@ -154,7 +155,7 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
         long start = _environment.Time.GetTimestamp();
         _data.CheckNetwork(request.Network);
         bool trainedHere = false;
-        if (_net is null) { _net = Prepare(request.Log, ct); trainedHere = true; }
+        if (_net is null) { _net = Prepare(request.Log, ct); trainedHere = !_loadedFromCache; }
         var net = _net;
         net.Activate(request.Design);
         long active = net.ActiveTensors().Where(t => !t.Name.EndsWith("running_mean", StringComparison.Ordinal) && !t.Name.EndsWith("running_var", StringComparison.Ordinal)).Sum(t => t.Tensor.numel());
@@ -236,6 +237,7 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
                     var meta = File.Exists(file + ".seconds") ? File.ReadAllText(file + ".seconds").Trim() : "0";
                     _trainSeconds = double.TryParse(meta, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) ? s : 0;
                     _origin = $"loaded from {file}";
+                    _loadedFromCache = true;
                     return net;
                 }
             }

@@ -44,7 +44,7 @@ public sealed record FidelityComparisonOptions
 /// <summary>One design scored by one fidelity (reused rows of an earlier run are not reported to <c>onRow</c> again): the score (NaN when the evaluation failed, with the reason), wall seconds and epochs.</summary>
 public sealed record FidelityRow(int Design, string DesignKey, long Macs, long Parameters, string Fidelity, double Score, double Seconds, double Epochs, string? Failure)
 {
-    /// <summary>Cost paid once for all designs by the evaluation of this row (the supernet's training), in seconds; 0 otherwise.</summary>
+    /// <summary>Cost paid once for all designs that this row's evaluation rests on (the supernet's training, also when loaded from the cache), in seconds; 0 otherwise.</summary>
     public double OneOffSeconds { get; init; }
 }
 
@@ -176,11 +176,14 @@ public static class FidelityComparison
                     try
                     {
                         var r = await evaluator.EvaluateAsync(request, ct).ConfigureAwait(false);
-                        if (r.Attributes.TryGetValue("supernet_trained_in_this_trial", out var here) && here == "yes"
-                            && double.TryParse(r.Attributes["supernet_train_seconds"], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ts))
+                        // The supernet's training is the one-off cost its evaluations rest on, also when it was
+                        // loaded from the cache; it is taken out of the design's seconds only where it was paid.
+                        if (r.Attributes.TryGetValue("supernet_train_seconds", out var text)
+                            && double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ts))
                         {
                             once = ts;
-                            r = r with { Seconds = Math.Max(0, r.Seconds - ts) };
+                            if (r.Attributes.TryGetValue("supernet_trained_in_this_trial", out var here) && here == "yes")
+                                r = r with { Seconds = Math.Max(0, r.Seconds - ts) };
                         }
                         row = new FidelityRow(i, designs[i].Key, network.TotalMacs, network.TotalParameters, name, r.Metrics[metric], r.Seconds, r.Epochs, null) { OneOffSeconds = once };
                     }

@@ -105,6 +105,8 @@ public sealed class SupernetTests
         var again = registry.Create("supernet", config, Environment());
         var r3 = await again.EvaluateAsync(Request(big), TestContext.Current.CancellationToken);
         Assert.StartsWith("loaded from", r3.Attributes["supernet"]);
+        Assert.Equal("no", r3.Attributes["supernet_trained_in_this_trial"]); // loading is not training
+        Assert.Equal(r1.Attributes["supernet_train_seconds"], r3.Attributes["supernet_train_seconds"]);
         Assert.Equal(r1.Metrics["accuracy"], r3.Metrics["accuracy"]);
         (eval as IDisposable)?.Dispose();
         (again as IDisposable)?.Dispose();
