@@ -23,4 +23,13 @@ public sealed class TorchLoadTests
         var result = ElfVersionPatcher.MarkVersionWeak(File.ReadAllBytes(lib), "GLIBCXX_3.4.32", out _);
         Assert.Equal(ElfVersionPatcher.Result.AlreadyWeak, result);
     }
+
+    [Theory]
+    [InlineData(0, 1, 2, 2)]   // one design at a time: every core
+    [InlineData(0, 2, 2, 1)]   // two designs on two cores: one thread each
+    [InlineData(0, 3, 2, 1)]   // more designs than cores: still one thread
+    [InlineData(0, 2, 8, 4)]
+    [InlineData(5, 4, 8, 5)]   // an explicit count wins
+    public void Default_thread_count_divides_the_cores_among_concurrent_designs(int threads, int workers, int cores, int expected) =>
+        Assert.Equal(expected, TorchRuntime.DefaultThreads(threads, workers, cores));
 }

@@ -15,6 +15,8 @@ public sealed record AccuracyEnvironment
     public int Seed { get; init; }
     public string WorkingDirectory { get; init; } = Environment.CurrentDirectory;
     public TimeProvider Time { get; init; } = TimeProvider.System;
+    /// <summary>Designs the study evaluates at a time (<c>--workers</c>); evaluators that use a process-wide thread pool give each a share of the cores.</summary>
+    public int Workers { get; init; } = 1;
 }
 
 /// <summary>Creates accuracy evaluators by fidelity name from their config options ("train", "supernet", "synflow", "table", …).</summary>

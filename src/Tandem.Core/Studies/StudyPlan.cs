@@ -75,6 +75,10 @@ public static class StudyConfigBinder
             ? null
             : catalog.CreateTemplate(hardwareMap.GetString("template", "systolic"), hardwareMap, hardwareMap);
 
+        // Designs evaluated at a time: evaluators that share a process-wide thread pool divide the cores among them.
+        var budgetMap = root.GetMapOrEmpty("budget").CheckKeys("trials", "time_limit", "workers");
+        int workers = budgetMap.GetInt("workers", 1, min: 1, max: 256);
+
         // Accuracy evaluator (defines the task) or an explicit task for hardware-only studies.
         var accuracyMap = root.GetMapOrEmpty("accuracy");
         string evaluatorName = accuracyMap.GetString("evaluator", "train");
@@ -90,7 +94,7 @@ public static class StudyConfigBinder
         {
             // The evaluator binds its own options; "evaluator" is the selector, not one of them.
             var options = new ConfigMap(accuracyMap.Path, accuracyMap.Location, accuracyMap.Entries.Where(e => e.Key != "evaluator"));
-            accuracy = catalog.Evaluators.Create(evaluatorName, options, environmentTemplate with { Family = family, Seed = seed });
+            accuracy = catalog.Evaluators.Create(evaluatorName, options, environmentTemplate with { Family = family, Seed = seed, Workers = workers });
             task = accuracy.Task;
             if (taskMap != null) throw taskMap.Error("'task' is given by the accuracy evaluator's dataset; remove it or use 'accuracy: { evaluator: none }'");
         }
@@ -105,7 +109,6 @@ public static class StudyConfigBinder
         string strategyName = strategyMap.GetString("name", "evolution");
         catalog.Strategies.EnsureKnown(strategyName, strategyMap);
 
-        var budgetMap = root.GetMapOrEmpty("budget").CheckKeys("trials", "time_limit", "workers");
         var budget = new StudyBudget
         {
             MaxTrials = budgetMap.Has("trials") ? budgetMap.GetInt("trials", 0, min: 1) : null,
@@ -113,8 +116,6 @@ public static class StudyConfigBinder
         };
         if (budget.MaxTrials is null && budget.TimeLimit is null)
             throw root.Error("'budget' needs 'trials' or 'time_limit' (or both), e.g. budget: { trials: 40, time_limit: 12m }");
-        int workers = budgetMap.GetInt("workers", 1, min: 1, max: 256);
-
         var finalMap = root.GetMapOrEmpty("final").CheckKeys("top", "budget_scale");
         var final = new FinalRetrainOptions
         {

@@ -55,7 +55,7 @@ internal sealed class ProxyEvaluator : IAccuracyEvaluator
         _proxy = proxy;
         _options = options;
         _environment = environment;
-        TorchRuntime.ConfigureThreads(options.Threads);
+        TorchRuntime.ConfigureThreads(options.Threads, environment.Workers);
         _data = new DataContext(options.Dataset, options.ValidationSamples, environment.Seed);
         MetricNames = [proxy];
     }

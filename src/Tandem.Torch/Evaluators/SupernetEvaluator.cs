@@ -132,7 +132,7 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
         options.Training.Budget.Validate();
         _options = options;
         _environment = environment;
-        TorchRuntime.ConfigureThreads(options.Threads);
+        TorchRuntime.ConfigureThreads(options.Threads, environment.Workers);
         _data = new DataContext(options.Dataset, options.ValidationSamples, environment.Seed);
     }
 

@@ -123,7 +123,7 @@ internal sealed class TrainingEvaluator : IAccuracyEvaluator
         _options = options;
         _environment = environment;
         options.Training.Budget.Validate();
-        TorchRuntime.ConfigureThreads(options.Threads);
+        TorchRuntime.ConfigureThreads(options.Threads, environment.Workers);
         _data = new DataContext(options.Dataset, options.ValidationSamples, environment.Seed);
     }
 

@@ -43,6 +43,19 @@ public class StudyConfigBinderTests
         StudyConfigBinder.Bind((ConfigMap)JsonConfigReader.Parse(json, "study.json"), Catalog(), Env, () => "default-name");
 
     [Fact]
+    public void The_evaluator_is_told_how_many_designs_are_evaluated_at_a_time()
+    {
+        AccuracyEnvironment? seen = null;
+        var c = Catalog();
+        c.Evaluators.Register("toy", "test", (_, env) => { seen = env; return new ToyAccuracy(); });
+        var json = Valid.Replace("\"budget\": { \"trials\": 5 }", "\"budget\": { \"trials\": 5, \"workers\": 3 }");
+        var plan = StudyConfigBinder.Bind((ConfigMap)JsonConfigReader.Parse(json, "study.json"), c, Env, () => "default-name");
+        Assert.Equal(3, plan.Workers);
+        Assert.Equal(3, seen!.Workers);
+        Assert.Equal(3, seen.Seed);
+    }
+
+    [Fact]
     public void Binds_a_complete_config_and_stores_it_resolved()
     {
         var plan = Bind(Valid);
