@@ -12,7 +12,7 @@ namespace Tandem.Benchmarks;
 /// </summary>
 internal static class ScaleSimSpeedup
 {
-    public static int Run(string? path)
+    public static int Run(string? path, string? perRowPath = null)
     {
         path ??= Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/reference/scalesim/scalesim_v2_reference.csv"));
         if (!File.Exists(path))
@@ -55,6 +55,9 @@ internal static class ScaleSimSpeedup
             rows.Add(($"{c[Col("net")]}/{c[Col("layer")]} {config.Rows}x{config.Columns} {c[Col("dataflow")]} {c[Col("bandwidth_mode")]}", c[Col("bandwidth_mode")], sim, ours));
         }
 
+        if (perRowPath is not null)
+            File.WriteAllLines(perRowPath, rows.Select(r => string.Create(CultureInfo.InvariantCulture,
+                $"{r.Id},{r.Mode},{r.SimSeconds},{r.OurSeconds * 1e6:0.000},{r.SimSeconds / r.OurSeconds:0}")).Prepend("row,mode,scalesim_s,tandem_us,speedup"));
         void Summary(string label, IReadOnlyList<(string Id, string Mode, double SimSeconds, double OurSeconds)> set)
         {
             if (set.Count == 0) return;
