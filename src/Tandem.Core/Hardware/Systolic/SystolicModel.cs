@@ -439,13 +439,21 @@ public static class SystolicModel
 
     /// <summary>
     /// Ifmap DRAM reads. When every ifmap word the layer touches fits in one window, each is read
-    /// once (closed form). Otherwise the ifmap address stream is replayed in SCALE-Sim's demand order
-    /// through the window, with a generation stamp per address instead of sets.
+    /// once (closed form). When every read is bound to miss (see <see cref="IfmapStream.EveryReadMisses"/>)
+    /// the misses are the valid reads and the last close is the line of the last whole window's
+    /// last read (closed form). Otherwise the ifmap address stream is replayed in SCALE-Sim's demand
+    /// order through the window.
     /// </summary>
-    private static (long Misses, long LastCloseLine) IfmapDramReads(in Geometry g, long window)
+    internal static (long Misses, long LastCloseLine) IfmapDramReads(in Geometry g, long window)
     {
         long touched = TouchedIfmapWords(g.L);
         if (window <= 0 || touched < window) return (touched, -1);
+        var stream = new IfmapStream(g);
+        if (stream.EveryReadMisses(window))
+        {
+            long total = stream.Total;
+            return (total, stream.LineOfValidPair(total / window * window - 1));
+        }
         return IfmapWindowReplay.Run(g, window);
     }
 
