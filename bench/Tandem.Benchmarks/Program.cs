@@ -8,7 +8,7 @@ using Tandem.Benchmarks;
 if (args.Length > 0 && args[0] == "--scalesim-speedup")
     return ScaleSimSpeedup.Run(args.Length > 1 ? args[1] : null, args.Length > 3 && args[2] == "--per-row" ? args[3] : null);
 if (args.Length > 0 && args[0] == "--profile")
-    return Profile.Run();
+    return Profile.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
 if (args.Length > 0 && args[0] == "--cpu-throughput")
     return CpuThroughput.Run();
 BenchmarkSwitcher.FromAssembly(typeof(SystolicBenchmarks).Assembly).Run(args);
