@@ -101,7 +101,7 @@ public static class SystolicModel
         if (config.BandwidthMode == SystolicBandwidthMode.Calc) return result;
         if (UserBandwidthReplay.ReadsNeverMiss(g, config)) return UserWithoutReadMisses(g, config, result, peCount);
 
-        var u = UserBandwidthReplay.Run(g, config);
+        var u = UserStreamReplay.Applies(g) ? UserStreamReplay.Run(g, config) : UserBandwidthReplay.Run(g, config);
         return result with
         {
             TotalCycles = u.TotalCycles,
