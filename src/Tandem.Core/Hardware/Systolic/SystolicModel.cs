@@ -101,7 +101,7 @@ public static class SystolicModel
         if (config.BandwidthMode == SystolicBandwidthMode.Calc) return result;
         if (UserBandwidthReplay.ReadsNeverMiss(g, config)) return UserWithoutReadMisses(g, config, result, peCount);
 
-        var u = UserStreamReplay.Applies(g) ? UserStreamReplay.Run(g, config) : UserBandwidthReplay.Run(g, config);
+        var u = UserStreamReplay.Applies(g, config) ? UserStreamReplay.Run(g, config) : UserBandwidthReplay.Run(g, config);
         return result with
         {
             TotalCycles = u.TotalCycles,
@@ -251,7 +251,7 @@ public static class SystolicModel
     // ---------------------------------------------------------------- SRAM start/stop cycles
 
     // Read requests are served one cycle (the hit latency) after their demand line; writes on the line.
-    private static (long, long) IfmapSramSpan(in Geometry g)
+    internal static (long, long) IfmapSramSpan(in Geometry g)
     {
         long lastSweep = (g.ColFolds - 1) * g.RowFolds;
         switch (g.Flow)
@@ -293,7 +293,7 @@ public static class SystolicModel
         return (0, 0);
     }
 
-    private static (long, long) FilterSramSpan(in Geometry g)
+    internal static (long, long) FilterSramSpan(in Geometry g)
     {
         long lastFold = (g.Folds - 1) * g.FoldCycles;
         return g.Flow switch
@@ -304,7 +304,7 @@ public static class SystolicModel
         };
     }
 
-    private static (long, long) OfmapSramSpan(in Geometry g)
+    internal static (long, long) OfmapSramSpan(in Geometry g)
     {
         var (a0, _) = OfmapBand(g, 0);
         var (a1, h1) = OfmapBand(g, g.RowFolds - 1);

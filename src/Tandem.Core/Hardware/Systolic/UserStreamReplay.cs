@@ -18,26 +18,46 @@ namespace Tandem.Core.Hardware.Systolic;
 /// </summary>
 internal static class UserStreamReplay
 {
-    /// <summary>Whether the layer's ifmap prefetch order holds every word at most once and has no empty slot in a used column.</summary>
-    public static bool Applies(in SystolicModel.Geometry g)
+    /// <summary>
+    /// Whether the layer's ifmap prefetch order holds every word at most once (windows of different
+    /// pixels do not overlap) and, unless the whole ifmap fits the read buffer's window (then it never
+    /// misses and positions are not needed), has no empty slot in a used column (no window runs past
+    /// the ifmap).
+    /// </summary>
+    public static bool Applies(in SystolicModel.Geometry g, SystolicConfig config)
     {
         var l = g.L;
         bool rows = l.OfmapHeight == 1 || l.FilterHeight <= l.StrideHeight;
         bool cols = l.OfmapWidth == 1 || l.FilterWidth <= l.StrideWidth;
-        bool inside = (long)(l.OfmapHeight - 1) * l.StrideHeight + l.FilterHeight <= l.IfmapHeight
-                      && (long)(l.OfmapWidth - 1) * l.StrideWidth + l.FilterWidth <= l.IfmapWidth;
-        return rows && cols && inside;
+        if (!rows || !cols) return false;
+        if (AllInside(l)) return true;
+        var m = IfmapMatrix(g);
+        return new Buffer(config.IfmapSramWords, 1, m.Rows * m.Cols, new IfmapStream(g).PerSweep).NeverMisses;
     }
+
+    private static bool AllInside(in SystolicLayerShape l) =>
+        (long)(l.OfmapHeight - 1) * l.StrideHeight + l.FilterHeight <= l.IfmapHeight
+        && (long)(l.OfmapWidth - 1) * l.StrideWidth + l.FilterWidth <= l.IfmapWidth;
 
     public static UserBandwidthReplay.Outcome Run(in SystolicModel.Geometry g, SystolicConfig config)
     {
         long bw = config.DramWordsPerCycle;
         var ifm = IfmapMatrix(g);
         var fil = FilterMatrix(g);
-        var ib = new Buffer(config.IfmapSramWords, bw, ifm);
-        var fb = new Buffer(config.FilterSramWords, bw, fil);
+        var ib = new Buffer(config.IfmapSramWords, bw, ifm.Rows * ifm.Cols, AllInside(g.L) ? ifm.Filled : new IfmapStream(g).PerSweep);
+        var fb = new Buffer(config.FilterSramWords, bw, fil.Rows * fil.Cols, fil.Filled);
         var wb = new WriteBufferReplay(config.OfmapSramWords, bw);
-        var o = new UserBandwidthReplay.Outcome { IfStart = -1, FStart = -1, OStart = -1 };
+        var o = new UserBandwidthReplay.Outcome();
+        // The first and last lines that read or write each operand (the demand lines are CALC's)
+        // are taken one by one, so that batches never need to know where their reads start or stop.
+        var (ifFirst, ifLast) = SystolicModel.IfmapSramSpan(g);
+        var (fFirst, fLast) = SystolicModel.FilterSramSpan(g);
+        var (oFirst, oLast) = SystolicModel.OfmapSramSpan(g);
+        (ifFirst, ifLast, fFirst, fLast) = (ifFirst - 1, ifLast - 1, fFirst - 1, fLast - 1);
+        long[] marks = [ifFirst, ifLast, fFirst, fLast, oFirst, oLast];
+        Array.Sort(marks);
+        int mark = 0;
+        bool ifMisses = !ib.NeverMisses, fMisses = !fb.NeverMisses;
         long stalls = 0, lastOut = 0;
         for (long fc = 0, fold = 0; fc < g.ColFolds; fc++)
         {
@@ -45,64 +65,66 @@ internal static class UserStreamReplay
             for (long fr = 0; fr < g.RowFolds; fr++, fold++)
             {
                 long ru = g.RowsUsed(fr);
-                var ifl = IfmapLines(g, fc, fr);
-                var fl = FilterLines(g, fc, fr);
+                var ifl = IfmapLines(g, ifm, fc, fr);
+                var fl = FilterLines(g, fil, fc, fr);
                 var (a, h) = g.Flow == SystolicDataflow.OutputStationary ? (g.T - 1 + g.Ra - ru, ru) : (2L * g.Ra - 1, g.T);
                 var ofl = new OfmapLines(a, h, cu);
                 long lineBase = fold * g.FoldCycles;
                 // A stationary operand's whole load of the fold is one position range, checked once.
-                bool ifQuiet = ifl.Stationary && ib.Covers(ifl.BlockLo, ifl.BlockHi);
-                bool fQuiet = fl.Stationary && fb.Covers(fl.BlockLo, fl.BlockHi);
+                bool ifQuiet = !ifMisses || (ifl.Stationary && ib.Covers(ifl.BlockLo, ifl.BlockHi));
+                bool fQuiet = !fMisses || (fl.Stationary && fb.Covers(fl.BlockLo, fl.BlockHi));
                 long t = 0;
                 while (t < g.FoldCycles)
                 {
-                    // The batch [t, e) reads each operand on every line or on none, has ofmap widths
-                    // w0 + step·i, and no read misses.
+                    long line = lineBase + t;
+                    while (mark < marks.Length && marks[mark] < line) mark++;
+                    bool marked = mark < marks.Length && marks[mark] == line;
+                    // The batch [t, e) has ofmap widths w0 + step·i and no read misses.
                     var (w0, step, e) = ofl.Segment(t, g.FoldCycles);
-                    bool readsIf = ifl.Reads(t), readsF = fl.Reads(t);
-                    e = Math.Min(e, ifl.SameUntil(t));
-                    e = Math.Min(e, fl.SameUntil(t));
-                    if (readsIf) e = Math.Min(e, ifl.Stationary ? (ifQuiet ? e : t) : ifl.NextMiss(ib, t, e));
-                    if (readsF) e = Math.Min(e, fl.Stationary ? (fQuiet ? e : t) : fl.NextMiss(fb, t, e));
-                    bool first = (readsIf && o.IfStart < 0) || (readsF && o.FStart < 0) || (w0 > 0 && o.OStart < 0);
-                    if (e == t || first)
+                    if (mark < marks.Length) e = Math.Min(e, marks[mark] - lineBase);
+                    bool readsIf = ifMisses && ifl.Reads(t), readsF = fMisses && fl.Reads(t);
+                    if (ifMisses)
+                    {
+                        e = Math.Min(e, ifl.SameUntil(t));
+                        if (readsIf) e = Math.Min(e, ifl.Stationary ? (ifQuiet ? e : t) : ifl.NextMiss(ib, t, e));
+                    }
+                    if (fMisses)
+                    {
+                        e = Math.Min(e, fl.SameUntil(t));
+                        if (readsF) e = Math.Min(e, fl.Stationary ? (fQuiet ? e : t) : fl.NextMiss(fb, t, e));
+                    }
+                    if (e <= t || marked)
                     {
                         // One line exactly: each read buffer serves its sets in order, rotating on misses.
-                        long cycle = lineBase + t + stalls;
+                        long cycle = line + stalls;
                         long ifStall = 0, fStall = 0;
                         if (readsIf)
                         {
                             var (lo, hi) = ifl.Range(t);
                             ifStall = ib.Serve(cycle, lo, hi);
-                            if (o.IfStart < 0) o.IfStart = cycle + ifStall + 1;
-                            o.IfStop = cycle + ifStall + 1;
+                            if (ifl.Stationary) ifQuiet = ib.Covers(ifl.BlockLo, ifl.BlockHi);
                         }
                         if (readsF)
                         {
                             var (lo, hi) = fl.Range(t);
                             fStall = fb.Serve(cycle, lo, hi);
-                            if (o.FStart < 0) o.FStart = cycle + fStall + 1;
-                            o.FStop = cycle + fStall + 1;
+                            if (fl.Stationary) fQuiet = fb.Covers(fl.BlockLo, fl.BlockHi);
                         }
                         long oStall = wb.WriteLine(cycle, w0);
-                        if (w0 > 0) { if (o.OStart < 0) o.OStart = cycle + oStall; o.OStop = cycle + oStall; }
+                        if (line == ifFirst) o.IfStart = cycle + ifStall + 1;
+                        if (line == ifLast) o.IfStop = cycle + ifStall + 1;
+                        if (line == fFirst) o.FStart = cycle + fStall + 1;
+                        if (line == fLast) o.FStop = cycle + fStall + 1;
+                        if (line == oFirst) o.OStart = cycle + oStall;
+                        if (line == oLast) o.OStop = cycle + oStall;
                         lastOut = cycle + oStall;
                         stalls += Math.Max(Math.Max(ifStall, fStall), oStall);
-                        // A miss may have moved a window off a stationary block checked before.
-                        if (ifl.Stationary) ifQuiet = ib.Covers(ifl.BlockLo, ifl.BlockHi);
-                        if (fl.Stationary) fQuiet = fb.Covers(fl.BlockLo, fl.BlockHi);
                         t++;
                         continue;
                     }
-                    long n = e - t, firstCycle = lineBase + t + stalls;
-                    var (added, beforeLast) = wb.WriteLinesFrom(firstCycle, n, w0, step);
-                    long lastCycle = firstCycle + n - 1 + beforeLast;
-                    long lastWidth = w0 + step * (n - 1);
-                    long lastStall = added - beforeLast;
-                    if (readsIf) o.IfStop = lastCycle + 1;
-                    if (readsF) o.FStop = lastCycle + 1;
-                    if (lastWidth > 0) o.OStop = lastCycle + lastStall;
-                    lastOut = lastCycle + lastStall;
+                    long n = e - t, firstCycle = line + stalls;
+                    long added = wb.WriteLinesFrom(firstCycle, n, w0, step);
+                    lastOut = firstCycle + n - 1 + added; // the last line's cycle plus its own stall
                     stalls += added;
                     t = e;
                 }
@@ -243,18 +265,18 @@ internal static class UserStreamReplay
         }
     }
 
-    private static FoldLines IfmapLines(in SystolicModel.Geometry g, long fc, long fr) => g.Flow switch
+    private static FoldLines IfmapLines(in SystolicModel.Geometry g, Matrix m, long fc, long fr) => g.Flow switch
     {
-        SystolicDataflow.OutputStationary => FoldLines.Streamed(IfmapMatrix(g), fr * g.K, g.K, g.RowsUsed(fr), 0),
-        SystolicDataflow.WeightStationary => FoldLines.Streamed(IfmapMatrix(g), fr * g.M, g.M, g.RowsUsed(fr), g.Ra),
-        _ => FoldLines.Held(IfmapMatrix(g), fc * g.K + fr * g.Ra, g.RowsUsed(fr), g.ColsUsed(fc), g.Ra),
+        SystolicDataflow.OutputStationary => FoldLines.Streamed(m, fr * g.K, g.K, g.RowsUsed(fr), 0),
+        SystolicDataflow.WeightStationary => FoldLines.Streamed(m, fr * g.M, g.M, g.RowsUsed(fr), g.Ra),
+        _ => FoldLines.Held(m, fc * g.K + fr * g.Ra, g.RowsUsed(fr), g.ColsUsed(fc), g.Ra),
     };
 
-    private static FoldLines FilterLines(in SystolicModel.Geometry g, long fc, long fr) => g.Flow switch
+    private static FoldLines FilterLines(in SystolicModel.Geometry g, Matrix m, long fc, long fr) => g.Flow switch
     {
-        SystolicDataflow.OutputStationary => FoldLines.Streamed(FilterMatrix(g), fc * g.K, g.K, g.ColsUsed(fc), 0),
-        SystolicDataflow.WeightStationary => FoldLines.Held(FilterMatrix(g), fc * g.K + fr * g.Ra, g.RowsUsed(fr), g.ColsUsed(fc), g.Ra),
-        _ => FoldLines.Streamed(FilterMatrix(g), fr * g.N, g.N, g.RowsUsed(fr), g.Ra),
+        SystolicDataflow.OutputStationary => FoldLines.Streamed(m, fc * g.K, g.K, g.ColsUsed(fc), 0),
+        SystolicDataflow.WeightStationary => FoldLines.Held(m, fc * g.K + fr * g.Ra, g.RowsUsed(fr), g.ColsUsed(fc), g.Ra),
+        _ => FoldLines.Streamed(m, fr * g.N, g.N, g.RowsUsed(fr), g.Ra),
     };
 
     /// <summary>
@@ -289,12 +311,14 @@ internal static class UserStreamReplay
         public long Accesses, LastPrefetchCycle;
         public readonly long FirstDramCycle;
 
-        public Buffer(long sramWords, long bw, Matrix m)
+        /// <param name="slots">Slots of the prefetch matrix, empty ones included.</param>
+        /// <param name="filled">Slots holding a word.</param>
+        public Buffer(long sramWords, long bw, long slots, long filled)
         {
             long activeWords = (sramWords + 1) / 2, prefetchWords = sramWords - activeWords;
             _perSet = (sramWords + 99) / 100;
-            long fetchLines = (m.Rows * m.Cols + bw - 1) / bw;
-            _sets = m.Filled / _perSet + 1;
+            long fetchLines = (slots + bw - 1) / bw;
+            _sets = filled / _perSet + 1;
             _active = Math.Min(_sets, (activeWords + _perSet - 1) / _perSet);
             _advance = Math.Min(_sets - _active, (prefetchWords + _perSet - 1) / _perSet);
             _refillLines = (prefetchWords + bw - 1) / bw;
@@ -304,6 +328,9 @@ internal static class UserStreamReplay
             FirstDramCycle = -first;
             LastPrefetchCycle = -1;
         }
+
+        /// <summary>Whether the window holds every set at once.</summary>
+        public readonly bool NeverMisses => _active >= _sets;
 
         private readonly long Offset(long set)
         {

@@ -73,20 +73,15 @@ internal struct WriteBufferReplay
     /// <summary>
     /// <paramref name="lines"/> consecutive demand lines, the first at <paramref name="firstCycle"/>,
     /// line i carrying width0 + step·i words (≥ 0); a line's stall delays the lines after it. Lines
-    /// that can neither start a drain nor wait are stored in bulk. Returns the stall cycles of all the
-    /// lines and those before the last line.
+    /// that can neither start a drain nor wait are stored in bulk. Returns the stall cycles.
     /// </summary>
-    public (long Stalls, long BeforeLast) WriteLinesFrom(long firstCycle, long lines, long width0, long step)
+    public long WriteLinesFrom(long firstCycle, long lines, long width0, long step)
     {
-        long i = 0, stall = 0, beforeLast = 0;
+        if (width0 == 0 && step == 0) return 0; // empty lines change nothing
+        long i = 0, stall = 0;
         while (i < lines)
         {
             long cycle = firstCycle + i + stall, width = width0 + step * i;
-            if (width == 0 && step == 0)
-            {
-                beforeLast = stall; // empty lines change nothing
-                break;
-            }
             long most, room;
             if (cycle < _drainEnd) (most, room) = (Math.Min(lines - i, _drainEnd - cycle), _free - 1);
             else (most, room) = (lines - i, _free - _active);
@@ -99,18 +94,16 @@ internal struct WriteBufferReplay
             }
             if (lo > 0)
             {
-                if (i + lo == lines) beforeLast = stall;
                 Store(lo * width + step * lo * (lo - 1) / 2);
                 i += lo;
             }
             else
             {
-                if (i == lines - 1) beforeLast = stall;
                 stall += WriteLine(cycle, width);
                 i++;
             }
         }
-        return (stall, beforeLast);
+        return stall;
     }
 
     private void Line(long line, long cycle, long width)

@@ -12,7 +12,7 @@ public sealed class UserStreamReplayTests
 {
     private static (SystolicLayerShape Shape, SystolicConfig Config) RandomCase(Random rng, SystolicDataflow flow)
     {
-        int kind = rng.Next(3);
+        int kind = rng.Next(4);
         SystolicLayerShape shape;
         if (kind == 0)
             shape = SystolicLayerShape.FromGemm(rng.Next(1, 70), rng.Next(1, 70), rng.Next(1, 90));
@@ -23,6 +23,8 @@ public sealed class UserStreamReplayTests
             // Whole windows only: H = (E − 1)·stride + R (+ a remainder the windows skip when stride > R).
             int eh = rng.Next(1, 9), ew = rng.Next(1, 9);
             int h = (eh - 1) * sh + r, w = (ew - 1) * sw + s;
+            // Clipped: SCALE-Sim's round-up rule adds outputs whose windows run past the ifmap.
+            if (kind == 3) (h, w) = (Math.Max(r, h - rng.Next(0, r)), Math.Max(s, w - rng.Next(0, s)));
             shape = SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 40), rng.Next(1, 80), sh, sw);
         }
         int[] kib = [1, 1, 2, 4];
@@ -42,12 +44,14 @@ public sealed class UserStreamReplayTests
     public void EventReplayEqualsAddressReplay(SystolicDataflow flow)
     {
         var rng = new Random(7100 + (int)flow);
-        int rotated = 0, stalled = 0;
-        for (int trial = 0; trial < 250; trial++)
+        int rotated = 0, stalled = 0, clipped = 0;
+        for (int trial = 0; trial < 300; trial++)
         {
             var (shape, config) = RandomCase(rng, flow);
             var g = new SystolicModel.Geometry(shape, config);
-            Assert.True(UserStreamReplay.Applies(g), $"{shape} should qualify");
+            // Clipped windows qualify only when the whole ifmap fits the read buffer's window.
+            if (!UserStreamReplay.Applies(g, config)) continue;
+            if (new IfmapStream(g).PerSweep < shape.M * shape.K) clipped++;
             var fast = UserStreamReplay.Run(g, config);
             var full = UserBandwidthReplay.Run(g, config);
             string where = $"{shape} on {config.Rows}x{config.Columns} {flow} bw {config.DramWordsPerCycle} KiB {config.IfmapSramKiB}/{config.FilterSramKiB}/{config.OfmapSramKiB}";
@@ -57,17 +61,21 @@ public sealed class UserStreamReplayTests
         }
         Assert.True(rotated > 60, $"only {rotated} trials rotated a read buffer");
         Assert.True(stalled > 60, $"only {stalled} trials stalled");
+        Assert.True(clipped > 10, $"only {clipped} trials had clipped windows");
     }
 
     [Fact]
     public void OverlappingOrClippedWindowsDoNotQualify()
     {
-        var config = new SystolicConfig { Rows = 4, Columns = 4 };
-        Assert.False(UserStreamReplay.Applies(new SystolicModel.Geometry(SystolicLayerShape.FromScaleSim(8, 8, 3, 3, 2, 4, 1, 1), config)));
-        Assert.False(UserStreamReplay.Applies(new SystolicModel.Geometry(SystolicLayerShape.FromScaleSim(8, 8, 3, 1, 2, 4, 2, 1), config)));
-        // 2×2 stride 2 on a 7×7 ifmap: the round-up rule's last windows run past the ifmap.
-        Assert.False(UserStreamReplay.Applies(new SystolicModel.Geometry(SystolicLayerShape.FromScaleSim(7, 7, 2, 2, 2, 4, 2, 2), config)));
-        Assert.True(UserStreamReplay.Applies(new SystolicModel.Geometry(SystolicLayerShape.FromScaleSim(7, 7, 1, 1, 2, 4, 2, 2), config)));
+        var config = new SystolicConfig { Rows = 4, Columns = 4, IfmapSramKiB = 1, BandwidthMode = SystolicBandwidthMode.User };
+        bool Applies(SystolicLayerShape shape, SystolicConfig c) => UserStreamReplay.Applies(new SystolicModel.Geometry(shape, c), c);
+        Assert.False(Applies(SystolicLayerShape.FromScaleSim(8, 8, 3, 3, 2, 4, 1, 1), config));
+        Assert.False(Applies(SystolicLayerShape.FromScaleSim(8, 8, 3, 1, 2, 4, 2, 1), config));
+        // 2×2 stride 2 on a 31×31×4 ifmap: the round-up rule's last windows run past the ifmap, and
+        // the ifmap (3,600 words in windows) overflows a 1 KiB buffer; with 64 KiB it never misses.
+        Assert.False(Applies(SystolicLayerShape.FromScaleSim(31, 31, 2, 2, 4, 4, 2, 2), config));
+        Assert.True(Applies(SystolicLayerShape.FromScaleSim(31, 31, 2, 2, 4, 4, 2, 2), config with { IfmapSramKiB = 64 }));
+        Assert.True(Applies(SystolicLayerShape.FromScaleSim(31, 31, 1, 1, 4, 4, 2, 2), config));
     }
 
     /// <summary>Holds the prefetch positions to an enumeration of the rollout.</summary>
