@@ -14,6 +14,37 @@ internal static class Profile
         return 0;
     }
 
+    /// <summary>The same split (whole model, ifmap DRAM reads) for every row of the SCALE-Sim reference file, slowest first.</summary>
+    public static int RunRows(string path, int top)
+    {
+        var lines = File.ReadAllLines(path);
+        var header = lines[0].Split(',');
+        int Col(string name) => Array.IndexOf(header, name);
+        var rows = new List<(string Id, double Total, double Ifmap, long Misses)>();
+        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
+        {
+            var c = line.Split(',');
+            int I(string n) => (int)double.Parse(c[Col(n)], CultureInfo.InvariantCulture);
+            var s = SystolicLayerShape.FromScaleSim(I("ifmap_h"), I("ifmap_w"), I("filter_r"), I("filter_s"), I("channels_c"), I("num_filters_m"), I("stride_h"), I("stride_w"));
+            var config = new SystolicConfig
+            {
+                Rows = I("array_rows"), Columns = I("array_cols"),
+                Dataflow = SystolicConfig.ParseDataflow(c[Col("dataflow")])!.Value,
+                IfmapSramKiB = I("ifmap_sram_kb"), FilterSramKiB = I("filter_sram_kb"), OfmapSramKiB = I("ofmap_sram_kb"),
+                BandwidthMode = c[Col("bandwidth_mode")] == "USER" ? SystolicBandwidthMode.User : SystolicBandwidthMode.Calc,
+                DramWordsPerCycle = I("ifmap_dram_bw_words_per_cycle"),
+            };
+            var g = new SystolicModel.Geometry(s, config);
+            long w = SystolicModel.Window(config.IfmapSramWords);
+            rows.Add(($"{c[Col("net")]}/{c[Col("layer")]} {s.IfmapHeight}x{s.IfmapWidth}x{s.Channels} {s.FilterHeight}x{s.FilterWidth}/{s.StrideHeight} N={s.Filters} on {config.Rows}x{config.Columns} {c[Col("dataflow")]} {c[Col("bandwidth_mode")]}",
+                Time(() => SystolicModel.Evaluate(s, config)), Time(() => SystolicModel.IfmapDramReads(g, w)), SystolicModel.IfmapDramReads(g, w).Misses));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rows.Count} rows, {rows.Sum(r => r.Total) * 1e3:0.00} ms, ifmap {rows.Sum(r => r.Ifmap) * 1e3:0.00} ms"));
+        foreach (var r in rows.OrderByDescending(r => r.Total).Take(top))
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {r.Total * 1e6,9:0.0} µs (ifmap {r.Ifmap * 1e6,9:0.0}, {r.Misses} misses) {r.Id}"));
+        return 0;
+    }
+
     private static List<(string Net, string Layer, string Array, double Total, double Ifmap)> Collect()
     {
         var rows = new List<(string Net, string Layer, string Array, double Total, double Ifmap)>();
