@@ -73,6 +73,9 @@ internal static class IfmapWindowReplay
         private readonly long _window;
         private readonly int _h, _w, _c, _ew, _sh, _sw, _sc, _rowWords;
         private long _open, _lineBase;
+        // New words per line observed last: sizes the next group (carried across folds, which
+        // mostly read at similar rates, so a fold is not first marked whole only to be cleared).
+        private double _rate;
         private int _p0, _pCount, _k0, _kCount;
         private int _foldLo, _foldHi, _winLo, _winHi;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
@@ -86,6 +89,7 @@ internal static class IfmapWindowReplay
             _sc = l.FilterWidth * l.Channels;
             _rowWords = l.IfmapWidth * l.Channels;
             LastCloseLine = -1;
+            _rate = -1;
             _foldLo = _winLo = int.MaxValue;
             _foldHi = _winHi = -1;
         }
@@ -121,11 +125,10 @@ internal static class IfmapWindowReplay
         public void Lines(long a, long b)
         {
             long pos = a;
-            double rate = -1;
             while (pos < b)
             {
                 long need = _window - _open;
-                long span = rate > 0 ? Math.Clamp((long)(need / rate * 0.9), 1, b - pos) : b - pos;
+                long span = _rate > 0 ? Math.Clamp((long)(need / _rate * 0.9), 1, b - pos) : b - pos;
                 long fresh = MarkLines((int)pos, (int)(pos + span));
                 if (_open + fresh < _window)
                 {
@@ -133,7 +136,8 @@ internal static class IfmapWindowReplay
                     _open += fresh;
                     Misses += fresh;
                     pos += span;
-                    if (fresh > 0) rate = (double)fresh / span;
+                    // An all-hit group says the rate is lower than thought: try twice the lines next.
+                    _rate = fresh > 0 ? (double)fresh / span : _rate / 2;
                     continue;
                 }
                 ClearFold();
@@ -144,7 +148,7 @@ internal static class IfmapWindowReplay
                     continue;
                 }
                 // The window closes inside: the next try is strictly shorter than this one.
-                rate = Math.Max((double)fresh / span, (double)need / (span - 1));
+                _rate = Math.Max((double)fresh / span, (double)need / (span - 1));
             }
         }
 
