@@ -172,9 +172,24 @@ internal static class IfmapWindowReplay
                 }
                 case SystolicDataflow.WeightStationary:
                 {
-                    // Pixel p meets array row r (element k0 + r) on line p + r.
+                    // Pixel p meets array row r (element k0 + r) on line p + r. Pixels in [a, b − rows]
+                    // read every element of the fold: those go row by row of the ofmap.
                     int p = Math.Max(0, a - _kCount + 1), pEnd = Math.Min(_pCount - 1, b - 1);
+                    int midFrom = Math.Max(p, a), midTo = Math.Min(pEnd + 1, b - _kCount + 1);
+                    if (midFrom >= midTo) midFrom = midTo = pEnd + 1;
                     int oy = p / _ew, ox = p - oy * _ew;
+                    for (; p < midFrom; p++)
+                    {
+                        fresh += MarkSlice(oy, ox, _k0 + Math.Max(0, a - p), _k0 + Math.Min(_kCount, b - p));
+                        if (++ox == _ew) { ox = 0; oy++; }
+                    }
+                    if (midFrom < midTo)
+                    {
+                        fresh += MarkPixels(midFrom, midTo, _k0, _k0 + _kCount);
+                        p = midTo;
+                        oy = p / _ew;
+                        ox = p - oy * _ew;
+                    }
                     for (; p <= pEnd; p++)
                     {
                         fresh += MarkSlice(oy, ox, _k0 + Math.Max(0, a - p), _k0 + Math.Min(_kCount, b - p));
@@ -185,16 +200,55 @@ internal static class IfmapWindowReplay
                 default:
                 {
                     // Line j holds element k0 + (rows − 1 − j) of every pixel of the block.
-                    int oy = _p0 / _ew, ox = _p0 - oy * _ew;
-                    for (int c = 0; c < _pCount; c++)
-                    {
-                        fresh += MarkSlice(oy, ox, _k0 + _kCount - b, _k0 + _kCount - a);
-                        if (++ox == _ew) { ox = 0; oy++; }
-                    }
+                    fresh += MarkPixels(_p0, _p0 + _pCount, _k0 + _kCount - b, _k0 + _kCount - a);
                     break;
                 }
             }
             return fresh;
+        }
+
+        /// <summary>Window elements [k1, k2) of every pixel in [p1, p2), one ofmap row at a time.</summary>
+        private long MarkPixels(int p1, int p2, int k1, int k2)
+        {
+            if (p1 >= p2 || k1 >= k2) return 0;
+            long added = 0;
+            int oy = p1 / _ew, ox = p1 - oy * _ew;
+            for (int p = p1; p < p2; oy++, ox = 0)
+            {
+                int n = Math.Min(p2 - p, _ew - ox);
+                added += MarkRowOfPixels(oy, ox, n, k1, k2);
+                p += n;
+            }
+            return added;
+        }
+
+        /// <summary>
+        /// Window elements [k1, k2) of n neighbouring pixels of ofmap row oy from column ox. Per
+        /// filter row each pixel reads one run, the next pixel's shifted by stride·C words; when the
+        /// shift is at most the run's length the runs touch or overlap and their union is one run
+        /// (cut at the end of the ifmap row, like each pixel's).
+        /// </summary>
+        private long MarkRowOfPixels(int oy, int ox, int n, int k1, int k2)
+        {
+            int y0 = oy * _sh, rows = _h - y0;
+            if (rows <= 0) return 0;
+            long added = 0, step = (long)_sw * _c, rowEnd = _rowWords;
+            int kr = k1 / _sc, krEnd = Math.Min((k2 - 1) / _sc, rows - 1);
+            for (int off = kr * _sc; kr <= krEnd; kr++, off += _sc)
+            {
+                int lo = Math.Max(k1 - off, 0), hi = Math.Min(k2 - off, _sc);
+                if (lo >= hi) continue;
+                long rowBase = (long)(y0 + kr) * _rowWords, first = ox * step + lo;
+                if (first >= rowEnd) continue;
+                if (step <= hi - lo)
+                {
+                    added += MarkRun(rowBase + first, rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd));
+                    continue;
+                }
+                for (long start = first, i = 0; i < n && start < rowEnd; i++, start += step)
+                    added += MarkRun(rowBase + start, rowBase + Math.Min(start - lo + hi, rowEnd));
+            }
+            return added;
         }
 
         /// <summary>Window elements [k1, k2) of the pixel at ofmap (oy, ox): one address run per filter row inside the ifmap.</summary>
