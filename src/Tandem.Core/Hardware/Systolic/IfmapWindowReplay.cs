@@ -160,9 +160,24 @@ internal static class IfmapWindowReplay
             {
                 case SystolicDataflow.OutputStationary:
                 {
-                    // Array row r reads element t − r on line t.
+                    // Array row r reads element t − r on line t. Rows in [a, b − K] read whole
+                    // windows: those go row by row of the ofmap.
                     int r = Math.Max(0, a - _kCount + 1), rEnd = Math.Min(_pCount - 1, b - 1);
+                    int midFrom = Math.Max(r, a), midTo = Math.Min(rEnd + 1, b - _kCount + 1);
+                    if (midFrom >= midTo) midFrom = midTo = rEnd + 1;
                     int oy = (_p0 + r) / _ew, ox = (_p0 + r) - oy * _ew;
+                    for (; r < midFrom; r++)
+                    {
+                        fresh += MarkSlice(oy, ox, Math.Max(0, a - r), Math.Min(_kCount, b - r));
+                        if (++ox == _ew) { ox = 0; oy++; }
+                    }
+                    if (midFrom < midTo)
+                    {
+                        fresh += MarkPixels(_p0 + midFrom, _p0 + midTo, 0, _kCount);
+                        r = midTo;
+                        oy = (_p0 + r) / _ew;
+                        ox = (_p0 + r) - oy * _ew;
+                    }
                     for (; r <= rEnd; r++)
                     {
                         fresh += MarkSlice(oy, ox, Math.Max(0, a - r), Math.Min(_kCount, b - r));
