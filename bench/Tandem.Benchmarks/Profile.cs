@@ -15,7 +15,7 @@ internal static class Profile
     }
 
     /// <summary>The same split (whole model, ifmap DRAM reads) for every row of the SCALE-Sim reference file, slowest first.</summary>
-    public static int RunRows(string path, int top)
+    public static int RunRows(string path, int top, string? only = null)
     {
         var lines = File.ReadAllLines(path);
         var header = lines[0].Split(',');
@@ -24,6 +24,7 @@ internal static class Profile
         foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
         {
             var c = line.Split(',');
+            if (only is not null && !$"{c[Col("net")]}/{c[Col("layer")]} {c[Col("array_rows")]}x{c[Col("array_cols")]} {c[Col("dataflow")]} {c[Col("bandwidth_mode")]}".Contains(only, StringComparison.Ordinal)) continue;
             int I(string n) => (int)double.Parse(c[Col(n)], CultureInfo.InvariantCulture);
             var s = SystolicLayerShape.FromScaleSim(I("ifmap_h"), I("ifmap_w"), I("filter_r"), I("filter_s"), I("channels_c"), I("num_filters_m"), I("stride_h"), I("stride_w"));
             var config = new SystolicConfig
@@ -77,7 +78,7 @@ internal static class Profile
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {r.Total * 1e6,9:0.0} µs (ifmap {r.Ifmap * 1e6,9:0.0}) {r.Net} {r.Layer} on {r.Array}"));
     }
 
-    /// <summary>CPU time per call, repeated for at least 2 ms.</summary>
+    /// <summary>CPU time per call, repeated for at least 20 ms.</summary>
     private static double Time(Action a)
     {
         a();
@@ -92,7 +93,7 @@ internal static class Profile
             n += 4;
             proc.Refresh();
             elapsed = proc.TotalProcessorTime - t0;
-        } while (elapsed.TotalMilliseconds < 2);
+        } while (elapsed.TotalMilliseconds < 20);
         return elapsed.TotalSeconds / n;
     }
 }

@@ -8,7 +8,7 @@ using Tandem.Benchmarks;
 if (args.Length > 0 && args[0] == "--scalesim-speedup")
     return ScaleSimSpeedup.Run(args.Length > 1 ? args[1] : null, args.Length > 3 && args[2] == "--per-row" ? args[3] : null);
 if (args.Length > 1 && args[0] == "--profile-rows")
-    return Profile.RunRows(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 30);
+    return Profile.RunRows(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 30, args.Length > 3 ? args[3] : null);
 if (args.Length > 0 && args[0] == "--profile")
     return Profile.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
 if (args.Length > 0 && args[0] == "--cpu-throughput")
