@@ -15,16 +15,20 @@ internal static class IfmapWindowReplay
     /// <summary>Lines below which a fold whose window closes inside is replayed address by address.</summary>
     private const long ExactLines = 4;
 
+    /// <summary>Address runs of a group remembered so that keeping or dropping it touches only their words.</summary>
+    private const int RunLog = 4096;
+
     public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window)
     {
         int wordCount = checked((int)((g.L.IfmapWords + 63) / 64));
         var longs = ArrayPool<ulong>.Shared;
         ulong[] win = longs.Rent(wordCount), fold = longs.Rent(wordCount);
+        int[] runs = ArrayPool<int>.Shared.Rent(2 * RunLog);
         try
         {
             Array.Clear(win, 0, wordCount);
             Array.Clear(fold, 0, wordCount);
-            var s = new State(g, win, fold, window);
+            var s = new State(g, win, fold, runs, window);
             // OS and WS repeat the same sweep over the row folds once per column fold.
             bool repeats = g.Flow != SystolicDataflow.InputStationary;
             long sweepLines = g.RowFolds * g.FoldCycles;
@@ -59,6 +63,7 @@ internal static class IfmapWindowReplay
         {
             longs.Return(win);
             longs.Return(fold);
+            ArrayPool<int>.Shared.Return(runs);
         }
     }
 
@@ -70,6 +75,12 @@ internal static class IfmapWindowReplay
     {
         private readonly SystolicModel.Geometry _g;
         private readonly ulong[] _win, _fold;
+        // The 64-bit word span of each run marked in the current group (while they fit), and the
+        // sum of those spans: when it is below the group's word range, keeping or dropping the
+        // group walks the runs instead of the range (folds whose reads are spread over the ifmap).
+        private readonly int[] _runs;
+        private int _runCount;
+        private long _runWords;
         private readonly long _window;
         private readonly int _h, _w, _c, _ew, _sh, _sw, _sc, _rowWords;
         private long _open, _lineBase;
@@ -81,9 +92,9 @@ internal static class IfmapWindowReplay
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
         public readonly long OpenWords => _open;
 
-        public State(SystolicModel.Geometry g, ulong[] win, ulong[] fold, long window)
+        public State(SystolicModel.Geometry g, ulong[] win, ulong[] fold, int[] runs, long window)
         {
-            _g = g; _win = win; _fold = fold; _window = window;
+            _g = g; _win = win; _fold = fold; _runs = runs; _window = window;
             var l = g.L;
             (_h, _w, _c, _ew, _sh, _sw) = (l.IfmapHeight, l.IfmapWidth, l.Channels, l.OfmapWidth, l.StrideHeight, l.StrideWidth);
             _sc = l.FilterWidth * l.Channels;
@@ -292,6 +303,13 @@ internal static class IfmapWindowReplay
             int w0 = (int)(start >> 6), w1 = (int)((end - 1) >> 6);
             if (w0 < _foldLo) _foldLo = w0;
             if (w1 > _foldHi) _foldHi = w1;
+            if (_runCount < RunLog)
+            {
+                _runs[2 * _runCount] = w0;
+                _runs[2 * _runCount + 1] = w1;
+            }
+            _runCount++;
+            _runWords += w1 - w0 + 1;
             var win = _win;
             var fold = _fold;
             ulong first = ulong.MaxValue << (int)(start & 63), last = ulong.MaxValue >> (63 - (int)((end - 1) & 63));
@@ -315,23 +333,46 @@ internal static class IfmapWindowReplay
             return added + BitOperations.PopCount(n1);
         }
 
+        /// <summary>Whether the group's runs (all remembered) span fewer words than its range.</summary>
+        private readonly bool ByRuns => _runCount <= RunLog && _runWords < _foldHi - _foldLo + 1;
+
         private void CommitFold()
         {
             if (_foldHi < 0) return;
             var win = _win;
             var fold = _fold;
-            for (int w = _foldLo; w <= _foldHi; w++) { win[w] |= fold[w]; fold[w] = 0; }
+            if (ByRuns)
+            {
+                for (int i = 0; i < _runCount; i++)
+                    for (int w = _runs[2 * i], end = _runs[2 * i + 1]; w <= end; w++) { win[w] |= fold[w]; fold[w] = 0; }
+            }
+            else
+            {
+                for (int w = _foldLo; w <= _foldHi; w++) { win[w] |= fold[w]; fold[w] = 0; }
+            }
             if (_foldLo < _winLo) _winLo = _foldLo;
             if (_foldHi > _winHi) _winHi = _foldHi;
-            _foldLo = int.MaxValue;
-            _foldHi = -1;
+            ResetGroup();
         }
 
         private void ClearFold()
         {
-            if (_foldHi >= 0) Array.Clear(_fold, _foldLo, _foldHi - _foldLo + 1);
+            if (_foldHi >= 0)
+            {
+                if (ByRuns)
+                    for (int i = 0; i < _runCount; i++) Array.Clear(_fold, _runs[2 * i], _runs[2 * i + 1] - _runs[2 * i] + 1);
+                else
+                    Array.Clear(_fold, _foldLo, _foldHi - _foldLo + 1);
+            }
+            ResetGroup();
+        }
+
+        private void ResetGroup()
+        {
             _foldLo = int.MaxValue;
             _foldHi = -1;
+            _runCount = 0;
+            _runWords = 0;
         }
 
         /// <summary>One demand line in SCALE-Sim's order: by array row (OS, WS) or column (IS).</summary>
