@@ -81,33 +81,50 @@ internal readonly struct IfmapStream
     }
 
     /// <summary>Valid pairs of window elements [0, n) over all pixels.</summary>
-    public long ElementPrefix(long n)
+    public long ElementPrefix(long n) => ElementPrefixOfBlock(n, 0, _g.M);
+
+    /// <summary>
+    /// Valid pairs of window elements [0, n) over pixels [pa, pb). An element's valid pixels depend
+    /// only on its filter tap (kr, kc), through the ofmap rows and columns it reaches (vr, vc); taps
+    /// below <c>H − (E_h − 1)·stride</c> rows and <c>W − (E_w − 1)·stride</c> columns reach them all, so only
+    /// the clipped taps are summed one by one (a GEMM, one filter row of K taps, has none).
+    /// </summary>
+    private long ElementPrefixOfBlock(long n, long pa, long pb)
     {
+        if (n <= 0 || pb <= pa) return 0;
         long kr = n / _sc, rem = n - kr * _sc, kc = rem / _c, ch = rem - kc * _c;
-        long colsAll = 0, colsPart = 0;
-        for (long j = 0; j < _s; j++)
+        long krFull = Math.Clamp(_h - (_eh - 1) * _sh, 0, _r);
+        long fullRows = Math.Min(kr, krFull);
+        long sum = fullRows * RowOfTaps(PixelRowsValid(0), _s, pa, pb);
+        for (long j = fullRows; j < kr && j < _r; j++) sum += RowOfTaps(PixelRowsValid(j), _s, pa, pb);
+        sum *= _c;
+        if (kr < _r)
         {
-            long v = PixelColsValid(j);
-            colsAll += v;
-            if (j < kc) colsPart += v;
+            long vr = PixelRowsValid(kr);
+            sum += _c * RowOfTaps(vr, kc, pa, pb);
+            if (kc < _s) sum += ch * Block(vr, PixelColsValid(kc), pa, pb);
         }
-        long rows = 0;
-        for (long j = 0; j < kr && j < _r; j++) rows += PixelRowsValid(j);
-        long sum = rows * colsAll * _c;
-        if (kr < _r) sum += PixelRowsValid(kr) * (colsPart * _c + (kc < _s ? PixelColsValid(kc) * ch : 0));
         return sum;
     }
 
-    /// <summary>Valid pairs of window elements [0, n) over pixels [pa, pb).</summary>
-    private long ElementPrefixOfBlock(long n, long pa, long pb)
+    /// <summary>Σ over taps kc &lt; <paramref name="taps"/> of one filter row reaching <paramref name="vr"/> ofmap rows: pixels of [pa, pb) each tap reaches.</summary>
+    private long RowOfTaps(long vr, long taps, long pa, long pb)
     {
-        long sum = 0;
-        for (long tap = 0; tap * _c < n; tap++)
-        {
-            long k = tap * _c;
-            long pixels = PixelPrefixOfElement(k, pb) - PixelPrefixOfElement(k, pa);
-            sum += pixels * Math.Min(_c, n - k);
-        }
+        long kcFull = Math.Clamp(_w - (_ew - 1) * _sw, 0, _s);
+        long full = Math.Min(taps, kcFull);
+        long sum = full * Block(vr, _ew, pa, pb);
+        for (long j = full; j < taps; j++) sum += Block(vr, PixelColsValid(j), pa, pb);
+        return sum;
+    }
+
+    /// <summary>Pixels of [pa, pb) in the first <paramref name="vr"/> ofmap rows and <paramref name="vc"/> columns.</summary>
+    private long Block(long vr, long vc, long pa, long pb) => Reached(vr, vc, pb) - Reached(vr, vc, pa);
+
+    private long Reached(long vr, long vc, long p)
+    {
+        long oy = p / _ew, ox = p - oy * _ew;
+        long sum = Math.Min(oy, vr) * vc;
+        if (oy < vr) sum += Math.Min(ox, vc);
         return sum;
     }
 

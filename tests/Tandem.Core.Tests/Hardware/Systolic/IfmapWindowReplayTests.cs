@@ -92,6 +92,26 @@ public sealed class IfmapStreamTests
         Assert.True(closedForm >= 40, $"only {closedForm} trials took the every-read-misses closed form");
     }
 
+    [Fact]
+    public void ElementPrefixMatchesEnumeration()
+    {
+        var rng = new Random(31337);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            var (shape, config) = RandomCase(rng, (SystolicDataflow)rng.Next(3));
+            var g = new SystolicModel.Geometry(shape, config);
+            var stream = new IfmapStream(g);
+            long count = 0;
+            for (long k = 0; k <= g.K; k++)
+            {
+                Assert.True(count == stream.ElementPrefix(k), $"{shape}: elements [0, {k}) have {count} valid pairs, closed form {stream.ElementPrefix(k)}");
+                if (k < g.K)
+                    for (long p = 0; p < g.M; p++)
+                        if (g.Valid(p, k)) count++;
+            }
+        }
+    }
+
     /// <summary>The demand line of every valid (pixel, element) pair, in SCALE-Sim's CALC order.</summary>
     private static List<long> ValidPairLines(SystolicModel.Geometry g)
     {
