@@ -495,22 +495,13 @@ public static class SystolicModel
                     continue;
                 }
                 if (wb.TryWriteQuietly(h * cu)) continue;
-                long baseLine = fold * g.FoldCycles;
-                // Line a + j carries min(j+1, h, cu, h+cu-1-j) words for j in [0, h+cu-1).
+                long baseLine = fold * g.FoldCycles + a;
+                // Line a + j carries min(j+1, h, cu, h+cu-1-j) words for j in [0, h+cu-1): a ramp up
+                // by one word per line, a plateau, a ramp down.
                 long span = h + cu - 1, plateau = Math.Min(h, cu);
-                long j = 0;
-                while (j < span)
-                {
-                    long width = Math.Min(Math.Min(j + 1, plateau), span - j);
-                    long run = 1;
-                    if (width == plateau)
-                    {
-                        long rampDownStart = span - plateau + 1; // first j where span - j < plateau
-                        run = Math.Max(1, rampDownStart - j);
-                    }
-                    wb.WriteRun(baseLine + a + j, run, width);
-                    j += run;
-                }
+                wb.WriteRun(baseLine, plateau - 1, 1, 1);
+                wb.WriteRun(baseLine + plateau - 1, span - 2 * plateau + 2, plateau);
+                wb.WriteRun(baseLine + span - plateau + 1, plateau - 1, plateau - 1, -1);
             }
         }
     }
