@@ -18,8 +18,12 @@ internal static class IfmapWindowReplay
     /// <summary>Address runs of a group remembered so that keeping or dropping it touches only their words.</summary>
     private const int RunLog = 4096;
 
-    public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window)
+    public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window) => Run(g, window, out _);
+
+    /// <summary>As above; <paramref name="skippedSweeps"/> is how many sweeps were multiplied out instead of replayed.</summary>
+    public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window, out long skippedSweeps)
     {
+        skippedSweeps = 0;
         int wordCount = checked((int)((g.L.IfmapWords + 63) / 64));
         var longs = ArrayPool<ulong>.Shared;
         ulong[] win = longs.Rent(wordCount), fold = longs.Rent(wordCount);
@@ -33,6 +37,11 @@ internal static class IfmapWindowReplay
             bool repeats = g.Flow != SystolicDataflow.InputStationary;
             long sweepLines = g.RowFolds * g.FoldCycles;
             (long Offset, long Pixel, long Open, long Misses)? previous = null;
+            // Where in its sweep each close fell (line within the sweep, pixel, element) → the sweep,
+            // and the misses at the end of each sweep, to find sweeps that repeat with a period.
+            Dictionary<(long Line, int Pixel, int Element), long>? closeAt = repeats ? new() : null;
+            var endMisses = new List<long>();
+            if (repeats) s.CloseLog = [];
             for (long fc = 0, f = 0; fc < g.ColFolds; fc++)
             {
                 long missesBefore = s.Misses, closesBefore = s.Closes;
@@ -51,11 +60,35 @@ internal static class IfmapWindowReplay
                 var current = (s.LastCloseLine - fc * sweepLines, s.LastClosePixel, s.OpenWords, sweepMisses);
                 if (previous == current)
                 {
+                    skippedSweeps = left;
                     s.Misses += left * sweepMisses;
                     s.LastCloseLine += left * sweepLines;
                     break;
                 }
                 previous = current;
+                // More generally, a close at the same place as one in sweep e empties the window
+                // there just as that one did, so from that read on this sweep repeats sweep e: the
+                // window at its end is the one at the end of e, and sweeps repeat with period
+                // fc − e. Whole periods are multiplied out; the rest is replayed.
+                if (closeAt is null) continue;
+                endMisses.Add(s.Misses);
+                long period = 0;
+                foreach (var (line, pixel, element) in s.CloseLog!)
+                {
+                    var key = (line - fc * sweepLines, pixel, element);
+                    if (closeAt.TryGetValue(key, out long earlier)) { period = fc - earlier; break; }
+                    closeAt[key] = fc;
+                }
+                s.CloseLog!.Clear();
+                if (period == 0) continue;
+                long periods = left / period;
+                skippedSweeps += periods * period;
+                s.Misses += periods * (endMisses[(int)fc] - endMisses[(int)(fc - period)]);
+                s.LastCloseLine += periods * period * sweepLines;
+                fc += periods * period;
+                f += periods * period * g.RowFolds;
+                closeAt = null; // sweep numbers no longer index endMisses
+                s.CloseLog = null;
             }
             return (s.Misses, s.LastCloseLine);
         }
@@ -90,6 +123,8 @@ internal static class IfmapWindowReplay
         private int _p0, _pCount, _k0, _kCount;
         private int _foldLo, _foldHi, _winLo, _winHi;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
+        /// <summary>When set, every close (its line, pixel and element) is appended.</summary>
+        public List<(long Line, int Pixel, int Element)>? CloseLog;
         public readonly long OpenWords => _open;
 
         public State(SystolicModel.Geometry g, ulong[] win, ulong[] fold, int[] runs, long window)
@@ -411,6 +446,7 @@ internal static class IfmapWindowReplay
                 _open = 0;
                 LastCloseLine = line;
                 LastClosePixel = p;
+                CloseLog?.Add((line, p, k));
                 Closes++;
                 Array.Clear(_win, _winLo, _winHi - _winLo + 1);
                 _winLo = int.MaxValue;
