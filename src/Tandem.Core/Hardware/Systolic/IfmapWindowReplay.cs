@@ -120,6 +120,10 @@ internal static class IfmapWindowReplay
         // New words per line observed last: sizes the next group (carried across folds, which
         // mostly read at similar rates, so a fold is not first marked whole only to be cleared).
         private double _rate;
+        // Lines since the last close, the new-word rate over the last whole window, and how many
+        // lines from the current position are known to close the window (0: none known).
+        private long _sinceClose, _closing;
+        private double _windowRate;
         private int _p0, _pCount, _k0, _kCount;
         private int _foldLo, _foldHi, _winLo, _winHi;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
@@ -175,6 +179,9 @@ internal static class IfmapWindowReplay
             {
                 long need = _window - _open;
                 long span = _rate > 0 ? Math.Clamp((long)(need / _rate * 0.9), 1, b - pos) : b - pos;
+                // Lines from pos known to close the window: search them by halves, keeping each
+                // half that does not close it (new words per line fall as the window fills).
+                if (_closing > 0) span = Math.Min(span, Math.Max(1, _closing - 1));
                 long fresh = MarkLines((int)pos, (int)(pos + span));
                 if (_open + fresh < _window)
                 {
@@ -182,6 +189,8 @@ internal static class IfmapWindowReplay
                     _open += fresh;
                     Misses += fresh;
                     pos += span;
+                    _sinceClose += span;
+                    _closing = Math.Max(0, _closing - span);
                     // An all-hit group says the rate is lower than thought: try twice the lines next.
                     _rate = fresh > 0 ? (double)fresh / span : _rate / 2;
                     continue;
@@ -189,11 +198,19 @@ internal static class IfmapWindowReplay
                 ClearFold();
                 if (span <= ExactLines)
                 {
+                    long closes = Closes;
                     for (long line = pos; line < pos + span; line++) ExactLine((int)line);
                     pos += span;
+                    _sinceClose += span;
+                    _closing = 0;
+                    // After a close the window starts empty, so its first lines bring new words at
+                    // least at the average rate of the last full window, however few the last lines
+                    // before the close brought (they mostly hit when neighbouring windows overlap).
+                    if (Closes > closes && _windowRate > _rate) _rate = _windowRate;
                     continue;
                 }
                 // The window closes inside: the next try is strictly shorter than this one.
+                _closing = span;
                 _rate = Math.Max((double)fresh / span, (double)need / (span - 1));
             }
         }
@@ -447,6 +464,8 @@ internal static class IfmapWindowReplay
                 LastCloseLine = line;
                 LastClosePixel = p;
                 CloseLog?.Add((line, p, k));
+                _windowRate = (double)_window / Math.Max(1, _sinceClose);
+                _sinceClose = 0;
                 Closes++;
                 Array.Clear(_win, _winLo, _winHi - _winLo + 1);
                 _winLo = int.MaxValue;
