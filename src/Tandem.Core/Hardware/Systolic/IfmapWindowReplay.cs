@@ -123,7 +123,7 @@ internal static class IfmapWindowReplay
         // Lines since the last close, the new-word rate over the last whole window, and how many
         // lines from the current position are known to close the window (0: none known).
         private long _sinceClose, _closing;
-        private double _windowRate;
+        private double _windowRate, _margin = 0.9;
         private int _p0, _pCount, _k0, _kCount;
         private int _foldLo, _foldHi, _winLo, _winHi;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
@@ -139,7 +139,8 @@ internal static class IfmapWindowReplay
             _sc = l.FilterWidth * l.Channels;
             _rowWords = l.IfmapWidth * l.Channels;
             LastCloseLine = -1;
-            _rate = -1;
+            // At first, as if every read were new: the first group then cannot close the window.
+            _rate = Math.Max(1, Math.Max(g.Ra, g.Ca));
             _foldLo = _winLo = int.MaxValue;
             _foldHi = _winHi = -1;
         }
@@ -178,9 +179,9 @@ internal static class IfmapWindowReplay
             while (pos < b)
             {
                 long need = _window - _open;
-                long span = _rate > 0 ? Math.Clamp((long)(need / _rate * 0.9), 1, b - pos) : b - pos;
-                // Lines from pos known to close the window: search them by halves, keeping each
-                // half that does not close it (new words per line fall as the window fills).
+                double estimate = need / _rate * _margin;
+                long span = estimate >= b - pos ? b - pos : Math.Max(1, (long)estimate);
+                // Lines from pos known to close the window: try fewer.
                 if (_closing > 0) span = Math.Min(span, Math.Max(1, _closing - 1));
                 long fresh = MarkLines((int)pos, (int)(pos + span));
                 if (_open + fresh < _window)
@@ -191,8 +192,9 @@ internal static class IfmapWindowReplay
                     pos += span;
                     _sinceClose += span;
                     _closing = Math.Max(0, _closing - span);
+                    _margin = 0.9;
                     // An all-hit group says the rate is lower than thought: try twice the lines next.
-                    _rate = fresh > 0 ? (double)fresh / span : _rate / 2;
+                    _rate = fresh > 0 ? (double)fresh / span : Math.Max(_rate / 2, 1e-9);
                     continue;
                 }
                 ClearFold();
@@ -209,8 +211,11 @@ internal static class IfmapWindowReplay
                     if (Closes > closes && _windowRate > _rate) _rate = _windowRate;
                     continue;
                 }
-                // The window closes inside: the next try is strictly shorter than this one.
+                // The window closes inside: the next try is strictly shorter than this one, and
+                // shorter still than the observed rate says after repeated misses of the mark (new
+                // words per line fall as the window fills when neighbouring windows overlap).
                 _closing = span;
+                _margin = Math.Max(0.05, _margin * 0.6);
                 _rate = Math.Max((double)fresh / span, (double)need / (span - 1));
             }
         }
