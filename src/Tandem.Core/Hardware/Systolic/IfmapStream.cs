@@ -193,17 +193,59 @@ internal readonly struct IfmapStream
     /// <summary>Valid pairs on lines [0, t) of the OS fold of pixels [p0, p0 + ru): line t carries element t − r of array row r.</summary>
     private long OutputStationaryLines(long p0, long ru, long t)
     {
-        long sum = 0;
-        for (long r = 0; r < ru && r < t; r++) sum += ElementPrefixOfPixel(p0 + r, Math.Min(_g.K, t - r));
+        // Pixels whose whole window lies inside the ifmap have every element valid: runs of them
+        // along an ofmap row are summed as a series.
+        long oyFull = Math.Min(_eh, _h >= _r ? (_h - _r) / _sh + 1 : 0), oxFull = Math.Min(_ew, _w >= _s ? (_w - _s) / _sw + 1 : 0);
+        long sum = 0, end = Math.Min(ru, t);
+        for (long r = 0; r < end;)
+        {
+            long p = p0 + r, oy = p / _ew, ox = p - oy * _ew;
+            if (oy < oyFull && ox < oxFull)
+            {
+                // Up to the row's last full pixel, or through all full rows when every column is.
+                long runEnd = Math.Min(end, oxFull == _ew ? oyFull * _ew - p0 : r + oxFull - ox);
+                sum += SumOfMin(r, runEnd, t, _g.K);
+                r = runEnd;
+            }
+            else
+            {
+                sum += ElementPrefixOfPixel(p, Math.Min(_g.K, t - r));
+                r++;
+            }
+        }
         return sum;
     }
 
     /// <summary>Valid pairs on relative lines [0, u) of the WS fold of elements [k0, k0 + ru): line u carries pixel u − r against element k0 + r.</summary>
     private long WeightStationaryLines(long k0, long ru, long u)
     {
-        long sum = 0;
-        for (long r = 0; r < ru && r < u; r++) sum += PixelPrefixOfElement(k0 + r, Math.Min(_g.M, u - r));
+        // Elements of taps that reach every ofmap pixel: runs of them within a filter row are
+        // summed as a series.
+        long krFull = Math.Clamp(_h - (_eh - 1) * _sh, 0, _r), kcFull = Math.Clamp(_w - (_ew - 1) * _sw, 0, _s);
+        long sum = 0, end = Math.Min(ru, u);
+        for (long r = 0; r < end;)
+        {
+            long k = k0 + r, kr = k / _sc, kc = (k - kr * _sc) / _c;
+            if (kr < krFull && kc < kcFull)
+            {
+                long runEnd = Math.Min(end, kr * _sc + kcFull * _c - k0);
+                sum += SumOfMin(r, runEnd, u, _g.M);
+                r = runEnd;
+            }
+            else
+            {
+                sum += PixelPrefixOfElement(k, Math.Min(_g.M, u - r));
+                r++;
+            }
+        }
         return sum;
+    }
+
+    /// <summary>Σ_{r = r1}^{r2 − 1} min(cap, u − r), for r2 ≤ u.</summary>
+    private static long SumOfMin(long r1, long r2, long u, long cap)
+    {
+        long a = Math.Clamp(u - cap + 1, r1, r2); // r < a: u − r ≥ cap
+        return (a - r1) * cap + (r2 - a) * u - (a + r2 - 1) * (r2 - a) / 2;
     }
 
     // ---------------------------------------------------------------- streams in which every read misses
