@@ -234,12 +234,34 @@ internal readonly struct IfmapStream
             }
             else
             {
-                sum += PixelPrefixOfElement(k, Math.Min(_g.M, u - r));
-                r++;
+                // The channels of one clipped tap share its reach (vr, vc): element k0 + r meets
+                // pixels [0, min(M, u − r)), a run of consecutive prefixes summed through F.
+                long runEnd = Math.Min(end, (k / _c + 1) * _c - k0);
+                long vr = PixelRowsValid(kr), vc = PixelColsValid(kc), m = _g.M;
+                long capped = Math.Clamp(u - m + 1, r, runEnd); // r < capped: u − r ≥ M
+                sum += (capped - r) * vr * vc;
+                if (capped < runEnd) sum += PrefixSumOfReach(vr, vc, u - capped + 1) - PrefixSumOfReach(vr, vc, u - runEnd + 1);
+                r = runEnd;
             }
         }
         return sum;
     }
+
+    /// <summary>
+    /// F(P) = Σ_{p &lt; P} f(p), f(p) = the pixels of [0, p) in the first vr ofmap rows and vc
+    /// columns (what <see cref="PixelPrefixOfElement"/> gives for a tap reaching vr × vc pixels).
+    /// </summary>
+    private long PrefixSumOfReach(long vr, long vc, long count)
+    {
+        long oyP = count / _ew, oxP = count - oyP * _ew;
+        long y1 = Math.Min(oyP, vr);
+        long sum = _ew * vc * (y1 * (y1 - 1) / 2) + y1 * MinSum(_ew, vc) + (oyP - y1) * _ew * vr * vc;
+        if (oxP > 0) sum += oyP < vr ? oxP * oyP * vc + MinSum(oxP, vc) : oxP * vr * vc;
+        return sum;
+    }
+
+    /// <summary>Σ_{x &lt; n} min(x, v).</summary>
+    private static long MinSum(long n, long v) => n <= v ? n * (n - 1) / 2 : v * (v - 1) / 2 + (n - v) * v;
 
     /// <summary>Σ_{r = r1}^{r2 − 1} min(cap, u − r), for r2 ≤ u.</summary>
     private static long SumOfMin(long r1, long r2, long u, long cap)
