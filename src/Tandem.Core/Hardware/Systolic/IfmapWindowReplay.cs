@@ -15,20 +15,33 @@ internal static class IfmapWindowReplay
     /// <summary>Lines below which a fold whose window closes inside is replayed address by address.</summary>
     private const long ExactLines = 4;
 
-    public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window)
+    /// <summary>Address runs of a group remembered so that keeping or dropping it touches only their words.</summary>
+    private const int RunLog = 4096;
+
+    public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window) => Run(g, window, out _);
+
+    /// <summary>As above; <paramref name="skippedSweeps"/> is how many sweeps were multiplied out instead of replayed.</summary>
+    public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window, out long skippedSweeps)
     {
+        skippedSweeps = 0;
         int wordCount = checked((int)((g.L.IfmapWords + 63) / 64));
         var longs = ArrayPool<ulong>.Shared;
         ulong[] win = longs.Rent(wordCount), fold = longs.Rent(wordCount);
+        int[] runs = ArrayPool<int>.Shared.Rent(2 * RunLog);
         try
         {
             Array.Clear(win, 0, wordCount);
             Array.Clear(fold, 0, wordCount);
-            var s = new State(g, win, fold, window);
+            var s = new State(g, win, fold, runs, window);
             // OS and WS repeat the same sweep over the row folds once per column fold.
             bool repeats = g.Flow != SystolicDataflow.InputStationary;
             long sweepLines = g.RowFolds * g.FoldCycles;
             (long Offset, long Pixel, long Open, long Misses)? previous = null;
+            // Where in its sweep each close fell (line within the sweep, pixel, element) → the sweep,
+            // and the misses at the end of each sweep, to find sweeps that repeat with a period.
+            Dictionary<(long Line, int Pixel, int Element), long>? closeAt = repeats ? new() : null;
+            var endMisses = new List<long>();
+            if (repeats) s.CloseLog = [];
             for (long fc = 0, f = 0; fc < g.ColFolds; fc++)
             {
                 long missesBefore = s.Misses, closesBefore = s.Closes;
@@ -47,11 +60,35 @@ internal static class IfmapWindowReplay
                 var current = (s.LastCloseLine - fc * sweepLines, s.LastClosePixel, s.OpenWords, sweepMisses);
                 if (previous == current)
                 {
+                    skippedSweeps = left;
                     s.Misses += left * sweepMisses;
                     s.LastCloseLine += left * sweepLines;
                     break;
                 }
                 previous = current;
+                // More generally, a close at the same place as one in sweep e empties the window
+                // there just as that one did, so from that read on this sweep repeats sweep e: the
+                // window at its end is the one at the end of e, and sweeps repeat with period
+                // fc − e. Whole periods are multiplied out; the rest is replayed.
+                if (closeAt is null) continue;
+                endMisses.Add(s.Misses);
+                long period = 0;
+                foreach (var (line, pixel, element) in s.CloseLog!)
+                {
+                    var key = (line - fc * sweepLines, pixel, element);
+                    if (closeAt.TryGetValue(key, out long earlier)) { period = fc - earlier; break; }
+                    closeAt[key] = fc;
+                }
+                s.CloseLog!.Clear();
+                if (period == 0) continue;
+                long periods = left / period;
+                skippedSweeps += periods * period;
+                s.Misses += periods * (endMisses[(int)fc] - endMisses[(int)(fc - period)]);
+                s.LastCloseLine += periods * period * sweepLines;
+                fc += periods * period;
+                f += periods * period * g.RowFolds;
+                closeAt = null; // sweep numbers no longer index endMisses
+                s.CloseLog = null;
             }
             return (s.Misses, s.LastCloseLine);
         }
@@ -59,6 +96,7 @@ internal static class IfmapWindowReplay
         {
             longs.Return(win);
             longs.Return(fold);
+            ArrayPool<int>.Shared.Return(runs);
         }
     }
 
@@ -70,22 +108,39 @@ internal static class IfmapWindowReplay
     {
         private readonly SystolicModel.Geometry _g;
         private readonly ulong[] _win, _fold;
+        // The 64-bit word span of each run marked in the current group (while they fit), and the
+        // sum of those spans: when it is below the group's word range, keeping or dropping the
+        // group walks the runs instead of the range (folds whose reads are spread over the ifmap).
+        private readonly int[] _runs;
+        private int _runCount;
+        private long _runWords;
         private readonly long _window;
         private readonly int _h, _w, _c, _ew, _sh, _sw, _sc, _rowWords;
         private long _open, _lineBase;
+        // New words per line observed last: sizes the next group (carried across folds, which
+        // mostly read at similar rates, so a fold is not first marked whole only to be cleared).
+        private double _rate;
+        // Lines since the last close, the new-word rate over the last whole window, and how many
+        // lines from the current position are known to close the window (0: none known).
+        private long _sinceClose, _closing;
+        private double _windowRate, _margin = 0.9;
         private int _p0, _pCount, _k0, _kCount;
         private int _foldLo, _foldHi, _winLo, _winHi;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
+        /// <summary>When set, every close (its line, pixel and element) is appended.</summary>
+        public List<(long Line, int Pixel, int Element)>? CloseLog;
         public readonly long OpenWords => _open;
 
-        public State(SystolicModel.Geometry g, ulong[] win, ulong[] fold, long window)
+        public State(SystolicModel.Geometry g, ulong[] win, ulong[] fold, int[] runs, long window)
         {
-            _g = g; _win = win; _fold = fold; _window = window;
+            _g = g; _win = win; _fold = fold; _runs = runs; _window = window;
             var l = g.L;
             (_h, _w, _c, _ew, _sh, _sw) = (l.IfmapHeight, l.IfmapWidth, l.Channels, l.OfmapWidth, l.StrideHeight, l.StrideWidth);
             _sc = l.FilterWidth * l.Channels;
             _rowWords = l.IfmapWidth * l.Channels;
             LastCloseLine = -1;
+            // At first, as if every read were new: the first group then cannot close the window.
+            _rate = Math.Max(1, Math.Max(g.Ra, g.Ca));
             _foldLo = _winLo = int.MaxValue;
             _foldHi = _winHi = -1;
         }
@@ -121,11 +176,13 @@ internal static class IfmapWindowReplay
         public void Lines(long a, long b)
         {
             long pos = a;
-            double rate = -1;
             while (pos < b)
             {
                 long need = _window - _open;
-                long span = rate > 0 ? Math.Clamp((long)(need / rate * 0.9), 1, b - pos) : b - pos;
+                double estimate = need / _rate * _margin;
+                long span = estimate >= b - pos ? b - pos : Math.Max(1, (long)estimate);
+                // Lines from pos known to close the window: try fewer.
+                if (_closing > 0) span = Math.Min(span, Math.Max(1, _closing - 1));
                 long fresh = MarkLines((int)pos, (int)(pos + span));
                 if (_open + fresh < _window)
                 {
@@ -133,18 +190,33 @@ internal static class IfmapWindowReplay
                     _open += fresh;
                     Misses += fresh;
                     pos += span;
-                    if (fresh > 0) rate = (double)fresh / span;
+                    _sinceClose += span;
+                    _closing = Math.Max(0, _closing - span);
+                    _margin = 0.9;
+                    // An all-hit group says the rate is lower than thought: try twice the lines next.
+                    _rate = fresh > 0 ? (double)fresh / span : Math.Max(_rate / 2, 1e-9);
                     continue;
                 }
                 ClearFold();
                 if (span <= ExactLines)
                 {
+                    long closes = Closes;
                     for (long line = pos; line < pos + span; line++) ExactLine((int)line);
                     pos += span;
+                    _sinceClose += span;
+                    _closing = 0;
+                    // After a close the window starts empty, so its first lines bring new words at
+                    // least at the average rate of the last full window, however few the last lines
+                    // before the close brought (they mostly hit when neighbouring windows overlap).
+                    if (Closes > closes && _windowRate > _rate) _rate = _windowRate;
                     continue;
                 }
-                // The window closes inside: the next try is strictly shorter than this one.
-                rate = Math.Max((double)fresh / span, (double)need / (span - 1));
+                // The window closes inside: the next try is strictly shorter than this one, and
+                // shorter still than the observed rate says after repeated misses of the mark (new
+                // words per line fall as the window fills when neighbouring windows overlap).
+                _closing = span;
+                _margin = Math.Max(0.05, _margin * 0.6);
+                _rate = Math.Max((double)fresh / span, (double)need / (span - 1));
             }
         }
 
@@ -156,9 +228,24 @@ internal static class IfmapWindowReplay
             {
                 case SystolicDataflow.OutputStationary:
                 {
-                    // Array row r reads element t − r on line t.
+                    // Array row r reads element t − r on line t. Rows in [a, b − K] read whole
+                    // windows: those go row by row of the ofmap.
                     int r = Math.Max(0, a - _kCount + 1), rEnd = Math.Min(_pCount - 1, b - 1);
+                    int midFrom = Math.Max(r, a), midTo = Math.Min(rEnd + 1, b - _kCount + 1);
+                    if (midFrom >= midTo) midFrom = midTo = rEnd + 1;
                     int oy = (_p0 + r) / _ew, ox = (_p0 + r) - oy * _ew;
+                    for (; r < midFrom; r++)
+                    {
+                        fresh += MarkSlice(oy, ox, Math.Max(0, a - r), Math.Min(_kCount, b - r));
+                        if (++ox == _ew) { ox = 0; oy++; }
+                    }
+                    if (midFrom < midTo)
+                    {
+                        fresh += MarkPixels(_p0 + midFrom, _p0 + midTo, 0, _kCount);
+                        r = midTo;
+                        oy = (_p0 + r) / _ew;
+                        ox = (_p0 + r) - oy * _ew;
+                    }
                     for (; r <= rEnd; r++)
                     {
                         fresh += MarkSlice(oy, ox, Math.Max(0, a - r), Math.Min(_kCount, b - r));
@@ -168,9 +255,24 @@ internal static class IfmapWindowReplay
                 }
                 case SystolicDataflow.WeightStationary:
                 {
-                    // Pixel p meets array row r (element k0 + r) on line p + r.
+                    // Pixel p meets array row r (element k0 + r) on line p + r. Pixels in [a, b − rows]
+                    // read every element of the fold: those go row by row of the ofmap.
                     int p = Math.Max(0, a - _kCount + 1), pEnd = Math.Min(_pCount - 1, b - 1);
+                    int midFrom = Math.Max(p, a), midTo = Math.Min(pEnd + 1, b - _kCount + 1);
+                    if (midFrom >= midTo) midFrom = midTo = pEnd + 1;
                     int oy = p / _ew, ox = p - oy * _ew;
+                    for (; p < midFrom; p++)
+                    {
+                        fresh += MarkSlice(oy, ox, _k0 + Math.Max(0, a - p), _k0 + Math.Min(_kCount, b - p));
+                        if (++ox == _ew) { ox = 0; oy++; }
+                    }
+                    if (midFrom < midTo)
+                    {
+                        fresh += MarkPixels(midFrom, midTo, _k0, _k0 + _kCount);
+                        p = midTo;
+                        oy = p / _ew;
+                        ox = p - oy * _ew;
+                    }
                     for (; p <= pEnd; p++)
                     {
                         fresh += MarkSlice(oy, ox, _k0 + Math.Max(0, a - p), _k0 + Math.Min(_kCount, b - p));
@@ -181,16 +283,55 @@ internal static class IfmapWindowReplay
                 default:
                 {
                     // Line j holds element k0 + (rows − 1 − j) of every pixel of the block.
-                    int oy = _p0 / _ew, ox = _p0 - oy * _ew;
-                    for (int c = 0; c < _pCount; c++)
-                    {
-                        fresh += MarkSlice(oy, ox, _k0 + _kCount - b, _k0 + _kCount - a);
-                        if (++ox == _ew) { ox = 0; oy++; }
-                    }
+                    fresh += MarkPixels(_p0, _p0 + _pCount, _k0 + _kCount - b, _k0 + _kCount - a);
                     break;
                 }
             }
             return fresh;
+        }
+
+        /// <summary>Window elements [k1, k2) of every pixel in [p1, p2), one ofmap row at a time.</summary>
+        private long MarkPixels(int p1, int p2, int k1, int k2)
+        {
+            if (p1 >= p2 || k1 >= k2) return 0;
+            long added = 0;
+            int oy = p1 / _ew, ox = p1 - oy * _ew;
+            for (int p = p1; p < p2; oy++, ox = 0)
+            {
+                int n = Math.Min(p2 - p, _ew - ox);
+                added += MarkRowOfPixels(oy, ox, n, k1, k2);
+                p += n;
+            }
+            return added;
+        }
+
+        /// <summary>
+        /// Window elements [k1, k2) of n neighbouring pixels of ofmap row oy from column ox. Per
+        /// filter row each pixel reads one run, the next pixel's shifted by stride·C words; when the
+        /// shift is at most the run's length the runs touch or overlap and their union is one run
+        /// (cut at the end of the ifmap row, like each pixel's).
+        /// </summary>
+        private long MarkRowOfPixels(int oy, int ox, int n, int k1, int k2)
+        {
+            int y0 = oy * _sh, rows = _h - y0;
+            if (rows <= 0) return 0;
+            long added = 0, step = (long)_sw * _c, rowEnd = _rowWords;
+            int kr = k1 / _sc, krEnd = Math.Min((k2 - 1) / _sc, rows - 1);
+            for (int off = kr * _sc; kr <= krEnd; kr++, off += _sc)
+            {
+                int lo = Math.Max(k1 - off, 0), hi = Math.Min(k2 - off, _sc);
+                if (lo >= hi) continue;
+                long rowBase = (long)(y0 + kr) * _rowWords, first = ox * step + lo;
+                if (first >= rowEnd) continue;
+                if (step <= hi - lo)
+                {
+                    added += MarkRun(rowBase + first, rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd));
+                    continue;
+                }
+                for (long start = first, i = 0; i < n && start < rowEnd; i++, start += step)
+                    added += MarkRun(rowBase + start, rowBase + Math.Min(start - lo + hi, rowEnd));
+            }
+            return added;
         }
 
         /// <summary>Window elements [k1, k2) of the pixel at ofmap (oy, ox): one address run per filter row inside the ifmap.</summary>
@@ -219,6 +360,13 @@ internal static class IfmapWindowReplay
             int w0 = (int)(start >> 6), w1 = (int)((end - 1) >> 6);
             if (w0 < _foldLo) _foldLo = w0;
             if (w1 > _foldHi) _foldHi = w1;
+            if (_runCount < RunLog)
+            {
+                _runs[2 * _runCount] = w0;
+                _runs[2 * _runCount + 1] = w1;
+            }
+            _runCount++;
+            _runWords += w1 - w0 + 1;
             var win = _win;
             var fold = _fold;
             ulong first = ulong.MaxValue << (int)(start & 63), last = ulong.MaxValue >> (63 - (int)((end - 1) & 63));
@@ -242,23 +390,46 @@ internal static class IfmapWindowReplay
             return added + BitOperations.PopCount(n1);
         }
 
+        /// <summary>Whether the group's runs (all remembered) span fewer words than its range.</summary>
+        private readonly bool ByRuns => _runCount <= RunLog && _runWords < _foldHi - _foldLo + 1;
+
         private void CommitFold()
         {
             if (_foldHi < 0) return;
             var win = _win;
             var fold = _fold;
-            for (int w = _foldLo; w <= _foldHi; w++) { win[w] |= fold[w]; fold[w] = 0; }
+            if (ByRuns)
+            {
+                for (int i = 0; i < _runCount; i++)
+                    for (int w = _runs[2 * i], end = _runs[2 * i + 1]; w <= end; w++) { win[w] |= fold[w]; fold[w] = 0; }
+            }
+            else
+            {
+                for (int w = _foldLo; w <= _foldHi; w++) { win[w] |= fold[w]; fold[w] = 0; }
+            }
             if (_foldLo < _winLo) _winLo = _foldLo;
             if (_foldHi > _winHi) _winHi = _foldHi;
-            _foldLo = int.MaxValue;
-            _foldHi = -1;
+            ResetGroup();
         }
 
         private void ClearFold()
         {
-            if (_foldHi >= 0) Array.Clear(_fold, _foldLo, _foldHi - _foldLo + 1);
+            if (_foldHi >= 0)
+            {
+                if (ByRuns)
+                    for (int i = 0; i < _runCount; i++) Array.Clear(_fold, _runs[2 * i], _runs[2 * i + 1] - _runs[2 * i] + 1);
+                else
+                    Array.Clear(_fold, _foldLo, _foldHi - _foldLo + 1);
+            }
+            ResetGroup();
+        }
+
+        private void ResetGroup()
+        {
             _foldLo = int.MaxValue;
             _foldHi = -1;
+            _runCount = 0;
+            _runWords = 0;
         }
 
         /// <summary>One demand line in SCALE-Sim's order: by array row (OS, WS) or column (IS).</summary>
@@ -297,6 +468,9 @@ internal static class IfmapWindowReplay
                 _open = 0;
                 LastCloseLine = line;
                 LastClosePixel = p;
+                CloseLog?.Add((line, p, k));
+                _windowRate = (double)_window / Math.Max(1, _sinceClose);
+                _sinceClose = 0;
                 Closes++;
                 Array.Clear(_win, _winLo, _winHi - _winLo + 1);
                 _winLo = int.MaxValue;

@@ -101,7 +101,7 @@ public static class SystolicModel
         if (config.BandwidthMode == SystolicBandwidthMode.Calc) return result;
         if (UserBandwidthReplay.ReadsNeverMiss(g, config)) return UserWithoutReadMisses(g, config, result, peCount);
 
-        var u = UserBandwidthReplay.Run(g, config);
+        var u = UserStreamReplay.Applies(g, config) ? UserStreamReplay.Run(g, config) : UserBandwidthReplay.Run(g, config);
         return result with
         {
             TotalCycles = u.TotalCycles,
@@ -251,7 +251,7 @@ public static class SystolicModel
     // ---------------------------------------------------------------- SRAM start/stop cycles
 
     // Read requests are served one cycle (the hit latency) after their demand line; writes on the line.
-    private static (long, long) IfmapSramSpan(in Geometry g)
+    internal static (long, long) IfmapSramSpan(in Geometry g)
     {
         long lastSweep = (g.ColFolds - 1) * g.RowFolds;
         switch (g.Flow)
@@ -293,7 +293,7 @@ public static class SystolicModel
         return (0, 0);
     }
 
-    private static (long, long) FilterSramSpan(in Geometry g)
+    internal static (long, long) FilterSramSpan(in Geometry g)
     {
         long lastFold = (g.Folds - 1) * g.FoldCycles;
         return g.Flow switch
@@ -304,7 +304,7 @@ public static class SystolicModel
         };
     }
 
-    private static (long, long) OfmapSramSpan(in Geometry g)
+    internal static (long, long) OfmapSramSpan(in Geometry g)
     {
         var (a0, _) = OfmapBand(g, 0);
         var (a1, h1) = OfmapBand(g, g.RowFolds - 1);
@@ -439,13 +439,21 @@ public static class SystolicModel
 
     /// <summary>
     /// Ifmap DRAM reads. When every ifmap word the layer touches fits in one window, each is read
-    /// once (closed form). Otherwise the ifmap address stream is replayed in SCALE-Sim's demand order
-    /// through the window, with a generation stamp per address instead of sets.
+    /// once (closed form). When every read is bound to miss (see <see cref="IfmapStream.EveryReadMisses"/>)
+    /// the misses are the valid reads and the last close is the line of the last whole window's
+    /// last read (closed form). Otherwise the ifmap address stream is replayed in SCALE-Sim's demand
+    /// order through the window.
     /// </summary>
-    private static (long Misses, long LastCloseLine) IfmapDramReads(in Geometry g, long window)
+    internal static (long Misses, long LastCloseLine) IfmapDramReads(in Geometry g, long window)
     {
         long touched = TouchedIfmapWords(g.L);
         if (window <= 0 || touched < window) return (touched, -1);
+        var stream = new IfmapStream(g);
+        if (stream.EveryReadMisses(window))
+        {
+            long total = stream.Total;
+            return (total, stream.LineOfValidPair(total / window * window - 1));
+        }
         return IfmapWindowReplay.Run(g, window);
     }
 
@@ -487,22 +495,13 @@ public static class SystolicModel
                     continue;
                 }
                 if (wb.TryWriteQuietly(h * cu)) continue;
-                long baseLine = fold * g.FoldCycles;
-                // Line a + j carries min(j+1, h, cu, h+cu-1-j) words for j in [0, h+cu-1).
+                long baseLine = fold * g.FoldCycles + a;
+                // Line a + j carries min(j+1, h, cu, h+cu-1-j) words for j in [0, h+cu-1): a ramp up
+                // by one word per line, a plateau, a ramp down.
                 long span = h + cu - 1, plateau = Math.Min(h, cu);
-                long j = 0;
-                while (j < span)
-                {
-                    long width = Math.Min(Math.Min(j + 1, plateau), span - j);
-                    long run = 1;
-                    if (width == plateau)
-                    {
-                        long rampDownStart = span - plateau + 1; // first j where span - j < plateau
-                        run = Math.Max(1, rampDownStart - j);
-                    }
-                    wb.WriteRun(baseLine + a + j, run, width);
-                    j += run;
-                }
+                wb.WriteRun(baseLine, plateau - 1, 1, 1);
+                wb.WriteRun(baseLine + plateau - 1, span - 2 * plateau + 2, plateau);
+                wb.WriteRun(baseLine + span - plateau + 1, plateau - 1, plateau - 1, -1);
             }
         }
     }

@@ -44,30 +44,78 @@ internal struct WriteBufferReplay
         return true;
     }
 
-    /// <summary><paramref name="lines"/> consecutive demand lines from <paramref name="firstLine"/>, each carrying <paramref name="width"/> words.</summary>
-    public void WriteRun(long firstLine, long lines, long width)
+    /// <summary>
+    /// <paramref name="lines"/> consecutive demand lines from <paramref name="firstLine"/>, line i
+    /// carrying <paramref name="width"/> + <paramref name="step"/>·i words (a plateau or a ramp of a
+    /// fold's skewed ofmap block; every line carries at least one word), delayed by the stalls so far.
+    /// </summary>
+    public void WriteRun(long firstLine, long lines, long width, long step = 0)
     {
-        if (width <= 0) return;
+        if (width <= 0 && step == 0) return;
         long i = 0;
         while (i < lines)
         {
-            long cycle = firstLine + i + Stalls;
-            long safe;
-            if (cycle < _drainEnd)
-                safe = Math.Min(Math.Min(lines - i, _drainEnd - cycle), Math.Max(0, (_free - 1) / width));
-            else
-                safe = Math.Min(lines - i, Math.Max(0, (_free - _active) / width));
+            long cycle = firstLine + i + Stalls, w = width + step * i;
+            long safe = cycle < _drainEnd
+                ? Fitting(w, step, Math.Min(lines - i, _drainEnd - cycle), _free - 1)
+                : Fitting(w, step, lines - i, _free - _active);
             if (safe > 0)
             {
-                Store(safe * width);
+                Store(safe * w + step * safe * (safe - 1) / 2);
                 i += safe;
             }
             else
             {
-                Line(firstLine + i, cycle, width);
+                Line(firstLine + i, cycle, w);
                 i++;
             }
         }
+    }
+
+    /// <summary>
+    /// The most lines, up to <paramref name="most"/>, of widths w, w + step, … whose words fit in
+    /// <paramref name="room"/>: all of them store without closing a line or waiting.
+    /// </summary>
+    private static long Fitting(long w, long step, long most, long room)
+    {
+        if (room < w || most <= 0) return 0;
+        if (step == 0) return Math.Min(most, room / Math.Max(1, w));
+        long lo = 1, hi = most;
+        while (lo < hi)
+        {
+            long mid = lo + (hi - lo + 1) / 2;
+            if (mid * w + step * mid * (mid - 1) / 2 <= room) lo = mid; else hi = mid - 1;
+        }
+        return lo;
+    }
+
+    /// <summary>
+    /// <paramref name="lines"/> consecutive demand lines, the first at <paramref name="firstCycle"/>,
+    /// line i carrying width0 + step·i words (≥ 0); a line's stall delays the lines after it. Lines
+    /// that can neither start a drain nor wait are stored in bulk. Returns the stall cycles.
+    /// </summary>
+    public long WriteLinesFrom(long firstCycle, long lines, long width0, long step)
+    {
+        if (width0 == 0 && step == 0) return 0; // empty lines change nothing
+        long i = 0, stall = 0;
+        while (i < lines)
+        {
+            long cycle = firstCycle + i + stall, width = width0 + step * i;
+            long n = cycle < _drainEnd
+                ? Fitting(width, step, Math.Min(lines - i, _drainEnd - cycle), _free - 1)
+                : Fitting(width, step, lines - i, _free - _active);
+            if (n > 0)
+            {
+                Store(n * width + step * n * (n - 1) / 2);
+                i += n;
+            }
+            else
+            {
+                stall += WriteLine(cycle, width);
+                i++;
+            }
+        }
+        return stall;
     }
 
     private void Line(long line, long cycle, long width)

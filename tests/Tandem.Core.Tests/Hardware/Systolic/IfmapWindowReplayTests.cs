@@ -32,6 +32,156 @@ public sealed class IfmapWindowReplayTests
     }
 }
 
+/// <summary>
+/// OS and WS sweep the same ifmap stream once per column fold; sweeps that repeat (with any period)
+/// are multiplied out. Many column folds and small windows make that happen; the count must still
+/// equal the address-by-address replay.
+/// </summary>
+public sealed class RepeatedSweepTests
+{
+    [Theory]
+    [InlineData(SystolicDataflow.OutputStationary)]
+    [InlineData(SystolicDataflow.WeightStationary)]
+    public void SkippingRepeatedSweepsKeepsTheCount(SystolicDataflow flow)
+    {
+        var rng = new Random(606 + (int)flow);
+        long skipped = 0, skippedCases = 0;
+        for (int trial = 0; trial < 150; trial++)
+        {
+            int r = rng.Next(1, 4), s = rng.Next(1, 4);
+            var shape = SystolicLayerShape.FromScaleSim(rng.Next(r, r + 8), rng.Next(s, s + 8), r, s, rng.Next(1, 6), rng.Next(8, 80), rng.Next(1, 3), rng.Next(1, 3));
+            var config = new SystolicConfig { Rows = rng.Next(1, 7), Columns = rng.Next(1, 4), Dataflow = flow };
+            var g = new SystolicModel.Geometry(shape, config);
+            long window = rng.Next(2, 60);
+            var fast = IfmapWindowReplay.Run(g, window, out long skippedSweeps);
+            var slow = IfmapWindowReplay.Reference(g, window);
+            Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} {flow}, window {window}: fast {fast}, reference {slow}");
+            skipped += skippedSweeps;
+            if (skippedSweeps > 0) skippedCases++;
+        }
+        Assert.True(skippedCases >= 20, $"only {skippedCases} trials skipped sweeps ({skipped} sweeps)");
+    }
+}
+
+/// <summary>
+/// Holds the closed forms over the ifmap stream (valid-pair counts, the line of the n-th valid pair,
+/// and the layers whose every read misses) to a plain enumeration and to the address-by-address
+/// replay, on random layers that include 1×1, strided, GEMM-shaped and many-channel layers.
+/// </summary>
+public sealed class IfmapStreamTests
+{
+    private static (SystolicLayerShape Shape, SystolicConfig Config) RandomCase(Random rng, SystolicDataflow flow)
+    {
+        int kind = rng.Next(4);
+        int r = kind == 0 ? 1 : rng.Next(1, 5), s = kind == 0 ? 1 : rng.Next(1, 5);
+        int sh = kind == 1 ? rng.Next(r, r + 3) : rng.Next(1, 4), sw = kind == 1 ? rng.Next(s, s + 3) : rng.Next(1, 4);
+        int c = kind == 3 ? rng.Next(8, 40) : rng.Next(1, 9);
+        var shape = kind == 2
+            ? SystolicLayerShape.FromGemm(rng.Next(1, 40), rng.Next(1, 20), rng.Next(1, 40))
+            : SystolicLayerShape.FromScaleSim(rng.Next(r, r + 12), rng.Next(s, s + 12), r, s, c, rng.Next(1, 12), sh, sw);
+        var config = new SystolicConfig { Rows = rng.Next(1, 10), Columns = rng.Next(1, 10), Dataflow = flow };
+        return (shape, config);
+    }
+
+    [Theory]
+    [InlineData(SystolicDataflow.OutputStationary)]
+    [InlineData(SystolicDataflow.WeightStationary)]
+    [InlineData(SystolicDataflow.InputStationary)]
+    public void LineOfEveryValidPairMatchesEnumeration(SystolicDataflow flow)
+    {
+        var rng = new Random(4242 + (int)flow);
+        for (int trial = 0; trial < 120; trial++)
+        {
+            var (shape, config) = RandomCase(rng, flow);
+            var g = new SystolicModel.Geometry(shape, config);
+            var lines = ValidPairLines(g);
+            var stream = new IfmapStream(g);
+            Assert.Equal(lines.Count, stream.Total);
+            for (int n = 0; n < lines.Count; n += 1 + lines.Count / 300)
+                Assert.True(lines[n] == stream.LineOfValidPair(n), $"{shape} on {config.Rows}x{config.Columns} {flow}: pair {n} on line {lines[n]}, closed form {stream.LineOfValidPair(n)}");
+        }
+    }
+
+    [Theory]
+    [InlineData(SystolicDataflow.OutputStationary)]
+    [InlineData(SystolicDataflow.WeightStationary)]
+    [InlineData(SystolicDataflow.InputStationary)]
+    public void IfmapDramReadsEqualAddressByAddressReplay(SystolicDataflow flow)
+    {
+        var rng = new Random(917 + (int)flow);
+        int closedForm = 0;
+        for (int trial = 0; trial < 200; trial++)
+        {
+            var (shape, config) = RandomCase(rng, flow);
+            var g = new SystolicModel.Geometry(shape, config);
+            long window = rng.Next(1, 120);
+            if (SystolicModel.TouchedIfmapWords(shape) >= window && new IfmapStream(g).EveryReadMisses(window)) closedForm++;
+            var fast = SystolicModel.IfmapDramReads(g, window);
+            var slow = IfmapWindowReplay.Reference(g, window);
+            Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} {flow}, window {window}: model {fast}, reference {slow}");
+        }
+        Assert.True(closedForm >= 40, $"only {closedForm} trials took the every-read-misses closed form");
+    }
+
+    [Fact]
+    public void ElementPrefixMatchesEnumeration()
+    {
+        var rng = new Random(31337);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            var (shape, config) = RandomCase(rng, (SystolicDataflow)rng.Next(3));
+            var g = new SystolicModel.Geometry(shape, config);
+            var stream = new IfmapStream(g);
+            long count = 0;
+            for (long k = 0; k <= g.K; k++)
+            {
+                Assert.True(count == stream.ElementPrefix(k), $"{shape}: elements [0, {k}) have {count} valid pairs, closed form {stream.ElementPrefix(k)}");
+                if (k < g.K)
+                    for (long p = 0; p < g.M; p++)
+                        if (g.Valid(p, k)) count++;
+            }
+        }
+    }
+
+    /// <summary>The demand line of every valid (pixel, element) pair, in SCALE-Sim's CALC order.</summary>
+    private static List<long> ValidPairLines(SystolicModel.Geometry g)
+    {
+        var lines = new List<long>();
+        void Add(long p, long k, long line)
+        {
+            if (g.Valid(p, k)) lines.Add(line);
+        }
+        long f = 0;
+        for (long fc = 0; fc < g.ColFolds; fc++)
+            for (long fr = 0; fr < g.RowFolds; fr++, f++)
+            {
+                long lineBase = f * g.FoldCycles;
+                switch (g.Flow)
+                {
+                    case SystolicDataflow.OutputStationary:
+                        for (long t = 0; t < g.K + g.RowsUsed(fr) - 1; t++)
+                            for (long r = 0; r < g.RowsUsed(fr); r++)
+                                if (t - r >= 0 && t - r < g.K) Add(fr * g.Ra + r, t - r, lineBase + t);
+                        break;
+                    case SystolicDataflow.WeightStationary:
+                        for (long t = 0; t < g.FoldCycles; t++)
+                            for (long r = 0; r < g.RowsUsed(fr); r++)
+                                if (t - r - g.Ra >= 0 && t - r - g.Ra < g.M) Add(t - r - g.Ra, fr * g.Ra + r, lineBase + t);
+                        break;
+                    default:
+                        for (long t = 0; t < g.Ra; t++)
+                        {
+                            long row = g.Ra - 1 - t;
+                            if (row >= g.RowsUsed(fr)) continue;
+                            for (long c = 0; c < g.ColsUsed(fc); c++) Add(fc * g.Ca + c, fr * g.Ra + row, lineBase + t);
+                        }
+                        break;
+                }
+            }
+        return lines;
+    }
+}
+
 /// <summary>Holds the closed-form filter DRAM count to a replay of every filter demand address.</summary>
 public sealed class FilterWindowTests
 {

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Globalization;
+using Tandem.Core.Hardware.Systolic;
+
+namespace Tandem.Benchmarks;
+
+/// <summary>Development aid: per (layer, array) CPU time of the model and of its ifmap part, slowest first.</summary>
+internal static class Profile
+{
+    public static int Run(int top)
+    {
+        Collect(); // warm-up pass (tiered JIT)
+        Measure(Collect(), top);
+        return 0;
+    }
+
+    /// <summary>The same split (whole model, ifmap DRAM reads) for every row of the SCALE-Sim reference file, slowest first.</summary>
+    public static int RunRows(string path, int top, string? only = null)
+    {
+        var lines = File.ReadAllLines(path);
+        var header = lines[0].Split(',');
+        int Col(string name) => Array.IndexOf(header, name);
+        var rows = new List<(string Id, double Total, double Ifmap, long Misses)>();
+        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
+        {
+            var c = line.Split(',');
+            if (only is not null && !$"{c[Col("net")]}/{c[Col("layer")]} {c[Col("array_rows")]}x{c[Col("array_cols")]} {c[Col("dataflow")]} {c[Col("bandwidth_mode")]}".Contains(only, StringComparison.Ordinal)) continue;
+            int I(string n) => (int)double.Parse(c[Col(n)], CultureInfo.InvariantCulture);
+            var s = SystolicLayerShape.FromScaleSim(I("ifmap_h"), I("ifmap_w"), I("filter_r"), I("filter_s"), I("channels_c"), I("num_filters_m"), I("stride_h"), I("stride_w"));
+            var config = new SystolicConfig
+            {
+                Rows = I("array_rows"), Columns = I("array_cols"),
+                Dataflow = SystolicConfig.ParseDataflow(c[Col("dataflow")])!.Value,
+                IfmapSramKiB = I("ifmap_sram_kb"), FilterSramKiB = I("filter_sram_kb"), OfmapSramKiB = I("ofmap_sram_kb"),
+                BandwidthMode = c[Col("bandwidth_mode")] == "USER" ? SystolicBandwidthMode.User : SystolicBandwidthMode.Calc,
+                DramWordsPerCycle = I("ifmap_dram_bw_words_per_cycle"),
+            };
+            var g = new SystolicModel.Geometry(s, config);
+            long w = SystolicModel.Window(config.IfmapSramWords);
+            rows.Add(($"{c[Col("net")]}/{c[Col("layer")]} {s.IfmapHeight}x{s.IfmapWidth}x{s.Channels} {s.FilterHeight}x{s.FilterWidth}/{s.StrideHeight} N={s.Filters} on {config.Rows}x{config.Columns} {c[Col("dataflow")]} {c[Col("bandwidth_mode")]}",
+                Time(() => SystolicModel.Evaluate(s, config)), Time(() => SystolicModel.IfmapDramReads(g, w)), SystolicModel.IfmapDramReads(g, w).Misses));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rows.Count} rows, {rows.Sum(r => r.Total) * 1e3:0.00} ms, ifmap {rows.Sum(r => r.Ifmap) * 1e3:0.00} ms"));
+        foreach (var r in rows.OrderByDescending(r => r.Total).Take(top))
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {r.Total * 1e6,9:0.0} µs (ifmap {r.Ifmap * 1e6,9:0.0}, {r.Misses} misses) {r.Id}"));
+        return 0;
+    }
+
+    private static List<(string Net, string Layer, string Array, double Total, double Ifmap)> Collect()
+    {
+        var rows = new List<(string Net, string Layer, string Array, double Total, double Ifmap)>();
+        foreach (var (name, shapes) in new[] { ("mobilenet", SystolicBenchmarks.Shapes(Tandem.Core.Workloads.ModelZoo.MobileNetV1())), ("resnet50", SystolicBenchmarks.Shapes(Tandem.Core.Workloads.ModelZoo.ResNet50())) })
+            foreach (var n in SystolicBenchmarks.ArraySizes)
+                foreach (var d in new[] { SystolicDataflow.OutputStationary, SystolicDataflow.WeightStationary, SystolicDataflow.InputStationary })
+                {
+                    var c = new SystolicConfig { Rows = n, Columns = n, Dataflow = d };
+                    foreach (var s in shapes)
+                    {
+                        var g = new SystolicModel.Geometry(s, c);
+                        long w = SystolicModel.Window(c.IfmapSramWords);
+                        rows.Add((name, $"{s.IfmapHeight}x{s.IfmapWidth}x{s.Channels} {s.FilterHeight}x{s.FilterWidth}/{s.StrideHeight} N={s.Filters}", $"{n} {d}",
+                            Time(() => SystolicModel.Evaluate(s, c)), Time(() => SystolicModel.IfmapDramReads(g, w))));
+                    }
+                }
+        return rows;
+    }
+
+    private static void Measure(List<(string Net, string Layer, string Array, double Total, double Ifmap)> rows, int top)
+    {
+        foreach (var net in new[] { "mobilenet", "resnet50" })
+        {
+            var set = rows.Where(r => r.Net == net).ToList();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{net}: {set.Count} evaluations, {set.Sum(r => r.Total) * 1e3:0.00} ms, ifmap {set.Sum(r => r.Ifmap) * 1e3:0.00} ms"));
+            foreach (var a in set.GroupBy(r => r.Array))
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {a.Key}: {a.Average(r => r.Total) * 1e6:0.0} µs/layer, ifmap {a.Average(r => r.Ifmap) * 1e6:0.0}"));
+        }
+        foreach (var r in rows.OrderByDescending(r => r.Total).Take(top))
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {r.Total * 1e6,9:0.0} µs (ifmap {r.Ifmap * 1e6,9:0.0}) {r.Net} {r.Layer} on {r.Array}"));
+    }
+
+    /// <summary>CPU time per call, repeated for at least 20 ms.</summary>
+    private static double Time(Action a)
+    {
+        a();
+        var proc = Process.GetCurrentProcess();
+        proc.Refresh();
+        var t0 = proc.TotalProcessorTime;
+        long n = 0;
+        TimeSpan elapsed;
+        do
+        {
+            for (int i = 0; i < 4; i++) a();
+            n += 4;
+            proc.Refresh();
+            elapsed = proc.TotalProcessorTime - t0;
+        } while (elapsed.TotalMilliseconds < 20);
+        return elapsed.TotalSeconds / n;
+    }
+}
