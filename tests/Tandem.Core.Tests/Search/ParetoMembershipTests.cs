@@ -45,6 +45,25 @@ public class ParetoMembershipTests
             Assert.True(Math.Abs(exact[i] - mc[i]) < 0.015, $"design {i}: quadrature {exact[i]:F4}, Monte Carlo {mc[i]:F4}");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    public void Rao_Blackwellised_draws_converge_to_the_quadrature(int seed)
+    {
+        var rng = new Random(seed);
+        var known = new[] { new[] { 0.0, 1.0 }, [0.5, 0.4], [1.0, 0.0], [0.7, 0.9] };
+        var means = Enumerable.Range(0, 8).Select(_ => new[] { rng.NextDouble() * 1.2 - 0.1, rng.NextDouble() * 1.2 - 0.1 }).ToArray();
+        var stds = Enumerable.Range(0, 8).Select(_ => new[] { 0.02 + 0.3 * rng.NextDouble(), 0.02 + 0.3 * rng.NextDouble() }).ToArray();
+        var exact = ParetoMembership.Independent2D(known, means, stds, nodes: 64);
+        var rb = ParetoMembership.Conditional2D(known, means, stds, 20_000, new Random(seed + 50));
+        for (int i = 0; i < means.Length; i++)
+            Assert.True(Math.Abs(exact[i] - rb[i]) < 0.01, $"design {i}: quadrature {exact[i]:F4}, conditional draws {rb[i]:F4}");
+        // deterministic given the generator, and point designs behave as points
+        Assert.Equal(rb, ParetoMembership.Conditional2D(known, means, stds, 20_000, new Random(seed + 50)));
+        var zero = new[] { 0.0, 0.0 };
+        Assert.Equal([1.0, 0.0, 1.0], ParetoMembership.Conditional2D([new[] { 1.0, 1.0 }], [new[] { 0.5, 2.0 }, [2.0, 2.0], [1.5, 0.5]], [zero, zero, zero], 3, new Random(0)));
+    }
+
     [Fact]
     public void Joint_draws_with_no_correlation_agree_with_the_independent_formula()
     {

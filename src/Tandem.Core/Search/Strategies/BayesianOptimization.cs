@@ -27,8 +27,10 @@ public sealed record BayesianOptimizationOptions
     /// <summary>
     /// Multi-objective acquisition: "front" (default: only candidates on the Pareto front predicted
     /// by the posterior means over all candidates and the observed designs are eligible, chosen among
-    /// by probability of improvement), "ehvi" (expected hypervolume improvement) or "pi" (probability
-    /// of improvement: that the design is not dominated by the current feasible front).
+    /// by probability of improvement), "ehvi" (expected hypervolume improvement), "pi" (probability
+    /// of improvement: that the design is not dominated by the current feasible front) or
+    /// "membership" (probability of being Pareto-optimal among the evaluated designs and the whole
+    /// predicted candidate set: the expected number of front members an evaluation adds).
     /// </summary>
     public string Acquisition { get; init; } = "front";
 
@@ -37,18 +39,16 @@ public sealed record BayesianOptimizationOptions
     /// <summary>"membership": the candidates nearest the predicted front (by the ε of their posterior means) that compete for membership (≥ 1).</summary>
     public int MembershipPool { get; init; } = 1000;
 
-    /// <summary>"membership", two objectives: quadrature nodes per objective of each candidate's membership integral (≥ 1).</summary>
-    public int MembershipNodes { get; init; } = 10;
+    /// <summary>"membership": posterior draws of the competitors per ask (≥ 1).</summary>
+    public int MembershipDraws { get; init; } = 64;
 
-    /// <summary>"membership", three or more objectives: the best competitors drawn jointly (≥ 1) and the number of joint posterior draws (≥ 1).</summary>
+    /// <summary>"membership", three or more objectives: the best competitors drawn jointly (≥ 1).</summary>
     public int MembershipJoint { get; init; } = 300;
-
-    public int MembershipDraws { get; init; } = 128;
 
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_nodes", "membership_joint", "membership_draws"));
+            "membership_pool", "membership_draws", "membership_joint"));
         return new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
@@ -59,9 +59,8 @@ public sealed record BayesianOptimizationOptions
             EnumerateUpTo = options.GetLong("enumerate_up_to", 20_000, 0, 10_000_000),
             Acquisition = options.GetChoice("acquisition", "front", Acquisitions),
             MembershipPool = options.GetInt("membership_pool", 1000, 1, 100_000),
-            MembershipNodes = options.GetInt("membership_nodes", 10, 1, 64),
             MembershipJoint = options.GetInt("membership_joint", 300, 1, 5_000),
-            MembershipDraws = options.GetInt("membership_draws", 128, 1, 100_000),
+            MembershipDraws = options.GetInt("membership_draws", 64, 1, 100_000),
         };
     }
 }
@@ -267,8 +266,10 @@ internal sealed class BayesianOptimization : IStrategy
     /// means) dominates their mean are the competitors, with predictive standard deviations (noise
     /// included: a table or a measurement holds a value, not its smooth trend). Two objectives: each
     /// competitor's probability of being non-dominated by the evaluated front and by every other
-    /// competitor, designs independent (<see cref="ParetoMembership.Independent2D"/>); more: joint
-    /// posterior draws of the best <c>MembershipJoint</c> competitors (<see cref="ParetoMembership.Estimate"/>).
+    /// competitor, designs independent, from <c>MembershipDraws</c> Rao–Blackwellised draws
+    /// (<see cref="ParetoMembership.Conditional2D"/>); more: joint posterior draws of the best
+    /// <c>MembershipJoint</c> competitors (<see cref="ParetoMembership.Estimate"/>). Cost per ask:
+    /// O(candidates · n) for the means plus O(pool · n²) for the variances, n observations.
     /// Multiplied by the probability of feasibility; ties (e.g. all zero) go to the smaller ε.
     /// </summary>
     private int MembershipChoice(List<double[]> encoded, List<double[]> front)
@@ -303,7 +304,7 @@ internal sealed class BayesianOptimization : IStrategy
             }
         }
         double[] probability;
-        if (m == 2) probability = ParetoMembership.Independent2D(known, poolMean, poolStd, _options.MembershipNodes);
+        if (m == 2) probability = ParetoMembership.Conditional2D(known, poolMean, poolStd, _options.MembershipDraws, _rng);
         else
         {
             int joint = Math.Min(pool.Length, _options.MembershipJoint);

@@ -109,6 +109,98 @@ internal static class ParetoMembership
         return result;
     }
 
+    /// <summary>
+    /// The same probabilities as <see cref="Independent2D"/> (two objectives, designs independent),
+    /// estimated by Rao–Blackwellised Monte Carlo: each of <paramref name="draws"/> draws samples
+    /// every design's value, and each design i is credited with the exact probability that its own
+    /// value escapes the staircase of the known points and the other designs' samples
+    /// (a sum over the stairs of F_i1 differences times F_i2, <see cref="BayesianOptimization.NonDominatedProbability2D"/>'s
+    /// formula restricted to the stairs within ±8σ). Unbiased for every design, with far less variance
+    /// than counting hits, and O(draws · (N log N + F·N)) for a front of F — cheap enough for a
+    /// thousand designs at every ask. Deterministic given the state of <paramref name="rng"/>.
+    /// </summary>
+    public static double[] Conditional2D(IReadOnlyList<double[]> known, IReadOnlyList<double[]> means, IReadOnlyList<double[]> stds, int draws, Random rng)
+    {
+        int n = means.Count;
+        var result = new double[n];
+        if (n == 0) return result;
+        var knownStairs = NonDominated(known).OrderBy(p => p[0]).ThenBy(p => p[1]).ToList();
+        int total = knownStairs.Count + n;
+        // Points of one draw: known first (index < K), then the designs' samples.
+        var x1 = new double[total];
+        var x2 = new double[total];
+        for (int k = 0; k < knownStairs.Count; k++) { x1[k] = knownStairs[k][0]; x2[k] = knownStairs[k][1]; }
+        int K = knownStairs.Count;
+        var order = new int[total];
+        var keys = new double[total];
+        var stairX = new List<double>(64);
+        var stairY = new List<double>(64);
+        var stairOwner = new List<int>(64);
+        var altX = new List<double>(64);
+        var altY = new List<double>(64);
+        var onFront = new bool[n];
+        for (int t = 0; t < draws; t++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                x1[K + i] = means[i][0] + stds[i][0] * Operators.Gaussian(rng);
+                x2[K + i] = means[i][1] + stds[i][1] * Operators.Gaussian(rng);
+            }
+            for (int a = 0; a < total; a++) order[a] = a;
+            // Sort by the first objective, then the second (a stable lexicographic order).
+            Array.Sort(order, (a, b) => x1[a] != x1[b] ? x1[a].CompareTo(x1[b]) : x2[a] != x2[b] ? x2[a].CompareTo(x2[b]) : a.CompareTo(b));
+            Staircase(order, x1, x2, -1, stairX, stairY, stairOwner);
+            Array.Clear(onFront);
+            foreach (int o in stairOwner) if (o >= K) onFront[o - K] = true;
+            for (int i = 0; i < n; i++)
+            {
+                if (onFront[i])
+                {
+                    // The staircase without design i's own sample.
+                    Staircase(order, x1, x2, K + i, altX, altY, null);
+                    result[i] += EscapeProbability(altX, altY, means[i], stds[i]);
+                }
+                else result[i] += EscapeProbability(stairX, stairY, means[i], stds[i]);
+            }
+        }
+        for (int i = 0; i < n; i++) result[i] = Math.Clamp(result[i] / draws, 0, 1);
+        return result;
+    }
+
+    /// <summary>The non-dominated staircase of the points in lexicographic <paramref name="order"/>, skipping <paramref name="skip"/>: first objective increasing, second strictly decreasing.</summary>
+    private static void Staircase(int[] order, double[] x1, double[] x2, int skip, List<double> sx, List<double> sy, List<int>? owner)
+    {
+        sx.Clear(); sy.Clear(); owner?.Clear();
+        double best = double.PositiveInfinity;
+        foreach (int a in order)
+        {
+            if (a == skip || !(x2[a] < best)) continue;
+            best = x2[a];
+            sx.Add(x1[a]); sy.Add(x2[a]); owner?.Add(a);
+        }
+    }
+
+    /// <summary>P(y not weakly dominated by a staircase) for independent Gaussian y; stairs more than 8σ away in the first objective add nothing.</summary>
+    private static double EscapeProbability(List<double> sx, List<double> sy, double[] mean, double[] std)
+    {
+        int f = sx.Count;
+        if (f == 0) return 1;
+        double lo = mean[0] - 8 * std[0], hi = mean[0] + 8 * std[0];
+        // First stair whose successor begins at or above lo (earlier stairs' first-objective intervals carry no mass).
+        int start = sx.BinarySearch(lo);
+        start = start >= 0 ? start : ~start;
+        start = Math.Max(0, start - 1);
+        double prob = start == 0 ? Cdf(sx[0], mean[0], std[0]) : 0;
+        for (int k = start; k < f; k++)
+        {
+            if (sx[k] > hi) break;
+            double lower = Cdf(sx[k], mean[0], std[0]);
+            double upper = k + 1 < f ? Cdf(sx[k + 1], mean[0], std[0]) : 1;
+            if (upper > lower) prob += (upper - lower) * Cdf(sy[k], mean[1], std[1]);
+        }
+        return prob;
+    }
+
     /// <summary>P(Y ≤ y) for Y ~ N(mean, std²); a point mass when std is 0.</summary>
     private static double Cdf(double y, double mean, double std) =>
         std > 0 ? BayesianOptimization.NormalCdf((y - mean) / std) : (y >= mean ? 1 : 0);
