@@ -65,6 +65,38 @@ public class ParetoMembershipTests
     }
 
     [Fact]
+    public void Atoms_turn_ties_with_evaluated_designs_into_domination()
+    {
+        // An evaluated design sits exactly on an atom of objective 2 (value 0); a slower design predicted
+        // at the atom escapes only if it lands below the atom's window: Φ(−0.3/0.2) ≈ 0.0668, not ½.
+        var known = new[] { new[] { 0.0, 0.0 } };
+        var mean = new[] { new[] { 0.1, 0.0 } };
+        var std = new[] { new[] { 0.01, 0.2 } };
+        double plain = ParetoMembership.Conditional2D(known, mean, std, 4, new Random(1))[0];
+        Assert.Equal(0.5, plain, 3);
+        var atoms = new[] { ParetoMembership.Atoms.None, new ParetoMembership.Atoms([0.0], 0.3) };
+        double tied = ParetoMembership.Conditional2D(known, mean, std, 4, new Random(1), atoms)[0];
+        Assert.Equal(BayesianOptimization.NormalCdf(-1.5), tied, 3);
+
+        // the snapped CDF agrees with snapping Gaussian draws
+        var a = new ParetoMembership.Atoms([-0.5, 0.4], 0.2);
+        var rng = new Random(3);
+        var draws = Enumerable.Range(0, 200_000).Select(_ => a.Snap(0.1 + 0.5 * Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()))).ToArray();
+        foreach (double y in new[] { -0.8, -0.5, -0.4, 0.0, 0.4, 0.41, 0.7 })
+        {
+            double empirical = draws.Count(d => d < y) / (double)draws.Length;
+            Assert.True(Math.Abs(empirical - a.CdfBelow(y, 0.1, 0.5)) < 0.004, $"y = {y}: draws {empirical:F4}, formula {a.CdfBelow(y, 0.1, 0.5):F4}");
+        }
+
+        // detection: a value shared by ≥ 5 % (and ≥ 3) of the observations
+        var observed = new double[] { 10, 10, 10, 10, 50, 60, 70, 80, 10, 90 };
+        var found = ParetoMembership.Atoms.Detect(observed, observed.Select(v => v / 100).ToList(), 0.05, 0.01);
+        Assert.Equal(0.1, found.Snap(0.105), 12);
+        Assert.Equal(0.5 + 0.005, found.Snap(0.505), 12);
+        Assert.Same(ParetoMembership.Atoms.None, ParetoMembership.Atoms.Detect([1, 2, 3, 1], [1, 2, 3, 1], 0.05, 0.1));
+    }
+
+    [Fact]
     public void Joint_draws_with_no_correlation_agree_with_the_independent_formula()
     {
         var known = new[] { new[] { 0.2, 0.8 }, [0.8, 0.2] };

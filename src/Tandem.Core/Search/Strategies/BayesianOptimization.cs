@@ -42,13 +42,16 @@ public sealed record BayesianOptimizationOptions
     /// <summary>"membership": posterior draws of the competitors per ask (≥ 1).</summary>
     public int MembershipDraws { get; init; } = 64;
 
+    /// <summary>"membership", two objectives: the share of evaluated designs (0–1; 0 = off) that must hold exactly the same value for it to be an atom of that objective.</summary>
+    public double MembershipAtoms { get; init; } = 0;
+
     /// <summary>"membership", three or more objectives: the best competitors drawn jointly (≥ 1).</summary>
     public int MembershipJoint { get; init; } = 300;
 
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_draws", "membership_joint"));
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms"));
         return new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
@@ -61,6 +64,7 @@ public sealed record BayesianOptimizationOptions
             MembershipPool = options.GetInt("membership_pool", 1000, 1, 100_000),
             MembershipJoint = options.GetInt("membership_joint", 300, 1, 5_000),
             MembershipDraws = options.GetInt("membership_draws", 64, 1, 100_000),
+            MembershipAtoms = options.GetDouble("membership_atoms", 0, 0, 1),
         };
     }
 }
@@ -304,7 +308,7 @@ internal sealed class BayesianOptimization : IStrategy
             }
         }
         double[] probability;
-        if (m == 2) probability = ParetoMembership.Conditional2D(known, poolMean, poolStd, _options.MembershipDraws, _rng);
+        if (m == 2) probability = ParetoMembership.Conditional2D(known, poolMean, poolStd, _options.MembershipDraws, _rng, Atoms());
         else
         {
             int joint = Math.Min(pool.Length, _options.MembershipJoint);
@@ -328,6 +332,24 @@ internal sealed class BayesianOptimization : IStrategy
             if (score > bestScore) { bestScore = score; best = pool[a]; } // pool is in ε order: ties keep the smaller ε
         }
         return best;
+    }
+
+    /// <summary>
+    /// Per objective, the atoms of the observed outputs (<see cref="ParetoMembership.Atoms.Detect"/>):
+    /// values shared exactly by at least <c>MembershipAtoms</c> of the evaluated designs, such as the
+    /// chance accuracy of networks that did not train, with windows of two noise standard deviations
+    /// in the warped scale. A Gaussian noise model cannot represent such ties; without them, every
+    /// unevaluated design predicted at the atom looks like a coin flip to beat the evaluated one.
+    /// </summary>
+    private ParetoMembership.Atoms[]? Atoms()
+    {
+        if (_options.MembershipAtoms <= 0) return null;
+        var observed = _told.Where(t => t.Objectives is not null).ToList();
+        return _objectiveModels.Select((g, k) =>
+        {
+            var values = observed.Select(t => t.Objectives![k]).ToList();
+            return ParetoMembership.Atoms.Detect(values, values.Select(g.Warp).ToList(), _options.MembershipAtoms, 2 * Math.Sqrt(g.NoiseVariance));
+        }).ToArray();
     }
 
     /// <summary>The additive ε by which <paramref name="reference"/> dominates <paramref name="y"/> (negative: y is beyond all of it; +∞ for an empty reference).</summary>

@@ -119,8 +119,13 @@ internal static class ParetoMembership
     /// than counting hits, and O(draws · (N log N + F·N)) for a front of F — cheap enough for a
     /// thousand designs at every ask. Deterministic given the state of <paramref name="rng"/>.
     /// </summary>
-    public static double[] Conditional2D(IReadOnlyList<double[]> known, IReadOnlyList<double[]> means, IReadOnlyList<double[]> stds, int draws, Random rng)
+    /// <param name="atoms">Optional, per objective: values the outputs take exactly and repeatedly (e.g. the chance
+    /// accuracy of every diverged network), each with a half-width η: a value drawn within η of an
+    /// atom is that atom, so ties with evaluated designs are ties (weakly dominated), not coin flips.</param>
+    public static double[] Conditional2D(IReadOnlyList<double[]> known, IReadOnlyList<double[]> means, IReadOnlyList<double[]> stds, int draws, Random rng,
+        Atoms[]? atoms = null)
     {
+        atoms ??= [Atoms.None, Atoms.None];
         int n = means.Count;
         var result = new double[n];
         if (n == 0) return result;
@@ -143,8 +148,8 @@ internal static class ParetoMembership
         {
             for (int i = 0; i < n; i++)
             {
-                x1[K + i] = means[i][0] + stds[i][0] * Operators.Gaussian(rng);
-                x2[K + i] = means[i][1] + stds[i][1] * Operators.Gaussian(rng);
+                x1[K + i] = atoms[0].Snap(means[i][0] + stds[i][0] * Operators.Gaussian(rng));
+                x2[K + i] = atoms[1].Snap(means[i][1] + stds[i][1] * Operators.Gaussian(rng));
             }
             for (int a = 0; a < total; a++) order[a] = a;
             // Sort by the first objective, then the second (a stable lexicographic order).
@@ -158,9 +163,9 @@ internal static class ParetoMembership
                 {
                     // The staircase without design i's own sample.
                     Staircase(order, x1, x2, K + i, altX, altY, null);
-                    result[i] += EscapeProbability(altX, altY, means[i], stds[i]);
+                    result[i] += EscapeProbability(altX, altY, means[i], stds[i], atoms);
                 }
-                else result[i] += EscapeProbability(stairX, stairY, means[i], stds[i]);
+                else result[i] += EscapeProbability(stairX, stairY, means[i], stds[i], atoms);
             }
         }
         for (int i = 0; i < n; i++) result[i] = Math.Clamp(result[i] / draws, 0, 1);
@@ -180,25 +185,78 @@ internal static class ParetoMembership
         }
     }
 
-    /// <summary>P(y not weakly dominated by a staircase) for independent Gaussian y; stairs more than 8σ away in the first objective add nothing.</summary>
-    private static double EscapeProbability(List<double> sx, List<double> sy, double[] mean, double[] std)
+    /// <summary>
+    /// P(y not weakly dominated by a staircase) for independent Gaussian y (snapped to the atoms): y
+    /// escapes iff y₁ &lt; the first stair's, or y₁ ∈ [stair k, stair k+1) and y₂ &lt; stair k's second
+    /// objective — strict inequalities, so the CDFs are left limits P(Y &lt; y), which matters only at
+    /// atoms. Stairs more than 8σ away in the first objective add nothing.
+    /// </summary>
+    private static double EscapeProbability(List<double> sx, List<double> sy, double[] mean, double[] std, Atoms[] atoms)
     {
         int f = sx.Count;
         if (f == 0) return 1;
-        double lo = mean[0] - 8 * std[0], hi = mean[0] + 8 * std[0];
+        double lo = mean[0] - 8 * std[0] - atoms[0].Eta, hi = mean[0] + 8 * std[0];
         // First stair whose successor begins at or above lo (earlier stairs' first-objective intervals carry no mass).
         int start = sx.BinarySearch(lo);
         start = start >= 0 ? start : ~start;
         start = Math.Max(0, start - 1);
-        double prob = start == 0 ? Cdf(sx[0], mean[0], std[0]) : 0;
+        double prob = start == 0 ? atoms[0].CdfBelow(sx[0], mean[0], std[0]) : 0;
         for (int k = start; k < f; k++)
         {
-            if (sx[k] > hi) break;
-            double lower = Cdf(sx[k], mean[0], std[0]);
-            double upper = k + 1 < f ? Cdf(sx[k + 1], mean[0], std[0]) : 1;
-            if (upper > lower) prob += (upper - lower) * Cdf(sy[k], mean[1], std[1]);
+            if (sx[k] > hi + atoms[0].Eta) break;
+            double lower = atoms[0].CdfBelow(sx[k], mean[0], std[0]);
+            double upper = k + 1 < f ? atoms[0].CdfBelow(sx[k + 1], mean[0], std[0]) : 1;
+            if (upper > lower) prob += (upper - lower) * atoms[1].CdfBelow(sy[k], mean[1], std[1]);
         }
         return prob;
+    }
+
+    /// <summary>
+    /// Atoms of one objective's output distribution: sorted values (non-overlapping windows of
+    /// half-width <see cref="Eta"/>) that a draw falling within the window is snapped to.
+    /// </summary>
+    internal sealed class Atoms(double[] values, double eta)
+    {
+        public static readonly Atoms None = new([], 0);
+        public double Eta { get; } = values.Length == 0 ? 0 : eta;
+        private readonly double[] _values = values.Order().ToArray();
+
+        /// <summary>The atom whose window holds y, else y.</summary>
+        public double Snap(double y)
+        {
+            foreach (double a in _values) if (Math.Abs(y - a) <= Eta) return a;
+            return y;
+        }
+
+        /// <summary>P(Snap(Y) &lt; y) for Y ~ N(mean, std²).</summary>
+        public double CdfBelow(double y, double mean, double std)
+        {
+            double p = Cdf(y, mean, std);
+            foreach (double a in _values)
+            {
+                double wlo = a - Eta, whi = a + Eta;
+                if (y <= wlo) break;
+                // remove the window's mass below y, then add the whole window if its atom is below y
+                p -= Cdf(Math.Min(y, whi), mean, std) - Cdf(wlo, mean, std);
+                if (a < y) p += Cdf(whi, mean, std) - Cdf(wlo, mean, std);
+            }
+            return Math.Clamp(p, 0, 1);
+        }
+
+        /// <summary>
+        /// The atoms of a sample: values shared exactly by at least <paramref name="minShare"/> of the
+        /// values (and by at least 3), in the given (warped) scale, with half-width <paramref name="eta"/>;
+        /// windows that would overlap keep the more frequent atom.
+        /// </summary>
+        public static Atoms Detect(IReadOnlyList<double> observed, IReadOnlyList<double> scaled, double minShare, double eta)
+        {
+            int need = Math.Max(3, (int)Math.Ceiling(minShare * observed.Count));
+            var groups = observed.Select((v, i) => (v, s: scaled[i])).GroupBy(t => t.v).Where(g => g.Count() >= need)
+                .OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Select(g => g.First().s).ToList();
+            var kept = new List<double>();
+            foreach (double a in groups) if (kept.All(b => Math.Abs(a - b) > 2 * eta)) kept.Add(a);
+            return kept.Count == 0 ? None : new Atoms(kept.ToArray(), eta);
+        }
     }
 
     /// <summary>P(Y ≤ y) for Y ~ N(mean, std²); a point mass when std is 0.</summary>
