@@ -1,13 +1,15 @@
 namespace Tandem.Core.Search.Strategies;
 
 /// <summary>
-/// Monte-Carlo estimate of the probability that each of M unevaluated designs is Pareto-optimal in
-/// the set made of those designs and the evaluated ones. Each draw samples the M designs' objective
-/// vectors jointly from the posterior (objectives independent of each other, designs correlated
-/// within an objective through the given covariances), keeps the evaluated designs at their known
-/// values, and counts the sampled designs that nothing — evaluated or sampled — dominates.
-/// Invariants: the result has one probability in [0, 1] per design, in input order; it depends
-/// only on the inputs and the state of <c>rng</c> (deterministic given the seed).
+/// The probability that each of M unevaluated designs is Pareto-optimal in the set made of those
+/// designs and the evaluated ones (minimisation; evaluated designs fixed at their values), for BO's
+/// "membership" acquisition. <see cref="Conditional2D"/> (two objectives, designs independent,
+/// Rao–Blackwellised draws) is what the strategy uses; <see cref="Independent2D"/> computes the same
+/// integral by quadrature, O(M²·nodes²), as the reference it is tested against; <see cref="Estimate"/>
+/// (any number of objectives) samples the designs jointly, correlated within an objective through
+/// the given covariances, and counts the draws in which nothing — evaluated or sampled — dominates
+/// each. Invariants: one probability in [0, 1] per design, in input order; results depend only on
+/// the inputs and the state of the given generator (deterministic given the seed).
 /// </summary>
 internal static class ParetoMembership
 {
