@@ -67,6 +67,43 @@ public class StrategyTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public async Task Membership_acquisition_finds_most_of_a_known_two_objective_front(int workers)
+    {
+        var objectives = new[] { new Objective("f1", Direction.Minimize), new Objective("f2", Direction.Minimize) };
+        var ctx = new StrategyContext(TwoObjective, objectives, [], 3);
+        var strategy = Create("bo", ctx, """{"acquisition": "membership"}""");
+        var recording = new Recording(strategy);
+        var eval = new Evaluator(TwoObjectiveValue);
+        var (trials, _, _) = await Run(ctx, recording, eval, 80, workers: workers);
+        var exact = new ExactFront(Enumerable.Range(0, 21).Select(x => ($"x={x};y=0;c=b", new double[] { x, 20 - x })).ToArray());
+        var tracker = new ParetoTracker(exact);
+        foreach (var t in trials) tracker.Add(t.DesignKey, ctx.ObjectiveVector(t.ToOutcome()), true);
+        Assert.True(tracker.FrontFraction >= 0.6, $"membership found {tracker.FrontFraction:P0} of the front");
+        Assert.Equal(80, trials.Count);
+        Assert.All(eval.PerKey.Values, n => Assert.Equal(1, n));
+        Assert.All(recording.Returned, n => Assert.Equal(workers, n));
+    }
+
+    [Fact]
+    public async Task Membership_acquisition_with_three_objectives_uses_joint_draws_and_improves_on_random()
+    {
+        // f3 = y, so the front is c = "b" with any x, y: (x, 20 − x + y, y) — 441 designs; random
+        // search wastes two thirds of its budget on c ≠ "b".
+        var objectives = new[] { new Objective("f1", Direction.Minimize), new Objective("f2", Direction.Minimize), new Objective("f3", Direction.Minimize) };
+        Dictionary<string, double> Value(Tandem.Core.Spaces.Design d) => new(TwoObjectiveValue(d)) { ["f3"] = d["y"] };
+        async Task<int> OnFront(string name, string json)
+        {
+            var ctx = new StrategyContext(TwoObjective, objectives, [], 5);
+            var (trials, _, _) = await Run(ctx, Create(name, ctx, json), new Evaluator(Value), 40);
+            return trials.Count(t => t.DesignKey.EndsWith("c=b", StringComparison.Ordinal));
+        }
+        int member = await OnFront("bo", """{"acquisition": "membership", "membership_pool": 200, "membership_joint": 100, "membership_draws": 32}""");
+        Assert.True(member > await OnFront("random", "{}"), $"membership put {member} of 40 on the front");
+    }
+
+    [Theory]
     [MemberData(nameof(All))]
     public async Task Respects_a_constraint_that_makes_the_unconstrained_optimum_infeasible(string name)
     {

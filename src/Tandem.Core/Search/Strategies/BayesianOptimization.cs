@@ -27,16 +27,31 @@ public sealed record BayesianOptimizationOptions
     /// <summary>
     /// Multi-objective acquisition: "front" (default: only candidates on the Pareto front predicted
     /// by the posterior means over all candidates and the observed designs are eligible, chosen among
-    /// by probability of improvement), "ehvi" (expected hypervolume improvement) or "pi" (probability
-    /// of improvement: that the design is not dominated by the current feasible front).
+    /// by probability of improvement), "ehvi" (expected hypervolume improvement), "pi" (probability
+    /// of improvement: that the design is not dominated by the current feasible front) or
+    /// "membership" (probability of being Pareto-optimal among the evaluated designs and the whole
+    /// predicted candidate set: the expected number of front members an evaluation adds).
     /// </summary>
     public string Acquisition { get; init; } = "front";
 
-    public static IReadOnlyList<string> Acquisitions { get; } = ["ehvi", "pi", "front"];
+    public static IReadOnlyList<string> Acquisitions { get; } = ["ehvi", "pi", "front", "membership"];
+
+    /// <summary>"membership": the candidates nearest the predicted front (by the ε of their posterior means) that compete for membership (≥ 1).</summary>
+    public int MembershipPool { get; init; } = 1000;
+
+    /// <summary>"membership": posterior draws of the competitors per ask (≥ 1).</summary>
+    public int MembershipDraws { get; init; } = 64;
+
+    /// <summary>"membership", two objectives: the share of evaluated designs (0–1; 0 = off) that must hold exactly the same value for it to be an atom of that objective.</summary>
+    public double MembershipAtoms { get; init; } = 0;
+
+    /// <summary>"membership", three or more objectives: the best competitors drawn jointly (≥ 1).</summary>
+    public int MembershipJoint { get; init; } = 300;
 
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
-        options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition"));
+        options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms"));
         return new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
@@ -46,6 +61,10 @@ public sealed record BayesianOptimizationOptions
             RefitEvery = options.GetInt("refit_every", 10, 1, 100_000),
             EnumerateUpTo = options.GetLong("enumerate_up_to", 20_000, 0, 10_000_000),
             Acquisition = options.GetChoice("acquisition", "front", Acquisitions),
+            MembershipPool = options.GetInt("membership_pool", 1000, 1, 100_000),
+            MembershipJoint = options.GetInt("membership_joint", 300, 1, 5_000),
+            MembershipDraws = options.GetInt("membership_draws", 64, 1, 100_000),
+            MembershipAtoms = options.GetDouble("membership_atoms", 0, 0, 1),
         };
     }
 }
@@ -113,13 +132,15 @@ internal sealed class BayesianOptimization : IStrategy
         var candidates = Candidates();
         var encoded = candidates.Select(GaussianProcess.Encode).ToList();
         var front = FeasibleFront();
-        if (_options.Acquisition == "front" && _objectiveModels.Length > 1) PredictedFront(candidates, encoded, front);
+        bool membership = _options.Acquisition == "membership" && _objectiveModels.Length > 1 && front.Count > 0;
+        if (membership) { }
+        else if (_options.Acquisition == "front" && _objectiveModels.Length > 1) PredictedFront(candidates, encoded, front);
         else Screen(candidates, encoded, front);
         int fantasies = 0;
         var fantasized = new int[_constraintModels.Length];
         for (int b = 0; b < count && candidates.Count > 0; b++)
         {
-            int best = Choose(encoded, front);
+            int best = membership ? MembershipChoice(encoded, front) : Choose(encoded, front);
             var chosen = candidates[best];
             result.Add(chosen);
             _seen.Add(chosen.Key);
@@ -238,6 +259,123 @@ internal sealed class BayesianOptimization : IStrategy
         var keptX = onFront.Select(i => encoded[i]).ToList();
         candidates.Clear(); candidates.AddRange(keptD);
         encoded.Clear(); encoded.AddRange(keptX);
+    }
+
+    /// <summary>
+    /// The "membership" acquisition: the index of the candidate most likely to be a member of the
+    /// Pareto front of the whole candidate set (a small space: the whole space) together with the
+    /// evaluated designs, so that each evaluation maximises the expected number of true front members
+    /// found. Posterior means of every candidate predicted feasible come first (O(n) each); the
+    /// <c>MembershipPool</c> with the smallest additive ε by which the front of (evaluated values ∪ all
+    /// means) dominates their mean are the competitors, with predictive standard deviations (noise
+    /// included: a table or a measurement holds a value, not its smooth trend). Two objectives: each
+    /// competitor's probability of being non-dominated by the evaluated front and by every other
+    /// competitor, designs independent, from <c>MembershipDraws</c> Rao–Blackwellised draws
+    /// (<see cref="ParetoMembership.Conditional2D"/>); more: joint posterior draws of the best
+    /// <c>MembershipJoint</c> competitors (<see cref="ParetoMembership.Estimate"/>). Cost per ask:
+    /// O(candidates · n) for the means plus O(pool · n²) for the variances, n observations.
+    /// Multiplied by the probability of feasibility; ties (e.g. all zero) go to the smaller ε.
+    /// </summary>
+    private int MembershipChoice(List<double[]> encoded, List<double[]> front)
+    {
+        int m = _objectiveModels.Length, n = encoded.Count;
+        var known = front.Select(p => p.Select((v, k) => _objectiveModels[k].Warp(v)).ToArray()).ToList();
+        var mean = new double[n][];
+        var eligible = new List<int>(n);
+        for (int c = 0; c < n; c++)
+        {
+            if (!PredictedFeasible(encoded[c])) continue;
+            mean[c] = _objectiveModels.Select(g => g.PredictMean(encoded[c])).ToArray();
+            eligible.Add(c);
+        }
+        if (eligible.Count == 0)
+            for (int c = 0; c < n; c++) { mean[c] = _objectiveModels.Select(g => g.PredictMean(encoded[c])).ToArray(); eligible.Add(c); }
+        var meanFront = NonDominated(known.Concat(eligible.Select(c => mean[c])).ToList());
+        var eps = new Dictionary<int, double>(eligible.Count);
+        foreach (int c in eligible) eps[c] = Epsilon(mean[c], meanFront);
+        var pool = eligible.OrderBy(c => eps[c]).ThenBy(c => c).Take(_options.MembershipPool).ToArray();
+        var poolMean = new double[pool.Length][];
+        var poolStd = new double[pool.Length][];
+        for (int a = 0; a < pool.Length; a++)
+        {
+            poolMean[a] = new double[m];
+            poolStd[a] = new double[m];
+            for (int k = 0; k < m; k++)
+            {
+                var (mu, sd) = _objectiveModels[k].Predict(encoded[pool[a]]);
+                poolMean[a][k] = mu;
+                poolStd[a][k] = Math.Sqrt(sd * sd + _objectiveModels[k].NoiseVariance);
+            }
+        }
+        double[] probability;
+        if (m == 2) probability = ParetoMembership.Conditional2D(known, poolMean, poolStd, _options.MembershipDraws, _rng, Atoms());
+        else
+        {
+            int joint = Math.Min(pool.Length, _options.MembershipJoint);
+            var xs = pool.Take(joint).Select(c => encoded[c]).ToList();
+            var means = new double[m][];
+            var covariances = new double[m][,];
+            for (int k = 0; k < m; k++)
+            {
+                var (mu, cov) = _objectiveModels[k].PredictJoint(xs);
+                for (int a = 0; a < joint; a++) cov[a, a] += _objectiveModels[k].NoiseVariance;
+                means[k] = mu;
+                covariances[k] = cov;
+            }
+            probability = ParetoMembership.Estimate(known, means, covariances, _options.MembershipDraws, _rng);
+        }
+        int best = pool[0];
+        double bestScore = double.NegativeInfinity;
+        for (int a = 0; a < probability.Length; a++)
+        {
+            double score = probability[a] * ProbabilityOfFeasibility(encoded[pool[a]]);
+            if (score > bestScore) { bestScore = score; best = pool[a]; } // pool is in ε order: ties keep the smaller ε
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// Per objective, the atoms of the observed outputs (<see cref="ParetoMembership.Atoms.Detect"/>):
+    /// values shared exactly by at least <c>MembershipAtoms</c> of the evaluated designs, such as the
+    /// chance accuracy of networks that did not train, with windows of two noise standard deviations
+    /// in the warped scale. A Gaussian noise model cannot represent such ties; without them, every
+    /// unevaluated design predicted at the atom looks like a coin flip to beat the evaluated one.
+    /// </summary>
+    private ParetoMembership.Atoms[]? Atoms()
+    {
+        if (_options.MembershipAtoms <= 0) return null;
+        var observed = _told.Where(t => t.Objectives is not null).ToList();
+        return _objectiveModels.Select((g, k) =>
+        {
+            var values = observed.Select(t => t.Objectives![k]).ToList();
+            return ParetoMembership.Atoms.Detect(values, values.Select(g.Warp).ToList(), _options.MembershipAtoms, 2 * Math.Sqrt(g.NoiseVariance));
+        }).ToArray();
+    }
+
+    /// <summary>The additive ε by which <paramref name="reference"/> dominates <paramref name="y"/> (negative: y is beyond all of it; +∞ for an empty reference).</summary>
+    private static double Epsilon(double[] y, IReadOnlyList<double[]> reference)
+    {
+        double eps = reference.Count == 0 ? double.NegativeInfinity : double.PositiveInfinity;
+        foreach (var r in reference)
+        {
+            double worst = double.NegativeInfinity;
+            for (int k = 0; k < y.Length; k++) worst = Math.Max(worst, y[k] - r[k]);
+            eps = Math.Min(eps, worst);
+        }
+        return eps;
+    }
+
+    private bool PredictedFeasible(double[] x)
+    {
+        for (int i = 0; i < _constraintModels.Length; i++)
+        {
+            var g = _constraintModels[i];
+            if (g.Count == 0) continue;
+            var con = _context.Constraints[i];
+            double mean = g.PredictMean(x), bound = g.Warp(con.Bound);
+            if (con.Op == ConstraintOp.LessOrEqual ? mean > bound : mean < bound) return false;
+        }
+        return true;
     }
 
     private List<double[]> FeasibleFront() =>

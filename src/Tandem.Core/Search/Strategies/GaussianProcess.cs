@@ -37,10 +37,30 @@ internal sealed class GaussianProcess
         Cache();
     }
 
+    /// <summary>Largest number of parameters for which an all-categorical kernel is tabulated by mismatch pattern.</summary>
+    private const int MaxTabulated = 12;
+
+    private double[]? _byMismatch;
+
     private void Cache()
     {
         _invLength2 = _logLength.Select(l => Math.Exp(-2 * l)).ToArray();
         _signal = Math.Exp(_logSignal);
+        // With only categorical parameters the kernel depends on which parameters differ and nothing
+        // else, so it is tabulated once per hyperparameter setting: scoring a whole space then costs
+        // comparisons and a lookup per pair instead of a square root and an exponential.
+        int d = _categorical.Length;
+        _byMismatch = null;
+        if (d == 0 || d > MaxTabulated || !_categorical.All(c => c)) return;
+        var table = new double[1 << d];
+        for (int mask = 0; mask < table.Length; mask++)
+        {
+            double r2 = 0;
+            for (int p = 0; p < d; p++) if ((mask & (1 << p)) != 0) r2 += _invLength2[p];
+            double r = Math.Sqrt(5 * r2);
+            table[mask] = _signal * (1 + r + r * r / 3) * Math.Exp(-r);
+        }
+        _byMismatch = table;
     }
 
     public int Count => _x.Count;
@@ -150,6 +170,59 @@ internal sealed class GaussianProcess
         }
         double var = Math.Max(_signal - vv, 1e-12);
         return (mu, Math.Sqrt(var));
+    }
+
+    /// <summary>The fitted noise variance (warped space): the part of an output the kernel does not explain.</summary>
+    public double NoiseVariance => Math.Exp(_logNoise);
+
+    /// <summary>
+    /// Joint posterior of the latent function at several points, in the warped output space: the means
+    /// and the covariance matrix (symmetric, positive semi-definite up to rounding; without the noise
+    /// variance). O(M·n² + M²·n) for M points and n observations; with no observations, the prior.
+    /// </summary>
+    public (double[] Mean, double[,] Covariance) PredictJoint(IReadOnlyList<double[]> xs)
+    {
+        int m = xs.Count, n = _x.Count;
+        var mean = new double[m];
+        var cov = new double[m, m];
+        if (n > 0 && _chol is null) Factor();
+        // v_a = L⁻¹ k(X, x_a), stored per point so that the covariance is a dot product of rows.
+        var v = new double[m][];
+        for (int a = 0; a < m; a++)
+        {
+            var k = new double[n];
+            for (int i = 0; i < n; i++) k[i] = Kernel(xs[a], _x[i]);
+            double mu = 0;
+            for (int i = 0; i < n; i++) mu += k[i] * _alpha![i];
+            mean[a] = mu;
+            var L = _chol;
+            for (int i = 0; i < n; i++)
+            {
+                double s = k[i];
+                for (int j = 0; j < i; j++) s -= L![i, j] * k[j];
+                k[i] = s / L![i, i];
+            }
+            v[a] = k;
+        }
+        for (int a = 0; a < m; a++)
+            for (int b = 0; b <= a; b++)
+            {
+                double c = (a == b ? _signal : Kernel(xs[a], xs[b])) - Dot(v[a], v[b]);
+                cov[a, b] = c;
+                cov[b, a] = c;
+            }
+        return (mean, cov);
+    }
+
+    private static double Dot(double[] a, double[] b)
+    {
+        var va = System.Runtime.InteropServices.MemoryMarshal.Cast<double, System.Numerics.Vector<double>>(a.AsSpan());
+        var vb = System.Runtime.InteropServices.MemoryMarshal.Cast<double, System.Numerics.Vector<double>>(b.AsSpan());
+        var acc = System.Numerics.Vector<double>.Zero;
+        for (int i = 0; i < va.Length; i++) acc += va[i] * vb[i];
+        double s = System.Numerics.Vector.Sum(acc);
+        for (int i = va.Length * System.Numerics.Vector<double>.Count; i < a.Length; i++) s += a[i] * b[i];
+        return s;
     }
 
     private void Apply(double[] theta)
@@ -312,6 +385,12 @@ internal sealed class GaussianProcess
 
     private double Kernel(double[] a, double[] b)
     {
+        if (_byMismatch is { } table)
+        {
+            int mask = 0;
+            for (int p = 0; p < a.Length; p++) if (a[p] != b[p]) mask |= 1 << p;
+            return table[mask];
+        }
         double r2 = 0;
         for (int p = 0; p < a.Length; p++)
         {
