@@ -1,4 +1,5 @@
 using Spectre.Console;
+using Tandem.Core;
 using Tandem.Core.Studies;
 
 namespace Tandem.Cli;
@@ -41,6 +42,18 @@ public sealed class CliContext
 
     /// <summary>Console width assumed when output is redirected.</summary>
     public const int RedirectedWidth = 200;
+
+    /// <summary>
+    /// Opens an existing store for a command that reads studies: a SQLite file that does not exist is
+    /// an input error (naming the path) rather than a new empty file.
+    /// </summary>
+    public IStudyStorage OpenExistingStorage(string spec)
+    {
+        if (Tandem.Storage.StudyStorageFactory.SqlitePath(spec, WorkingDirectory) is { } path && !File.Exists(path))
+            throw new InputException($"no study file at '{path}'; start a study with 'tandem search', or give the store with --storage (" +
+                Tandem.Storage.StudyStorageFactory.AcceptedForms + ")");
+        return OpenStorage(spec);
+    }
 
     /// <summary>Resolves a user-supplied path against the working folder.</summary>
     public string ResolvePath(string path) => Path.GetFullPath(Path.Combine(WorkingDirectory, path));

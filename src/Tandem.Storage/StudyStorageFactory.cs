@@ -44,6 +44,13 @@ public static partial class StudyStorageFactory
         var other => throw new InvalidOperationException($"unhandled storage kind {other}"),
     };
 
+    /// <summary>
+    /// The full path of the SQLite file <paramref name="spec"/> names, or null for a server or in-memory
+    /// store: commands that only read (show, resume) check it exists instead of creating an empty file.
+    /// </summary>
+    public static string? SqlitePath(string spec, string workingDirectory) =>
+        Parse(spec, workingDirectory) is SqliteSpec s ? s.Path : null;
+
     /// <summary>Opens (creating if missing) a SQLite study file.</summary>
     public static IStudyStorage OpenSqlite(string path, SqliteStudyStorageOptions? options = null) => SqliteStudyStorage.Open(path, options);
 

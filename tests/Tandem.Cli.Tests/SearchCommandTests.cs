@@ -200,6 +200,16 @@ public sealed class SearchCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Show_and_resume_of_a_missing_study_file_say_so_and_create_nothing()
+    {
+        await AssertBadInput("no study file at", "show", "--storage", "typo.db");
+        Assert.Contains("typo.db", _cli.Err.ToString());
+        await AssertBadInput("no study file at", "show", "fast", "--storage", "sqlite:typo.db");
+        await AssertBadInput("no study file at", "search", "--resume", "fast", "--storage", "typo.db");
+        Assert.False(File.Exists(_cli.Dir.File("typo.db")));
+    }
+
+    [Fact]
     public async Task Resuming_a_finished_study_with_a_larger_budget_continues_it()
     {
         _cli.Write("study.yaml", CliHarness.FastStudy(trials: 5));

@@ -112,7 +112,7 @@ internal sealed class SearchRun(CliContext context, SearchArguments args)
     private async Task<int> ResumeAsync(CancellationToken cancellationToken)
     {
         string spec = args.Storage ?? CliContext.DefaultStorage;
-        await using var storage = context.OpenStorage(spec);
+        await using var storage = context.OpenExistingStorage(spec);
         var record = await storage.GetStudyAsync(args.Resume!, cancellationToken);
         if (record is null)
         {

@@ -24,7 +24,7 @@ internal static class ShowCommand
         command.Options.Add(output);
         command.SetAction(async (parse, ct) =>
         {
-            await using var store = context.OpenStorage(parse.GetValue(storage) ?? CliContext.DefaultStorage);
+            await using var store = context.OpenExistingStorage(parse.GetValue(storage) ?? CliContext.DefaultStorage);
             string? name = parse.GetValue(study);
             if (name is null) return await ListAsync(context, store, ct);
             return await ShowAsync(context, store, name, parse.GetValue(all), parse.GetValue(output), ct);
