@@ -17,27 +17,14 @@ internal static class Profile
     /// <summary>The same split (whole model, ifmap DRAM reads) for every row of the SCALE-Sim reference file, slowest first.</summary>
     public static int RunRows(string path, int top, string? only = null)
     {
-        var lines = File.ReadAllLines(path);
-        var header = lines[0].Split(',');
-        int Col(string name) => Array.IndexOf(header, name);
         var rows = new List<(string Id, double Total, double Ifmap, long Misses)>();
-        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
+        foreach (var row in ScaleSimReferenceRow.Read(path))
         {
-            var c = line.Split(',');
-            if (only is not null && !$"{c[Col("net")]}/{c[Col("layer")]} {c[Col("array_rows")]}x{c[Col("array_cols")]} {c[Col("dataflow")]} {c[Col("bandwidth_mode")]}".Contains(only, StringComparison.Ordinal)) continue;
-            int I(string n) => (int)double.Parse(c[Col(n)], CultureInfo.InvariantCulture);
-            var s = SystolicLayerShape.FromScaleSim(I("ifmap_h"), I("ifmap_w"), I("filter_r"), I("filter_s"), I("channels_c"), I("num_filters_m"), I("stride_h"), I("stride_w"));
-            var config = new SystolicConfig
-            {
-                Rows = I("array_rows"), Columns = I("array_cols"),
-                Dataflow = SystolicConfig.ParseDataflow(c[Col("dataflow")])!.Value,
-                IfmapSramKiB = I("ifmap_sram_kb"), FilterSramKiB = I("filter_sram_kb"), OfmapSramKiB = I("ofmap_sram_kb"),
-                BandwidthMode = c[Col("bandwidth_mode")] == "USER" ? SystolicBandwidthMode.User : SystolicBandwidthMode.Calc,
-                DramWordsPerCycle = I("ifmap_dram_bw_words_per_cycle"),
-            };
+            if (only is not null && !row.Id.Contains(only, StringComparison.Ordinal)) continue;
+            var (s, config) = (row.Shape, row.Config);
             var g = new SystolicModel.Geometry(s, config);
             long w = SystolicModel.Window(config.IfmapSramWords);
-            rows.Add(($"{c[Col("net")]}/{c[Col("layer")]} {s.IfmapHeight}x{s.IfmapWidth}x{s.Channels} {s.FilterHeight}x{s.FilterWidth}/{s.StrideHeight} N={s.Filters} on {config.Rows}x{config.Columns} {c[Col("dataflow")]} {c[Col("bandwidth_mode")]}",
+            rows.Add(($"{row.Net}/{row.Layer} {s.IfmapHeight}x{s.IfmapWidth}x{s.Channels} {s.FilterHeight}x{s.FilterWidth}/{s.StrideHeight} N={s.Filters} on {config.Rows}x{config.Columns} {row.Dataflow} {row.Mode}",
                 Time(() => SystolicModel.Evaluate(s, config)), Time(() => SystolicModel.IfmapDramReads(g, w)), SystolicModel.IfmapDramReads(g, w).Misses));
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rows.Count} rows, {rows.Sum(r => r.Total) * 1e3:0.00} ms, ifmap {rows.Sum(r => r.Ifmap) * 1e3:0.00} ms"));

@@ -21,27 +21,8 @@ internal static class ScaleSimSpeedup
             Console.Error.WriteLine($"reference file not found: {path}");
             return 2;
         }
-        var lines = File.ReadAllLines(path);
-        var header = lines[0].Split(',');
-        int Col(string name) => Array.IndexOf(header, name);
         var proc = Process.GetCurrentProcess();
-        var cases = new List<(string Id, string Mode, double SimSeconds, SystolicLayerShape Shape, SystolicConfig Config)>();
-        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
-        {
-            var c = line.Split(',');
-            int I(string n) => (int)double.Parse(c[Col(n)], CultureInfo.InvariantCulture);
-            var shape = SystolicLayerShape.FromScaleSim(I("ifmap_h"), I("ifmap_w"), I("filter_r"), I("filter_s"), I("channels_c"), I("num_filters_m"), I("stride_h"), I("stride_w"));
-            var config = new SystolicConfig
-            {
-                Rows = I("array_rows"), Columns = I("array_cols"),
-                Dataflow = SystolicConfig.ParseDataflow(c[Col("dataflow")])!.Value,
-                IfmapSramKiB = I("ifmap_sram_kb"), FilterSramKiB = I("filter_sram_kb"), OfmapSramKiB = I("ofmap_sram_kb"),
-                BandwidthMode = c[Col("bandwidth_mode")] == "USER" ? SystolicBandwidthMode.User : SystolicBandwidthMode.Calc,
-                DramWordsPerCycle = I("ifmap_dram_bw_words_per_cycle"),
-            };
-            double sim = double.Parse(c[Col("sim_wall_s")], CultureInfo.InvariantCulture);
-            cases.Add(($"{c[Col("net")]}/{c[Col("layer")]} {config.Rows}x{config.Columns} {c[Col("dataflow")]} {c[Col("bandwidth_mode")]}", c[Col("bandwidth_mode")], sim, shape, config));
-        }
+        var cases = ScaleSimReferenceRow.Read(path).Select(r => (r.Id, r.Mode, r.SimSeconds, r.Shape, r.Config)).ToList();
         // Warm-up: three passes over every row, so that the tiered JIT has optimised every code path
         // before any row is timed (a row timed for 20 ms alone can otherwise run unoptimised code).
         for (int pass = 0; pass < 3; pass++)
