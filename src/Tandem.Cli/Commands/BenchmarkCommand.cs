@@ -109,10 +109,7 @@ internal static class BenchmarkCommand
                 ["seeds"] = parse.GetValue(seeds),
                 ["machine"] = Machine.Describe(),
             };
-            await BenchmarkReport.WriteAsync(combined, meta, outDir, ct);
-            Plot(combined, outDir);
-            Print(context, combined);
-            context.Out.WriteLine($"wrote {Path.Combine(outDir, "summary.json")}, curves.csv, hypervolume_ratio.png, front_fraction.png");
+            await WriteOutputsAsync(context, combined, meta, outDir, ct);
             return 0;
         });
         return command;
@@ -181,13 +178,19 @@ internal static class BenchmarkCommand
                 ["workers"] = workerCount,
                 ["machine"] = Machine.Describe(),
             };
-            await BenchmarkReport.WriteAsync(result, meta, outDir, ct);
-            Plot(result, outDir);
-            Print(context, result);
-            context.Out.WriteLine($"wrote {Path.Combine(outDir, "summary.json")}, curves.csv, hypervolume_ratio.png, front_fraction.png");
+            await WriteOutputsAsync(context, result, meta, outDir, ct);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Writes summary.json, curves.csv and the two plots to <paramref name="outDir"/> and prints the result table.</summary>
+    private static async Task WriteOutputsAsync(CliContext context, BenchmarkResult result, JsonObject meta, string outDir, CancellationToken ct)
+    {
+        await BenchmarkReport.WriteAsync(result, meta, outDir, ct);
+        Plot(result, outDir);
+        Print(context, result);
+        context.Out.WriteLine($"wrote {Path.Combine(outDir, "summary.json")}, curves.csv, hypervolume_ratio.png, front_fraction.png");
     }
 
     internal static void Plot(BenchmarkResult result, string outDir)
