@@ -171,14 +171,14 @@ public sealed class CodesignBenchmark(CodesignBenchmarkOptions options, Strategy
 
     private async Task<List<(int, int)>> Joint(BenchmarkStrategy s, int seed, CancellationToken ct)
     {
-        var context = new StrategyContext(_joint!, Objectives, options.Constraints, seed) { FastEvaluator = new FastLookup(this) };
+        var context = new StrategyContext(_joint!, Objectives, options.Constraints, seed) { FastEvaluator = new FastLookup(this), Features = options.Family.Features };
         var trials = await Run(context, s, new Lookup(this, d => Split(d)), options.Budget, ct);
         return trials.Select(t => Split(_joint!.Parse(t.Params))).ToList();
     }
 
     private async Task<List<(int, int)>> HardwareFirst(BenchmarkStrategy s, int seed, int hw, CancellationToken ct)
     {
-        var context = new StrategyContext(_arch!, Objectives, options.Constraints, seed);
+        var context = new StrategyContext(_arch!, Objectives, options.Constraints, seed) { Features = options.Family.Features };
         var trials = await Run(context, s, new Lookup(this, d => (_archIndex[d.Key], hw)), options.Budget, ct);
         return trials.Select(t => (_archIndex[_arch!.Parse(t.Params).Key], hw)).ToList();
     }
@@ -187,7 +187,7 @@ public sealed class CodesignBenchmark(CodesignBenchmarkOptions options, Strategy
     {
         int phase1 = options.Budget / 2;
         var objectives = new[] { new Objective(MetricNames.Accuracy, Direction.Maximize), new Objective(MetricNames.Macs, Direction.Minimize) };
-        var context = new StrategyContext(_arch!, objectives, [], seed);
+        var context = new StrategyContext(_arch!, objectives, [], seed) { Features = options.Family.Features };
         var trials = await Run(context, s, new Lookup(this, d => (_archIndex[d.Key], 0)), phase1, ct);
         var evaluated = trials.Select(t => _archIndex[_arch!.Parse(t.Params).Key]).ToArray();
         var points = evaluated.Select(a => ($"{a}", new[] { -_metrics[a * _hwDesigns.Length][0], (double)_macs[a] })).ToList();

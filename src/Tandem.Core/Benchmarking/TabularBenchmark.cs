@@ -13,6 +13,9 @@ namespace Tandem.Core.Benchmarking;
 /// <summary>A design space whose designs are rows of a table: the space and the table key of each design.</summary>
 public sealed record TabularSpace(string Name, DesignSpace Space, Func<Design, string> KeyOf, Func<string, Design> DesignOf)
 {
+    /// <summary>Derived features of the space's designs for surrogate models (the family's), or null.</summary>
+    public IDesignFeatures? Features { get; init; }
+
     public static IReadOnlyList<string> Known { get; } = ["nb201"];
 
     public static TabularSpace Create(string name)
@@ -21,8 +24,9 @@ public sealed record TabularSpace(string Name, DesignSpace Space, Func<Design, s
         {
             case "nb201":
             {
-                var space = new DesignSpace(new Nb201Family().Parameters);
-                return new TabularSpace("nb201", space, Nb201Family.ArchString, k => Nb201Family.FromArchString(space, k));
+                var family = new Nb201Family();
+                var space = new DesignSpace(family.Parameters);
+                return new TabularSpace("nb201", space, Nb201Family.ArchString, k => Nb201Family.FromArchString(space, k)) { Features = family.Features };
             }
             default:
                 string? close = DidYouMean.Closest(name, Known);
@@ -73,7 +77,7 @@ public sealed class TabularBenchmark(TabularBenchmarkOptions options, StrategyRe
             for (int i = 0; i < o.Seeds; i++)
             {
                 int seed = o.FirstSeed + i;
-                var context = new StrategyContext(o.Space.Space, o.Objectives, o.Constraints, seed);
+                var context = new StrategyContext(o.Space.Space, o.Objectives, o.Constraints, seed) { Features = o.Space.Features };
                 var strategy = registry.Create(s.Config.GetString("name", s.Label), context, s.Config);
                 var watch = Stopwatch.StartNew();
                 await using var storage = new InMemoryStudyStorage();

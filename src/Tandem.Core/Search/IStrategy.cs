@@ -71,6 +71,12 @@ public sealed class StrategyContext
     /// </summary>
     public IFastEvaluator? FastEvaluator { get; init; }
 
+    /// <summary>
+    /// Derived features of designs that surrogate models may use besides the parameters (the
+    /// network family's <see cref="Spaces.Families.INetworkFamily.Features"/>), or null.
+    /// </summary>
+    public IDesignFeatures? Features { get; init; }
+
     public IReadOnlyList<Objective> Objectives { get; }
     public IReadOnlyList<Constraint> Constraints { get; }
     public int Seed { get; }

@@ -40,7 +40,7 @@ public sealed class StudyPlan
 
     /// <summary>The strategy's view of the study; <paramref name="fast"/> enables two-level exploration (hardware-only evaluations).</summary>
     public StrategyContext CreateStrategyContext(TimeProvider? time = null, IFastEvaluator? fast = null) =>
-        new(Problem.Space, Objectives, Specs, Seed, time) { FastEvaluator = Problem.Hardware is null ? null : fast };
+        new(Problem.Space, Objectives, Specs, Seed, time) { FastEvaluator = Problem.Hardware is null ? null : fast, Features = Problem.Family.Features };
 
     public CoExplorationEvaluator CreateEvaluator() => new(Problem, Accuracy);
 }

@@ -204,6 +204,8 @@ public class StrategyTests
         Assert.Contains("out of range", e3.Message);
         var e4 = Assert.Throws<ConfigException>(() => Create("bo", ctx, """{"acquisition": "ucb"}"""));
         Assert.Contains("accepted: ehvi, pi, front", e4.Message);
+        var e5 = Assert.Throws<ConfigException>(() => Create("bo", ctx, """{"features": "all"}"""));
+        Assert.Contains("accepted: auto, none", e5.Message);
     }
 
     [Fact]
@@ -214,5 +216,38 @@ public class StrategyTests
         Assert.Equal("nsga2+shrinking", s.Name);
         var plain = StrategyModifiers.Create(Registry, ctx, new ConfigScalar("strategy", new SourceLocation("t", 1, 1), "bo"));
         Assert.Equal("bo", plain.Name);
+    }
+
+    /// <summary>
+    /// The sum of six categorical choices modulo 5 — invisible to an overlap kernel over the raw
+    /// choices, one categorical value as a derived feature.
+    /// </summary>
+    private sealed class SumModFive : IDesignFeatures
+    {
+        public IReadOnlyList<string> Names { get; } = ["sum_mod_5"];
+        public void Compute(Design design, Span<double> destination) => destination[0] = design.Values.Sum() % 5;
+    }
+
+    private static readonly DesignSpace SixChoices = new(Enumerable.Range(0, 6).Select(i => new CategoricalParameter($"c{i}", ["a", "b", "c", "d", "e"])));
+
+    /// <summary>
+    /// The loss depends only on a derived feature (1 unless the sum of the choices is 3 mod 5, one
+    /// design in five): BO told of the feature spends nearly every model-guided evaluation on the
+    /// right fifth of the space; with <c>features: none</c> (or without features) it cannot tell.
+    /// </summary>
+    [Fact]
+    public async Task Bo_uses_derived_features_of_the_context_unless_told_not_to()
+    {
+        static Dictionary<string, double> Loss(Design d) => new() { ["loss"] = d.Values.Sum() % 5 == 3 ? 0.1 * d[0] : 1 + 0.1 * d[0] };
+        async Task<double> ShareOnTarget(string json)
+        {
+            var ctx = new StrategyContext(SixChoices, [new Objective("loss", Direction.Minimize)], [], 2) { Features = new SumModFive() };
+            var (trials, _, _) = await Run(ctx, Create("bo", ctx, json), new Evaluator(Loss), 40);
+            return trials.Skip(10).Count(t => t.Metric("loss")!.Value < 1) / 30.0;
+        }
+        double with = await ShareOnTarget("{}");
+        double without = await ShareOnTarget("""{"features": "none"}""");
+        Assert.True(with >= 0.8, $"with the feature {with:P0} of the guided evaluations were on target");
+        Assert.True(without <= 0.5, $"without the feature {without:P0} of the guided evaluations were on target");
     }
 }

@@ -91,4 +91,50 @@ public class Nb201FamilyTests
         Assert.Equal(new TensorShape(64, 4, 4), w.Layers.Single(l => l.Name == "r2.add").Output);
         Assert.Throws<WorkloadException>(() => Family.Lower(Nb201Family.FromArchString(Space, AllNone), new TensorShape(3, 2, 2), 10));
     }
+
+    [Theory]
+    [InlineData(AllNone, "none,none,none,none,none,none")]
+    [InlineData(AllConv3, "nor_conv_3x3,nor_conv_3x3,nor_conv_3x3,nor_conv_3x3,nor_conv_3x3,nor_conv_3x3")]
+    // Output cut off: nothing is live.
+    [InlineData("|avg_pool_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|none~0|none~1|none~2|", "none,none,none,none,none,none")]
+    // Nodes 1 and 2 feed nothing that reaches the output: only the input-to-output skip is live.
+    [InlineData("|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|none~2|", "none,none,none,skip_connect,none,none")]
+    // Node 1 never receives the input (edge 1←0 is none), so node 2's only live input is 2←0.
+    [InlineData("|none~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|none~0|nor_conv_3x3~1|nor_conv_1x1~2|", "none,avg_pool_3x3,none,none,none,nor_conv_1x1")]
+    [InlineData(Index0, "avg_pool_3x3,nor_conv_1x1,skip_connect,nor_conv_1x1,skip_connect,skip_connect")]
+    public void Live_edges_keep_exactly_the_operations_on_input_to_output_paths(string arch, string expected)
+    {
+        var design = Nb201Family.FromArchString(Space, arch);
+        var features = new double[6];
+        Family.Features.Compute(design, features);
+        Assert.Equal(expected.Split(','), features.Select(f => Nb201Family.Operations[(int)f]));
+        Assert.Equal(6, Family.Features.Names.Count);
+    }
+
+    /// <summary>Every cell: an edge is live exactly when some path 0 → … → from → to → … → 3 of non-none edges uses it (all paths enumerated).</summary>
+    [Fact]
+    public void Live_edges_match_path_enumeration_on_every_cell_and_in_a_joint_space()
+    {
+        var edges = Nb201Family.Edges;
+        var joint = new DesignSpace(Family.Parameters.Append(new OrdinalParameter("hw.rows", [8, 16])).Prepend(new CategoricalParameter("comp.bits", ["8", "16"])));
+        var features = new double[6];
+        var jointFeatures = new double[6];
+        foreach (var design in Space.Enumerate())
+        {
+            var ops = Enumerable.Range(0, 6).Select(e => (int)design[e]).ToArray();
+            var live = new bool[6];
+            void Walk(int node, List<int> path)
+            {
+                if (node == 3) { foreach (int e in path) live[e] = true; return; }
+                for (int e = 0; e < 6; e++)
+                    if (edges[e].From == node && ops[e] != 0) { path.Add(e); Walk(edges[e].To, path); path.RemoveAt(path.Count - 1); }
+            }
+            Walk(0, []);
+            Family.Features.Compute(design, features);
+            for (int e = 0; e < 6; e++) Assert.Equal(live[e] ? ops[e] : 0, (int)features[e]);
+            var inJoint = joint.Create([1, .. design.Values, 16]);
+            Family.Features.Compute(inJoint, jointFeatures);
+            Assert.Equal(features, jointFeatures);
+        }
+    }
 }

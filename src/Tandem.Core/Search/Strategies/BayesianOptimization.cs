@@ -48,10 +48,18 @@ public sealed record BayesianOptimizationOptions
     /// <summary>"membership", three or more objectives: the best competitors drawn jointly (≥ 1).</summary>
     public int MembershipJoint { get; init; } = 300;
 
+    /// <summary>
+    /// Whether the surrogates also see the family's derived features (<see cref="StrategyContext.Features"/>,
+    /// e.g. NAS-Bench-201's live edges): "auto" (default: when the family has them) or "none".
+    /// </summary>
+    public string Features { get; init; } = "auto";
+
+    public static IReadOnlyList<string> FeatureModes { get; } = ["auto", "none"];
+
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_draws", "membership_joint", "membership_atoms"));
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features"));
         return new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
@@ -65,6 +73,7 @@ public sealed record BayesianOptimizationOptions
             MembershipJoint = options.GetInt("membership_joint", 300, 1, 5_000),
             MembershipDraws = options.GetInt("membership_draws", 64, 1, 100_000),
             MembershipAtoms = options.GetDouble("membership_atoms", 0, 0, 1),
+            Features = options.GetChoice("features", "auto", FeatureModes),
         };
     }
 }
@@ -96,14 +105,16 @@ internal sealed class BayesianOptimization : IStrategy
     private int _sinceFit = int.MaxValue / 2;
     private int _pending;
     private Design[]? _all;
+    private readonly IDesignFeatures? _features;
 
     public BayesianOptimization(StrategyContext context, BayesianOptimizationOptions options)
     {
         _context = context;
         _options = options;
         _rng = new Random(context.Seed);
-        _objectiveModels = context.Objectives.Select(_ => new GaussianProcess(context.Space)).ToArray();
-        _constraintModels = context.Constraints.Select(_ => new GaussianProcess(context.Space)).ToArray();
+        _features = options.Features == "none" ? null : context.Features;
+        _objectiveModels = context.Objectives.Select(_ => new GaussianProcess(context.Space, _features)).ToArray();
+        _constraintModels = context.Constraints.Select(_ => new GaussianProcess(context.Space, _features)).ToArray();
     }
 
     public string Name => "bo";
@@ -130,7 +141,7 @@ internal sealed class BayesianOptimization : IStrategy
         }
 
         var candidates = Candidates();
-        var encoded = candidates.Select(GaussianProcess.Encode).ToList();
+        var encoded = candidates.Select(d => GaussianProcess.Encode(d, _features)).ToList();
         var front = FeasibleFront();
         bool membership = _options.Acquisition == "membership" && _objectiveModels.Length > 1 && front.Count > 0;
         if (membership) { }
@@ -174,7 +185,7 @@ internal sealed class BayesianOptimization : IStrategy
         if (_pending > 0) _pending--;
         var ind = Individual.From(_context, design, outcome);
         _told.Add(ind);
-        var x = GaussianProcess.Encode(design);
+        var x = GaussianProcess.Encode(design, _features);
         if (ind.Objectives is { } obj)
             for (int i = 0; i < obj.Length; i++) _objectiveModels[i].Add(x, obj[i]);
         for (int i = 0; i < _context.Constraints.Count; i++)

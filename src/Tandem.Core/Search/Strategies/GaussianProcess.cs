@@ -28,9 +28,10 @@ internal sealed class GaussianProcess
     private double[,]? _chol;
     private double[]? _alpha;
 
-    public GaussianProcess(DesignSpace space)
+    public GaussianProcess(DesignSpace space, IDesignFeatures? features = null)
     {
-        _categorical = space.Parameters.Select(p => p.Kind == ParameterKind.Categorical).ToArray();
+        _categorical = space.Parameters.Select(p => p.Kind == ParameterKind.Categorical)
+            .Concat(Enumerable.Repeat(true, features?.Names.Count ?? 0)).ToArray();
         _logLength = _categorical.Select(c => Math.Log(c ? 1.0 : 0.5)).ToArray();
         _logSignal = 0;
         _logNoise = Math.Log(1e-3);
@@ -65,12 +66,15 @@ internal sealed class GaussianProcess
 
     public int Count => _x.Count;
 
-    public static double[] Encode(Design d)
+    /// <summary>The GP input of a design: its parameters (categorical as choice indices, ordered kinds in [0, 1]), then the derived <paramref name="features"/> if any (categorical).</summary>
+    public static double[] Encode(Design d, IDesignFeatures? features = null)
     {
         var space = d.Space;
-        var v = new double[space.Count];
+        int extra = features?.Names.Count ?? 0;
+        var v = new double[space.Count + extra];
         for (int i = 0; i < space.Count; i++)
             v[i] = space[i].Kind == ParameterKind.Categorical ? d[i] : space[i].ToUnit(d[i]);
+        if (extra > 0) features!.Compute(d, v.AsSpan(space.Count));
         return v;
     }
 

@@ -26,6 +26,13 @@ public interface INetworkFamily
     /// </summary>
     Design Canonicalize(Design design) => design;
 
+    /// <summary>
+    /// Derived features of the family's designs for surrogate models (e.g. the function-equivalent
+    /// form of a cell), or null if the family has none. Applies to any space that contains the
+    /// family's parameters (e.g. network ⊕ hardware).
+    /// </summary>
+    IDesignFeatures? Features => null;
+
     /// <summary>A compact one-line description of the design's network for tables (default: its arch.* values).</summary>
     string Describe(Design design) =>
         string.Join(" ", Parameters.Select(p => $"{p.Name["arch.".Length..]}={design.Format(p.Name)}"));

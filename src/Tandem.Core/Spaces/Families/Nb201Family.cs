@@ -53,6 +53,55 @@ public sealed class Nb201Family : ITableKeyedFamily
 
     public string TableKey(Design design) => ArchString(design);
 
+    /// <summary>
+    /// The live form of the cell, one feature per edge (<c>arch.live_edge_{to}_{from}</c>): the edge's
+    /// operation if it lies on a path of non-<c>none</c> edges from the cell input (node 0) to its
+    /// output (node 3), else <c>none</c>. Cells with the same live form compute the same function
+    /// (an edge off every such path either reads a node that is always zero or feeds one that never
+    /// reaches the output), which is what a surrogate of accuracy should know; the raw parameters
+    /// still tell it what is computed, which is what latency depends on.
+    /// </summary>
+    public IDesignFeatures Features => LiveEdgeFeatures.Instance;
+
+    /// <summary>The live form of a cell given as six operation indices (architecture-string order); see <see cref="Features"/>.</summary>
+    public static void LiveEdges(ReadOnlySpan<int> ops, Span<int> live)
+    {
+        // Forward: nodes reachable from the input; backward: nodes that reach the output.
+        Span<bool> fromInput = stackalloc bool[4];
+        Span<bool> toOutput = stackalloc bool[4];
+        fromInput[0] = true;
+        for (int e = 0; e < Edges.Count; e++)
+            if (ops[e] != 0 && fromInput[Edges[e].From]) fromInput[Edges[e].To] = true;
+        toOutput[3] = true;
+        for (int e = Edges.Count - 1; e >= 0; e--)
+            if (ops[e] != 0 && toOutput[Edges[e].To]) toOutput[Edges[e].From] = true;
+        for (int e = 0; e < Edges.Count; e++)
+            live[e] = ops[e] != 0 && fromInput[Edges[e].From] && toOutput[Edges[e].To] ? ops[e] : 0;
+    }
+
+    private sealed class LiveEdgeFeatures : IDesignFeatures
+    {
+        public static readonly LiveEdgeFeatures Instance = new();
+        private sealed record Lookup(DesignSpace Space, int[] Index);
+        private Lookup? _lookup; // replaced whole, so concurrent readers see a consistent pair
+
+        public IReadOnlyList<string> Names { get; } = Edges.Select(e => $"arch.live_edge_{e.To}_{e.From}").ToArray();
+
+        public void Compute(Design design, Span<double> destination)
+        {
+            var space = design.Space;
+            var lookup = _lookup;
+            if (lookup is null || !ReferenceEquals(lookup.Space, space))
+                _lookup = lookup = new Lookup(space, Edges.Select(e => space.IndexOf(ParameterName(e.To, e.From))).ToArray());
+            var index = lookup.Index;
+            Span<int> ops = stackalloc int[6];
+            Span<int> live = stackalloc int[6];
+            for (int e = 0; e < 6; e++) ops[e] = (int)design[index[e]];
+            LiveEdges(ops, live);
+            for (int e = 0; e < 6; e++) destination[e] = live[e];
+        }
+    }
+
     public static string ParameterName(int to, int from) => $"arch.edge_{to}_{from}";
 
     /// <summary>The benchmark's architecture string of a design, e.g. "|nor_conv_3x3~0|+|…".</summary>
