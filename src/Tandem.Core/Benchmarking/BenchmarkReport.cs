@@ -86,12 +86,28 @@ public static class BenchmarkReport
         return sb.ToString();
     }
 
+    /// <summary>One row per evaluation of every run that recorded its designs: strategy, seed, evaluation number, design key, whether it is an exact front member.</summary>
+    public static string EvaluationsCsv(BenchmarkResult result)
+    {
+        var sb = new StringBuilder("strategy,seed,evaluation,design,exact_front_member\n");
+        foreach (var s in result.Strategies)
+            foreach (var r in s.Runs)
+                for (int k = 0; k < r.Keys.Count; k++)
+                    sb.Append(CultureInfo.InvariantCulture, $"{Csv(s.Label)},{r.Seed},{k + 1},{Csv(r.Keys[k])},{(result.Exact.Keys.Contains(r.Keys[k]) ? 1 : 0)}\n");
+        return sb.ToString();
+    }
+
+    private static string Csv(string field) =>
+        field.IndexOfAny([',', '"', '\n', '\r']) < 0 ? field : "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
     public static async Task WriteAsync(BenchmarkResult result, JsonObject meta, string directory, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(directory);
         var json = Summary(result, meta).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         await File.WriteAllTextAsync(Path.Combine(directory, "summary.json"), json + "\n", cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "curves.csv"), CurvesCsv(result), cancellationToken);
+        if (result.Strategies.Any(s => s.Runs.Any(r => r.Keys.Count > 0)))
+            await File.WriteAllTextAsync(Path.Combine(directory, "evaluations.csv"), EvaluationsCsv(result), cancellationToken);
     }
 
     private static JsonArray Array(IEnumerable<double> xs) => new(xs.Select(x => (JsonNode)JsonValue.Create(x)).ToArray());

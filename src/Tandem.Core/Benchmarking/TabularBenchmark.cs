@@ -126,6 +126,7 @@ public sealed class TabularBenchmark(TabularBenchmarkOptions options, StrategyRe
         var hv = new double[options.Budget];
         var ff = new double[options.Budget];
         var ordered = trials.OrderBy(t => t.Number).ToArray();
+        var keys = new List<string>(ordered.Length);
         for (int k = 0; k < options.Budget; k++)
         {
             if (k < ordered.Length)
@@ -133,12 +134,13 @@ public sealed class TabularBenchmark(TabularBenchmarkOptions options, StrategyRe
                 var t = ordered[k];
                 var outcome = t.ToOutcome();
                 var design = options.Space.Space.Parse(t.Params);
-                tracker.Add(options.Space.KeyOf(design), context.ObjectiveVector(outcome), context.IsFeasible(outcome));
+                keys.Add(options.Space.KeyOf(design));
+                tracker.Add(keys[^1], context.ObjectiveVector(outcome), context.IsFeasible(outcome));
             }
             hv[k] = tracker.HypervolumeRatio;
             ff[k] = tracker.FrontFraction;
         }
-        return new RunCurve(seed, hv, ff, tracker.FrontFound, ordered.Length, seconds, stop);
+        return new RunCurve(seed, hv, ff, tracker.FrontFound, ordered.Length, seconds, stop) { Keys = keys };
     }
 
     /// <summary>Answers a design from the table: the objective and constraint columns of its row.</summary>
@@ -168,7 +170,11 @@ public sealed class TabularBenchmark(TabularBenchmarkOptions options, StrategyRe
 }
 
 /// <summary>One run's curves: after k+1 evaluations, <see cref="HypervolumeRatio"/>[k] and <see cref="FrontFraction"/>[k].</summary>
-public sealed record RunCurve(int Seed, double[] HypervolumeRatio, double[] FrontFraction, int FrontFound, int Evaluations, double Seconds, StopReason StopReason);
+public sealed record RunCurve(int Seed, double[] HypervolumeRatio, double[] FrontFraction, int FrontFound, int Evaluations, double Seconds, StopReason StopReason)
+{
+    /// <summary>The evaluated designs in evaluation order (the table's keys), when the benchmark records them.</summary>
+    public IReadOnlyList<string> Keys { get; init; } = [];
+}
 
 /// <summary>All runs of one strategy.</summary>
 public sealed record StrategyResult(string Label, IReadOnlyList<RunCurve> Runs)

@@ -93,6 +93,15 @@ public class ParetoMembershipTests
         var found = ParetoMembership.Atoms.Detect(observed, observed.Select(v => v / 100).ToList(), 0.05, 0.01);
         Assert.Equal(0.1, found.Snap(0.105), 12);
         Assert.Equal(0.5 + 0.005, found.Snap(0.505), 12);
+        // the window reaches (almost) halfway to the nearest other observed value (0.5): a posterior
+        // mean that misses the atom by a little, with a tiny noise, still ties it instead of beating it
+        Assert.Equal(0.1, found.Snap(0.29), 12);
+        Assert.Equal(0.31, found.Snap(0.31), 12);
+        var knownAtom = new[] { new[] { 0.1, 0.0 } };
+        var nearAtom = new[] { new[] { 0.0999, 0.5 } };
+        var tiny = new[] { new[] { 1e-4, 0.01 } };
+        Assert.True(ParetoMembership.Conditional2D(knownAtom, nearAtom, tiny, 8, new Random(2))[0] > 0.5);
+        Assert.Equal(0, ParetoMembership.Conditional2D(knownAtom, nearAtom, tiny, 8, new Random(2), [found, ParetoMembership.Atoms.None])[0], 9);
         Assert.Same(ParetoMembership.Atoms.None, ParetoMembership.Atoms.Detect([1, 2, 3, 1], [1, 2, 3, 1], 0.05, 0.1));
     }
 

@@ -250,4 +250,30 @@ public class StrategyTests
         Assert.True(with >= 0.8, $"with the feature {with:P0} of the guided evaluations were on target");
         Assert.True(without <= 0.5, $"without the feature {without:P0} of the guided evaluations were on target");
     }
+
+    /// <summary>
+    /// With <c>membership_region: 1</c> every model-guided choice differs in at most one parameter
+    /// from a design on the front of the designs evaluated before it (one worker: the front at ask time).
+    /// </summary>
+    [Fact]
+    public async Task Membership_region_keeps_choices_next_to_the_evaluated_front()
+    {
+        static Dictionary<string, double> F(Design d) => new()
+        {
+            ["f1"] = d[0] + d[1] + 0.5 * d[2] + 0.1 * d[3] * d[4],
+            ["f2"] = (4 - d[0]) + 0.7 * (4 - d[1]) + 0.3 * d[5] + 0.2 * d[2] * (4 - d[3]),
+        };
+        var objectives = new[] { new Objective("f1", Direction.Minimize), new Objective("f2", Direction.Minimize) };
+        var ctx = new StrategyContext(SixChoices, objectives, [], 6);
+        var (trials, _, _) = await Run(ctx, Create("bo", ctx, """{"acquisition": "membership", "membership_region": 1, "membership_pool": 300, "membership_draws": 16}"""), new Evaluator(F), 40);
+        var ordered = trials.OrderBy(t => t.Number).ToList();
+        var designs = ordered.Select(t => SixChoices.Parse(t.Params)).ToList();
+        var vectors = ordered.Select(t => ctx.ObjectiveVector(t.ToOutcome())!).ToList();
+        for (int k = 10; k < ordered.Count; k++)
+        {
+            var front = Enumerable.Range(0, k).Where(i => !Enumerable.Range(0, k).Any(j => NonDominatedSorting.Dominates(vectors[j], vectors[i]))).ToList();
+            int nearest = front.Min(i => Enumerable.Range(0, 6).Count(p => designs[i][p] != designs[k][p]));
+            Assert.True(nearest <= 1, $"evaluation {k + 1} differs in {nearest} parameters from every front design before it");
+        }
+    }
 }

@@ -56,10 +56,26 @@ public sealed record BayesianOptimizationOptions
 
     public static IReadOnlyList<string> FeatureModes { get; } = ["auto", "none"];
 
+    /// <summary>
+    /// Output warp of the surrogates: "rank" (default: every output by its ranks, a Gaussian copula)
+    /// or "log" (minimised objectives and constraint metrics by their logarithm while positive —
+    /// costs keep relative differences — and maximised objectives by ranks).
+    /// </summary>
+    public string Warp { get; init; } = "rank";
+
+    public static IReadOnlyList<string> Warps { get; } = ["rank", "log"];
+
+    /// <summary>
+    /// "membership": choose only among candidates that differ in at most this many parameters from
+    /// an evaluated design of the feasible front (a trust region around the front; all candidates
+    /// still compete for membership); 0 = anywhere. Falls back to anywhere when the region is used up.
+    /// </summary>
+    public int MembershipRegion { get; init; }
+
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features"));
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region"));
         return new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
@@ -74,6 +90,8 @@ public sealed record BayesianOptimizationOptions
             MembershipDraws = options.GetInt("membership_draws", 64, 1, 100_000),
             MembershipAtoms = options.GetDouble("membership_atoms", 0, 0, 1),
             Features = options.GetChoice("features", "auto", FeatureModes),
+            Warp = options.GetChoice("warp", "rank", Warps),
+            MembershipRegion = options.GetInt("membership_region", 0, 0, 1_000),
         };
     }
 }
@@ -113,8 +131,9 @@ internal sealed class BayesianOptimization : IStrategy
         _options = options;
         _rng = new Random(context.Seed);
         _features = options.Features == "none" ? null : context.Features;
-        _objectiveModels = context.Objectives.Select(_ => new GaussianProcess(context.Space, _features)).ToArray();
-        _constraintModels = context.Constraints.Select(_ => new GaussianProcess(context.Space, _features)).ToArray();
+        bool log = options.Warp == "log";
+        _objectiveModels = context.Objectives.Select(o => new GaussianProcess(context.Space, _features, log && o.Direction == Direction.Minimize)).ToArray();
+        _constraintModels = context.Constraints.Select(_ => new GaussianProcess(context.Space, _features, log)).ToArray();
     }
 
     public string Name => "bo";
@@ -151,7 +170,7 @@ internal sealed class BayesianOptimization : IStrategy
         var fantasized = new int[_constraintModels.Length];
         for (int b = 0; b < count && candidates.Count > 0; b++)
         {
-            int best = membership ? MembershipChoice(encoded, front) : Choose(encoded, front);
+            int best = membership ? MembershipChoice(encoded, front, InRegion(candidates)) : Choose(encoded, front);
             var chosen = candidates[best];
             result.Add(chosen);
             _seen.Add(chosen.Key);
@@ -287,7 +306,7 @@ internal sealed class BayesianOptimization : IStrategy
     /// O(candidates · n) for the means plus O(pool · n²) for the variances, n observations.
     /// Multiplied by the probability of feasibility; ties (e.g. all zero) go to the smaller ε.
     /// </summary>
-    private int MembershipChoice(List<double[]> encoded, List<double[]> front)
+    private int MembershipChoice(List<double[]> encoded, List<double[]> front, Func<int, bool>? choosable = null)
     {
         int m = _objectiveModels.Length, n = encoded.Count;
         var known = front.Select(p => p.Select((v, k) => _objectiveModels[k].Warp(v)).ToArray()).ToList();
@@ -337,10 +356,19 @@ internal sealed class BayesianOptimization : IStrategy
         }
         int best = pool[0];
         double bestScore = double.NegativeInfinity;
+        bool anyChoosable = choosable is not null && pool.Any(c => choosable(c));
         for (int a = 0; a < probability.Length; a++)
         {
+            if (anyChoosable && !choosable!(pool[a])) continue;
             double score = probability[a] * ProbabilityOfFeasibility(encoded[pool[a]]);
             if (score > bestScore) { bestScore = score; best = pool[a]; } // pool is in ε order: ties keep the smaller ε
+        }
+        if (Environment.GetEnvironmentVariable("TANDEM_BO_TRACE") is not null)
+        {
+            int ai = Array.IndexOf(pool, best);
+            Console.Error.WriteLine($"TRACE n={_told.Count} p={bestScore:F4} sum={probability.Sum():F2} " +
+                string.Join(" ", Enumerable.Range(0, m).Select(k => $"o{k}: mu={_objectiveModels[k].Unwarp(poolMean[ai][k]):G4} z={poolMean[ai][k]:F2}±{poolStd[ai][k]:F2} noise={Math.Sqrt(_objectiveModels[k].NoiseVariance):F2}")) +
+                $" front={string.Join(";", known.Select(p => string.Join(",", p.Select(v => v.ToString("F2")))))}");
         }
         return best;
     }
@@ -387,6 +415,27 @@ internal sealed class BayesianOptimization : IStrategy
             if (con.Op == ConstraintOp.LessOrEqual ? mean > bound : mean < bound) return false;
         }
         return true;
+    }
+
+    /// <summary>With <c>MembershipRegion</c> r &gt; 0: whether candidate c differs in at most r parameters from an evaluated design of the feasible front; else null.</summary>
+    private Func<int, bool>? InRegion(List<Design> candidates)
+    {
+        int r = _options.MembershipRegion;
+        if (r <= 0) return null;
+        var feasible = _told.Where(t => t.Feasible).ToList();
+        var vectors = feasible.Select(t => t.Objectives!).ToList();
+        var centres = feasible.Where(t => !vectors.Any(v => NonDominatedSorting.Dominates(v, t.Objectives!))).Select(t => t.Design).ToList();
+        return c =>
+        {
+            var d = candidates[c];
+            foreach (var centre in centres)
+            {
+                int differ = 0;
+                for (int p = 0; p < d.Space.Count && differ <= r; p++) if (d[p] != centre[p]) differ++;
+                if (differ <= r) return true;
+            }
+            return false;
+        };
     }
 
     private List<double[]> FeasibleFront() =>

@@ -257,7 +257,18 @@ internal static class ParetoMembership
                 .OrderByDescending(g => g.Count()).ThenBy(g => g.Key).Select(g => g.First().s).ToList();
             var kept = new List<double>();
             foreach (double a in groups) if (kept.All(b => Math.Abs(a - b) > 2 * eta)) kept.Add(a);
-            return kept.Count == 0 ? None : new Atoms(kept.ToArray(), eta);
+            if (kept.Count == 0) return None;
+            // A posterior mean at an atom is an interpolation that misses it by a little, and with a
+            // small noise that miss decides whether the design ties the atom or beats it. The
+            // window therefore reaches at least halfway to the nearest other observed value: no
+            // observation says anything lies between.
+            var distinct = scaled.Distinct().Order().ToArray();
+            double half = double.PositiveInfinity;
+            foreach (double a in kept)
+                foreach (double v in distinct)
+                    if (v != a) half = Math.Min(half, Math.Abs(v - a) / 2);
+            if (double.IsFinite(half)) eta = Math.Max(eta, half * 0.999);
+            return new Atoms(kept.ToArray(), eta);
         }
     }
 
