@@ -363,13 +363,6 @@ internal sealed class BayesianOptimization : IStrategy
             double score = probability[a] * ProbabilityOfFeasibility(encoded[pool[a]]);
             if (score > bestScore) { bestScore = score; best = pool[a]; } // pool is in ε order: ties keep the smaller ε
         }
-        if (Environment.GetEnvironmentVariable("TANDEM_BO_TRACE") is not null)
-        {
-            int ai = Array.IndexOf(pool, best);
-            Console.Error.WriteLine($"TRACE n={_told.Count} p={bestScore:F4} sum={probability.Sum():F2} " +
-                string.Join(" ", Enumerable.Range(0, m).Select(k => $"o{k}: mu={_objectiveModels[k].Unwarp(poolMean[ai][k]):G4} z={poolMean[ai][k]:F2}±{poolStd[ai][k]:F2} noise={Math.Sqrt(_objectiveModels[k].NoiseVariance):F2}")) +
-                $" front={string.Join(";", known.Select(p => string.Join(",", p.Select(v => v.ToString("F2")))))}");
-        }
         return best;
     }
 
