@@ -83,6 +83,21 @@ public class TabularBenchmarkTests
         Assert.Equal(60, (int)json["budget"]!);
         var csv = BenchmarkReport.CurvesCsv(result).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(1 + 2 * 60, csv.Length);
+
+        // evaluations.csv: one row per evaluation of every run; its member flags add up to each run's count
+        var rows = BenchmarkReport.EvaluationsCsv(result).Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .Select(l => l.Split(',')).ToArray();
+        Assert.Equal(2 * 3 * 60, rows.Length);
+        foreach (var s in result.Strategies)
+            foreach (var r in s.Runs)
+            {
+                var mine = rows.Where(x => x[0] == s.Label && x[1] == r.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                Assert.Equal(Enumerable.Range(1, 60).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), mine.Select(x => x[2]));
+                Assert.Equal(r.FrontFound, mine.Count(x => x[4] == "1"));
+                Assert.Equal(60, mine.Select(x => x[3]).Distinct().Count());
+            }
+        await BenchmarkReport.WriteAsync(result, [], dir.Path);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "evaluations.csv")));
     }
 
     [Fact]
