@@ -30,6 +30,33 @@ public sealed class IfmapWindowReplayTests
             Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} {flow}, window {window}: fast {fast}, reference {slow}");
         }
     }
+
+    /// <summary>
+    /// Taller arrays, more channels and windows that close a few times per fold: groups of lines
+    /// start well after the last close (so WS marks whole pixel prefixes, see
+    /// <c>prefixInWindow</c>) and closes are found both by shrinking groups and by replaying the
+    /// few lines the rate of new words points at.
+    /// </summary>
+    [Theory]
+    [InlineData(SystolicDataflow.OutputStationary)]
+    [InlineData(SystolicDataflow.WeightStationary)]
+    [InlineData(SystolicDataflow.InputStationary)]
+    public void FastReplayEqualsAddressByAddressReplayOnTallerArrays(SystolicDataflow flow)
+    {
+        var rng = new Random(7100 + (int)flow);
+        for (int trial = 0; trial < 100; trial++)
+        {
+            int r = rng.Next(1, 6), s = rng.Next(1, 6);
+            int h = rng.Next(r, r + 12), w = rng.Next(s, s + 12);
+            var shape = SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 33), rng.Next(1, 10), rng.Next(1, 4), rng.Next(1, 4));
+            var config = new SystolicConfig { Rows = rng.Next(4, 41), Columns = rng.Next(1, 9), Dataflow = flow };
+            var g = new SystolicModel.Geometry(shape, config);
+            long window = rng.Next(50, 1500);
+            var fast = IfmapWindowReplay.Run(g, window);
+            var slow = IfmapWindowReplay.Reference(g, window);
+            Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} {flow}, window {window}: fast {fast}, reference {slow}");
+        }
+    }
 }
 
 /// <summary>
