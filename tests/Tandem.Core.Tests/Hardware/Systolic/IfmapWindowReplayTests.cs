@@ -150,6 +150,39 @@ public sealed class IfmapStreamTests
         Assert.True(closedForm >= 40, $"only {closedForm} trials took the every-read-misses closed form");
     }
 
+    /// <summary>
+    /// WS folds aligned to channel groups (Ra divides C) without clipped reads: the every-read-misses
+    /// bound that also counts the rest of the two folds reading an address, held to the
+    /// address-by-address replay with windows up to twice the bound, where it fails.
+    /// </summary>
+    [Fact]
+    public void AlignedWeightStationaryBoundEqualsAddressByAddressReplay()
+    {
+        var rng = new Random(5150);
+        int refined = 0, hits = 0;
+        for (int trial = 0; trial < 300; trial++)
+        {
+            int ra = rng.Next(1, 9), r = rng.Next(1, 4), s = rng.Next(1, 4), sh = rng.Next(1, 3), sw = rng.Next(1, 3);
+            int eh = rng.Next(1, 8), ew = rng.Next(1, 8), c = ra * rng.Next(1, 6);
+            // No clipped read: the last window ends on the ifmap's last row and column.
+            var shape = SystolicLayerShape.FromScaleSim((eh - 1) * sh + r, (ew - 1) * sw + s, r, s, c, rng.Next(1, 6), sh, sw);
+            var config = new SystolicConfig { Rows = ra, Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.WeightStationary };
+            var g = new SystolicModel.Geometry(shape, config);
+            long bound = (long)c * eh * ew - ((r - 1) / sh * ew + (s - 1) / sw) * ra;
+            long window = rng.Next(1, (int)Math.Max(2, 2 * bound + 2));
+            var stream = new IfmapStream(g);
+            bool closedForm = SystolicModel.TouchedIfmapWords(shape) >= window && stream.EveryReadMisses(window);
+            long older = (long)(c - ra) * eh * ew;
+            if (closedForm && !(c > ra && older >= window - 1)) refined++;
+            var fast = SystolicModel.IfmapDramReads(g, window);
+            var slow = IfmapWindowReplay.Reference(g, window);
+            Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} WS, window {window}: model {fast}, reference {slow}");
+            if (slow.Misses < stream.Total) hits++;
+        }
+        Assert.True(refined >= 50, $"only {refined} trials took the aligned bound");
+        Assert.True(hits >= 20, $"only {hits} trials had a hit (windows above the bound)");
+    }
+
     [Fact]
     public void ElementPrefixMatchesEnumeration()
     {
