@@ -276,10 +276,12 @@ internal readonly struct IfmapStream
     /// Whether every valid read of the stream is a miss of a window that closes after
     /// <paramref name="window"/> misses, whatever the closes: true when between any two reads of the
     /// same address at least window − 1 other distinct addresses are read (a window that held the
-    /// address would have closed in between). Two cases are recognised:
+    /// address would have closed in between). Three cases are recognised:
     /// windows of different pixels never overlap (each sweep reads every touched word once, and the
-    /// caller has checked that the touched words fill a window), and weight-stationary folds whose
-    /// reads of one address are separated by folds of the other channels.
+    /// caller has checked that the touched words fill a window); weight-stationary folds whose
+    /// reads of one address are separated by folds of the other channels; and weight-stationary
+    /// folds aligned to channel groups with no clipped read, where the rest of the two folds that
+    /// read the address are counted as well.
     /// </summary>
     public bool EveryReadMisses(long window)
     {
@@ -295,8 +297,20 @@ internal readonly struct IfmapStream
         // aligned to channel groups), each reading as many distinct words as its tap has valid pixels.
         long ra = _g.Ra;
         long channels = _c % ra == 0 ? _c - ra : _c - 2 * ra + 1;
-        if (channels <= 0) return false;
         long minPixels = PixelRowsValid(_r - 1) * PixelColsValid(_s - 1);
-        return channels * minPixels >= window - 1;
+        if (channels > 0 && channels * minPixels >= window - 1) return true;
+        // Folds aligned to channel groups (Ra divides C: each fold is one tap × Ra channels) and no
+        // read outside the ifmap (every fold reads M·Ra distinct words). Two successive reads of a
+        // word w come from folds (t1, b) and (t2, b) of its channel group b; pixel p1, array row r
+        // then pixel p2 = p1 − shift, the same row, with |shift| ≤ shiftMax = ⌊(R−1)/sh⌋·Ew +
+        // ⌊(S−1)/sw⌋. Between them are read: the other C − Ra channels' folds (M words per channel),
+        // the pairs of fold 1 after w's and the pairs of fold 2 before w's. A pair of fold 2 reads
+        // the word of the fold-1 pair shifted by the same amount, which comes before w's in fold 1,
+        // so the three sets are disjoint; the last two hold at least M·Ra − 1 − shiftMax·Ra pairs
+        // (the pairs between w's two positions span at most shift lines of at most Ra pairs). With
+        // at least W − 1 distinct words between, a window closes in between and w misses again.
+        if (_c % ra != 0 || minPixels < _eh * _ew) return false;
+        long shiftMax = (_r - 1) / _sh * _ew + (_s - 1) / _sw;
+        return _c * _eh * _ew - shiftMax * ra >= window;
     }
 }

@@ -15,6 +15,9 @@ internal static class IfmapWindowReplay
     /// <summary>Lines below which a fold whose window closes inside is replayed address by address.</summary>
     private const long ExactLines = 4;
 
+    /// <summary>Lines replayed in order when the observed rate of new words says the window closes among them.</summary>
+    private const long ExpectLines = 6;
+
     /// <summary>Address runs of a group remembered so that keeping or dropping it touches only their words.</summary>
     private const int RunLog = 4096;
 
@@ -123,6 +126,8 @@ internal static class IfmapWindowReplay
         // Lines since the last close, the new-word rate over the last whole window, and how many
         // lines from the current position are known to close the window (0: none known).
         private long _sinceClose, _closing;
+        // Line of the current fold on which the window last closed (−1: not in this fold).
+        private long _foldClose = -1;
         private double _windowRate, _margin = 0.9;
         private int _p0, _pCount, _k0, _kCount;
         private int _foldLo, _foldHi, _winLo, _winHi;
@@ -148,6 +153,7 @@ internal static class IfmapWindowReplay
         public void BeginFold(long f, long fc, long fr)
         {
             var g = _g;
+            _foldClose = -1;
             switch (g.Flow)
             {
                 case SystolicDataflow.OutputStationary:
@@ -179,11 +185,30 @@ internal static class IfmapWindowReplay
             while (pos < b)
             {
                 long need = _window - _open;
+                // The close is expected within a few lines: replaying them in order costs about
+                // as much as one more try, so replay up to that many (stopping after a close).
+                if (need <= ExpectLines * _rate)
+                {
+                    long closes = Closes, misses = Misses, end = Math.Min(b, pos + ExpectLines), line = pos;
+                    while (line < end && Closes == closes) ExactLine((int)line++);
+                    long done = line - pos;
+                    pos = line;
+                    _sinceClose += done;
+                    _closing = Math.Max(0, _closing - done);
+                    if (Closes > closes) { _closing = 0; if (_windowRate > _rate) _rate = _windowRate; }
+                    else _rate = Math.Max((double)(Misses - misses) / done, 1e-9);
+                    continue;
+                }
                 double estimate = need / _rate * _margin;
                 long span = estimate >= b - pos ? b - pos : Math.Max(1, (long)estimate);
                 // Lines from pos known to close the window: try fewer.
                 if (_closing > 0) span = Math.Min(span, Math.Max(1, _closing - 1));
-                long fresh = MarkLines((int)pos, (int)(pos + span));
+                // WS: when no close fell on the lines since the first pixel of the group began
+                // (line pos − rows + 1), the words those pixels read before pos are all in the
+                // window, so marking their whole prefixes adds no fresh word and turns the group's
+                // trailing staircase into whole pixels (cheap ofmap-row runs).
+                bool prefixInWindow = _foldClose < Math.Max(0, pos - _kCount + 1);
+                long fresh = MarkLines((int)pos, (int)(pos + span), prefixInWindow);
                 if (_open + fresh < _window)
                 {
                     CommitFold();
@@ -215,13 +240,18 @@ internal static class IfmapWindowReplay
                 // shorter still than the observed rate says after repeated misses of the mark (new
                 // words per line fall as the window fills when neighbouring windows overlap).
                 _closing = span;
-                _margin = Math.Max(0.05, _margin * 0.6);
+                _margin = Math.Max(0.05, _margin * 0.8);
                 _rate = Math.Max((double)fresh / span, (double)need / (span - 1));
             }
         }
 
-        /// <summary>Puts the words of lines [a, b) in the scratch set; returns how many are new to the window.</summary>
-        private long MarkLines(int a, int b)
+        /// <summary>
+        /// Puts the words of lines [a, b) in the scratch set; returns how many are new to the window.
+        /// With <paramref name="prefixInWindow"/> (WS), each pixel's reads before line a are taken
+        /// too: the caller knows they are all in the window, so the count and the set of new words
+        /// are the same.
+        /// </summary>
+        private long MarkLines(int a, int b, bool prefixInWindow)
         {
             long fresh = 0;
             switch (_g.Flow)
@@ -258,12 +288,13 @@ internal static class IfmapWindowReplay
                     // Pixel p meets array row r (element k0 + r) on line p + r. Pixels in [a, b − rows]
                     // read every element of the fold: those go row by row of the ofmap.
                     int p = Math.Max(0, a - _kCount + 1), pEnd = Math.Min(_pCount - 1, b - 1);
-                    int midFrom = Math.Max(p, a), midTo = Math.Min(pEnd + 1, b - _kCount + 1);
+                    int from = prefixInWindow ? p : a; // first pixel read from element k0
+                    int midFrom = Math.Max(p, from), midTo = Math.Min(pEnd + 1, b - _kCount + 1);
                     if (midFrom >= midTo) midFrom = midTo = pEnd + 1;
                     int oy = p / _ew, ox = p - oy * _ew;
                     for (; p < midFrom; p++)
                     {
-                        fresh += MarkSlice(oy, ox, _k0 + Math.Max(0, a - p), _k0 + Math.Min(_kCount, b - p));
+                        fresh += MarkSlice(oy, ox, _k0 + (prefixInWindow ? 0 : Math.Max(0, a - p)), _k0 + Math.Min(_kCount, b - p));
                         if (++ox == _ew) { ox = 0; oy++; }
                     }
                     if (midFrom < midTo)
@@ -435,27 +466,64 @@ internal static class IfmapWindowReplay
         /// <summary>One demand line in SCALE-Sim's order: by array row (OS, WS) or column (IS).</summary>
         private void ExactLine(int t)
         {
+            long line = _lineBase + t;
             switch (_g.Flow)
             {
                 case SystolicDataflow.OutputStationary:
-                    for (int r = Math.Max(0, t - _kCount + 1); r <= Math.Min(_pCount - 1, t); r++) Touch(_p0 + r, t - r, _lineBase + t);
+                {
+                    // Array row r reads pixel p0 + r, element t − r.
+                    int r0 = Math.Max(0, t - _kCount + 1), r1 = Math.Min(_pCount - 1, t);
+                    Diagonal(_p0 + r0, 1, t - r0, -1, r1 - r0 + 1, line);
                     break;
+                }
                 case SystolicDataflow.WeightStationary:
-                    for (int r = Math.Max(0, t - _pCount + 1); r <= Math.Min(_kCount - 1, t); r++) Touch(t - r, _k0 + r, _lineBase + t);
+                {
+                    // Array row r reads pixel t − r, element k0 + r.
+                    int r0 = Math.Max(0, t - _pCount + 1), r1 = Math.Min(_kCount - 1, t);
+                    Diagonal(t - r0, -1, _k0 + r0, 1, r1 - r0 + 1, line);
                     break;
+                }
                 default:
-                    for (int c = 0; c < _pCount; c++) Touch(_p0 + c, _k0 + _kCount - 1 - t, _lineBase + t);
+                    // Array column c reads pixel p0 + c, element k0 + rows − 1 − t.
+                    Diagonal(_p0, 1, _k0 + _kCount - 1 - t, 0, _pCount, line);
                     break;
             }
         }
 
-        private void Touch(int p, int k, long line)
+        /// <summary>
+        /// n reads in order, the i-th of pixel p + i·dp and element k + i·dk (dp = ±1, dk ∈ {−1, 0, 1}):
+        /// the pixel's ofmap position and the element's filter row, column and channel are stepped
+        /// rather than divided out per read.
+        /// </summary>
+        private void Diagonal(int p, int dp, int k, int dk, int n, long line)
         {
+            if (n <= 0) return;
+            int s = _sc / _c;
             int oy = p / _ew, ox = p - oy * _ew;
             int kr = k / _sc, rest = k - kr * _sc, kc = rest / _c, ch = rest - kc * _c;
-            int y = oy * _sh + kr, x = ox * _sw + kc;
-            if (y >= _h || x >= _w) return;
-            long a = ((long)y * _w + x) * _c + ch;
+            for (int i = 0; ; i++)
+            {
+                int y = oy * _sh + kr, x = ox * _sw + kc;
+                if (y < _h && x < _w) Touch(((long)y * _w + x) * _c + ch, p, k, line);
+                if (i == n - 1) return;
+                p += dp;
+                if (dp > 0) { if (++ox == _ew) { ox = 0; oy++; } }
+                else if (--ox < 0) { ox = _ew - 1; oy--; }
+                if (dk > 0)
+                {
+                    k++;
+                    if (++ch == _c) { ch = 0; if (++kc == s) { kc = 0; kr++; } }
+                }
+                else if (dk < 0)
+                {
+                    k--;
+                    if (--ch < 0) { ch = _c - 1; if (--kc < 0) { kc = s - 1; kr--; } }
+                }
+            }
+        }
+
+        private void Touch(long a, int p, int k, long line)
+        {
             int w = (int)(a >> 6);
             ulong bit = 1UL << (int)(a & 63);
             if ((_win[w] & bit) != 0) return;
@@ -468,6 +536,7 @@ internal static class IfmapWindowReplay
                 _open = 0;
                 LastCloseLine = line;
                 LastClosePixel = p;
+                _foldClose = line - _lineBase;
                 CloseLog?.Add((line, p, k));
                 _windowRate = (double)_window / Math.Max(1, _sinceClose);
                 _sinceClose = 0;

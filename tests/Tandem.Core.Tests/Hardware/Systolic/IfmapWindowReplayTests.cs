@@ -30,6 +30,33 @@ public sealed class IfmapWindowReplayTests
             Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} {flow}, window {window}: fast {fast}, reference {slow}");
         }
     }
+
+    /// <summary>
+    /// Taller arrays, more channels and windows that close a few times per fold: groups of lines
+    /// start well after the last close (so WS marks whole pixel prefixes, see
+    /// <c>prefixInWindow</c>) and closes are found both by shrinking groups and by replaying the
+    /// few lines the rate of new words points at.
+    /// </summary>
+    [Theory]
+    [InlineData(SystolicDataflow.OutputStationary)]
+    [InlineData(SystolicDataflow.WeightStationary)]
+    [InlineData(SystolicDataflow.InputStationary)]
+    public void FastReplayEqualsAddressByAddressReplayOnTallerArrays(SystolicDataflow flow)
+    {
+        var rng = new Random(7100 + (int)flow);
+        for (int trial = 0; trial < 100; trial++)
+        {
+            int r = rng.Next(1, 6), s = rng.Next(1, 6);
+            int h = rng.Next(r, r + 12), w = rng.Next(s, s + 12);
+            var shape = SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 33), rng.Next(1, 10), rng.Next(1, 4), rng.Next(1, 4));
+            var config = new SystolicConfig { Rows = rng.Next(4, 41), Columns = rng.Next(1, 9), Dataflow = flow };
+            var g = new SystolicModel.Geometry(shape, config);
+            long window = rng.Next(50, 1500);
+            var fast = IfmapWindowReplay.Run(g, window);
+            var slow = IfmapWindowReplay.Reference(g, window);
+            Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} {flow}, window {window}: fast {fast}, reference {slow}");
+        }
+    }
 }
 
 /// <summary>
@@ -121,6 +148,39 @@ public sealed class IfmapStreamTests
             Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} {flow}, window {window}: model {fast}, reference {slow}");
         }
         Assert.True(closedForm >= 40, $"only {closedForm} trials took the every-read-misses closed form");
+    }
+
+    /// <summary>
+    /// WS folds aligned to channel groups (Ra divides C) without clipped reads: the every-read-misses
+    /// bound that also counts the rest of the two folds reading an address, held to the
+    /// address-by-address replay with windows up to twice the bound, where it fails.
+    /// </summary>
+    [Fact]
+    public void AlignedWeightStationaryBoundEqualsAddressByAddressReplay()
+    {
+        var rng = new Random(5150);
+        int refined = 0, hits = 0;
+        for (int trial = 0; trial < 300; trial++)
+        {
+            int ra = rng.Next(1, 9), r = rng.Next(1, 4), s = rng.Next(1, 4), sh = rng.Next(1, 3), sw = rng.Next(1, 3);
+            int eh = rng.Next(1, 8), ew = rng.Next(1, 8), c = ra * rng.Next(1, 6);
+            // No clipped read: the last window ends on the ifmap's last row and column.
+            var shape = SystolicLayerShape.FromScaleSim((eh - 1) * sh + r, (ew - 1) * sw + s, r, s, c, rng.Next(1, 6), sh, sw);
+            var config = new SystolicConfig { Rows = ra, Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.WeightStationary };
+            var g = new SystolicModel.Geometry(shape, config);
+            long bound = (long)c * eh * ew - ((r - 1) / sh * ew + (s - 1) / sw) * ra;
+            long window = rng.Next(1, (int)Math.Max(2, 2 * bound + 2));
+            var stream = new IfmapStream(g);
+            bool closedForm = SystolicModel.TouchedIfmapWords(shape) >= window && stream.EveryReadMisses(window);
+            long older = (long)(c - ra) * eh * ew;
+            if (closedForm && !(c > ra && older >= window - 1)) refined++;
+            var fast = SystolicModel.IfmapDramReads(g, window);
+            var slow = IfmapWindowReplay.Reference(g, window);
+            Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} WS, window {window}: model {fast}, reference {slow}");
+            if (slow.Misses < stream.Total) hits++;
+        }
+        Assert.True(refined >= 50, $"only {refined} trials took the aligned bound");
+        Assert.True(hits >= 20, $"only {hits} trials had a hit (windows above the bound)");
     }
 
     [Fact]
