@@ -73,10 +73,17 @@ public sealed record BayesianOptimizationOptions
     /// </summary>
     public int MembershipRegion { get; init; }
 
+    /// <summary>
+    /// "membership" with a region: the weight (0–1) of a candidate outside the region — 0 (default)
+    /// chooses only inside it; w &gt; 0 lets an outside candidate win when its probability is more
+    /// than 1/w times the best inside one.
+    /// </summary>
+    public double MembershipOutside { get; init; }
+
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region"));
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside"));
         return new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
@@ -93,6 +100,7 @@ public sealed record BayesianOptimizationOptions
             Features = options.GetChoice("features", "none", FeatureModes),
             Warp = options.GetChoice("warp", "rank", Warps),
             MembershipRegion = options.GetInt("membership_region", 0, 0, 1_000),
+            MembershipOutside = options.GetDouble("membership_outside", 0, 0, 1),
         };
     }
 }
@@ -360,8 +368,9 @@ internal sealed class BayesianOptimization : IStrategy
         bool anyChoosable = choosable is not null && pool.Any(c => choosable(c));
         for (int a = 0; a < probability.Length; a++)
         {
-            if (anyChoosable && !choosable!(pool[a])) continue;
-            double score = probability[a] * ProbabilityOfFeasibility(encoded[pool[a]]);
+            double weight = anyChoosable && !choosable!(pool[a]) ? _options.MembershipOutside : 1;
+            if (weight <= 0) continue;
+            double score = weight * probability[a] * ProbabilityOfFeasibility(encoded[pool[a]]);
             if (score > bestScore) { bestScore = score; best = pool[a]; } // pool is in ε order: ties keep the smaller ε
         }
         return best;

@@ -15,19 +15,27 @@ public sealed class IfmapWindowReplayTests
     [InlineData(SystolicDataflow.InputStationary)]
     public void FastReplayEqualsAddressByAddressReplay(SystolicDataflow flow)
     {
-        var rng = new Random(20260 + (int)flow);
-        for (int trial = 0; trial < 150; trial++)
+        CheckAgainstReference(new Random(20260 + (int)flow), 150, rng =>
         {
             int r = rng.Next(1, 6), s = rng.Next(1, 6);
             int h = rng.Next(r, r + 14), w = rng.Next(s, s + 14);
             int stride = rng.Next(1, 4);
             var shape = SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 9), rng.Next(1, 9), stride, rng.Next(1, 4));
             var config = new SystolicConfig { Rows = rng.Next(1, 9), Columns = rng.Next(1, 9), Dataflow = flow };
+            return (shape, config, rng.Next(1, 200));
+        });
+    }
+
+    /// <summary>Draws <paramref name="trials"/> (layer, array, window) cases and compares the fast replay's count with the address-by-address one on each.</summary>
+    private static void CheckAgainstReference(Random rng, int trials, Func<Random, (SystolicLayerShape Shape, SystolicConfig Config, long Window)> draw)
+    {
+        for (int trial = 0; trial < trials; trial++)
+        {
+            var (shape, config, window) = draw(rng);
             var g = new SystolicModel.Geometry(shape, config);
-            long window = rng.Next(1, 200);
             var fast = IfmapWindowReplay.Run(g, window);
             var slow = IfmapWindowReplay.Reference(g, window);
-            Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} {flow}, window {window}: fast {fast}, reference {slow}");
+            Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} {config.Dataflow}, window {window}: fast {fast}, reference {slow}");
         }
     }
 
@@ -43,19 +51,14 @@ public sealed class IfmapWindowReplayTests
     [InlineData(SystolicDataflow.InputStationary)]
     public void FastReplayEqualsAddressByAddressReplayOnTallerArrays(SystolicDataflow flow)
     {
-        var rng = new Random(7100 + (int)flow);
-        for (int trial = 0; trial < 100; trial++)
+        CheckAgainstReference(new Random(7100 + (int)flow), 100, rng =>
         {
             int r = rng.Next(1, 6), s = rng.Next(1, 6);
             int h = rng.Next(r, r + 12), w = rng.Next(s, s + 12);
             var shape = SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 33), rng.Next(1, 10), rng.Next(1, 4), rng.Next(1, 4));
             var config = new SystolicConfig { Rows = rng.Next(4, 41), Columns = rng.Next(1, 9), Dataflow = flow };
-            var g = new SystolicModel.Geometry(shape, config);
-            long window = rng.Next(50, 1500);
-            var fast = IfmapWindowReplay.Run(g, window);
-            var slow = IfmapWindowReplay.Reference(g, window);
-            Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} {flow}, window {window}: fast {fast}, reference {slow}");
-        }
+            return (shape, config, rng.Next(50, 1500));
+        });
     }
 }
 
