@@ -275,5 +275,16 @@ public class StrategyTests
             int nearest = front.Min(i => Enumerable.Range(0, 6).Count(p => designs[i][p] != designs[k][p]));
             Assert.True(nearest <= 1, $"evaluation {k + 1} differs in {nearest} parameters from every front design before it");
         }
+
+        // membership_outside weighs candidates outside the region: weight 1 is no region at all
+        async Task<string[]> Keys(string json)
+        {
+            var c = new StrategyContext(SixChoices, objectives, [], 6);
+            var (t, _, _) = await Run(c, Create("bo", c, json), new Evaluator(F), 25);
+            return t.OrderBy(x => x.Number).Select(x => x.DesignKey).ToArray();
+        }
+        const string Common = "\"acquisition\": \"membership\", \"membership_pool\": 300, \"membership_draws\": 16";
+        Assert.Equal(await Keys($"{{{Common}}}"), await Keys($"{{{Common}, \"membership_region\": 1, \"membership_outside\": 1}}"));
+        Assert.NotEqual(await Keys($"{{{Common}}}"), await Keys($"{{{Common}, \"membership_region\": 1}}"));
     }
 }
