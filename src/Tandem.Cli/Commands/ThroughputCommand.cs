@@ -47,7 +47,7 @@ internal static class ThroughputCommand
             var log = new LineProgress(context);
 
             var speed = new Table().AddColumns("network", "MMACs/image", "parameters", "train images/s", "inference images/s");
-            md.AppendLine($"Threads: {TorchRuntime.Threads}; batch 128; {nSteps} timed steps after 3 warm-up steps.\n");
+            md.AppendLine($"Threads: {TorchRuntime.Threads}; convolutions: {TorchRuntime.Convolutions}; batch 128; {nSteps} timed steps after 3 warm-up steps.\n");
             md.AppendLine("| network | MMACs/image | parameters | train images/s | inference images/s |\n|---|---|---|---|---|");
             foreach (var (name, design) in Throughput.ReferenceDesigns(family))
             {

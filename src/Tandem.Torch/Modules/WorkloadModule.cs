@@ -31,6 +31,7 @@ internal sealed class WorkloadModule : nn.Module<Tensor, Tensor>
 
     public WorkloadModule(Workload workload, int seed, ScalarType dtype = ScalarType.Float32) : base("workload")
     {
+        TorchRuntime.EnsureCorrectConvolutions();
         Workload = workload;
         _ops = new LayerOp[workload.Layers.Length];
         _producers = new int[workload.Layers.Length][];

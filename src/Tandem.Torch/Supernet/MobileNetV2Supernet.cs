@@ -31,6 +31,7 @@ internal sealed class MobileNetV2Supernet : Supernet
     public MobileNetV2Supernet(MobileNetV2Family family, TensorShape input, int classes, int seed)
         : base("mobilenetv2_supernet", new DesignSpace(family.Parameters))
     {
+        TorchRuntime.EnsureCorrectConvolutions();
         _family = family;
         var o = family.Options;
         _maxKernel = (int)o.Kernels.Max();

@@ -27,6 +27,7 @@ internal sealed class PlainCnnSupernet : Supernet
     public PlainCnnSupernet(PlainCnnFamily family, TensorShape input, int classes, int seed)
         : base("plain_cnn_supernet", new DesignSpace(family.Parameters))
     {
+        TorchRuntime.EnsureCorrectConvolutions();
         _family = family;
         _classes = classes;
         var o = family.Options;
