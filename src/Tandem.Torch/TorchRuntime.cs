@@ -12,17 +12,20 @@ namespace Tandem.Torch;
 /// oversubscribe the machine).
 /// <para>
 /// It also checks, once per process and before the first network is built, that libtorch's
-/// convolution gradients are right on this CPU. libtorch 2.10's oneDNN 3.7.1 gives wrong (sometimes NaN)
-/// input gradients for convolutions whose channel count is not a multiple of the CPU's vector block
-/// (16 floats with AVX-512, 8 with AVX2) on some processors: on the AMD EPYC development machine of
-/// December 2026 every 4- and 8-channel case was off by up to 100 % single-threaded, and about one in
-/// three was NaN with 2 threads, while the forward pass and weight gradients were right. The check
-/// runs a few such convolutions in float32 through libtorch's default path and compares their input
-/// gradients with float64 (which never uses oneDNN); if any is off by more than 1e-3 (relative) or NaN,
-/// oneDNN is switched off for the process (<c>at::globalContext().setUserEnabledMkldnn(false)</c>, what
-/// Python's <c>torch.backends.mkldnn.enabled = False</c> does), and convolutions take libtorch's own
-/// path, correct but about 3× slower on that machine. <c>TANDEM_ONEDNN=on|off</c> in the environment
-/// skips the check and forces the choice.
+/// convolution gradients are right on this CPU. libtorch 2.10's oneDNN 3.7.1 gives wrong (often NaN)
+/// input gradients for dense convolutions whose channel counts are not multiples of its vector block
+/// (16 floats with AVX-512) on some processors: on the AMD EPYC development machine of December 2026,
+/// 3-, 4- and 8-channel cases were off by up to 100 % single-threaded and NaN in about half the runs
+/// with 2 threads, while the forward pass, weight gradients, 16/32-channel and grouped/depthwise
+/// convolutions were right. The check runs such convolutions in float32 and compares their input
+/// and weight gradients with float64 (which never uses oneDNN). If they disagree, dense convolutions
+/// are computed with their channels zero-padded to multiples of 16 (<see cref="Conv2d"/>; the padded
+/// channels contribute nothing and receive no gradient that reaches a parameter), which the check then
+/// verifies; on that machine this was correct and kept oneDNN's speed (plain libtorch without oneDNN
+/// trained 7–13× slower). Only if the padded path is wrong as well is oneDNN switched off for the
+/// process (<c>at::globalContext().setUserEnabledMkldnn(false)</c>, what Python's
+/// <c>torch.backends.mkldnn.enabled = False</c> does). <c>TANDEM_ONEDNN=on|pad|off</c> in the
+/// environment skips the check and forces the choice.
 /// </para>
 /// </summary>
 public static class TorchRuntime
@@ -30,7 +33,36 @@ public static class TorchRuntime
     private static readonly Lock Gate = new();
     private static int _threads;
     private static bool _checked;
+    private static volatile bool _padChannels;
     private static string _convolutions = "not checked yet";
+
+    /// <summary>The channel multiple dense convolutions are padded to when <see cref="PadsChannels"/> (oneDNN's AVX-512 block).</summary>
+    public const int ChannelBlock = 16;
+
+    /// <summary>True when dense float32 convolutions are computed with zero-padded channels (see the class summary).</summary>
+    public static bool PadsChannels => _padChannels;
+
+    /// <summary>
+    /// <c>conv2d</c> as every Tandem network computes it: libtorch's, except that when the runtime check
+    /// found oneDNN's input gradients wrong, dense (groups = 1) float32 convolutions run with input and
+    /// output channels zero-padded to multiples of <see cref="ChannelBlock"/> and the extra outputs dropped.
+    /// The result and all gradients equal the unpadded convolution's.
+    /// </summary>
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, long[]? stride = null, long[]? padding = null, long groups = 1)
+    {
+        stride ??= [1, 1];
+        padding ??= [0, 0];
+        long ci = x.shape[1], co = weight.shape[0];
+        if (!_padChannels || groups != 1 || x.dtype != ScalarType.Float32 || (ci % ChannelBlock == 0 && co % ChannelBlock == 0))
+            return nn.functional.conv2d(x, weight, bias, stride, padding, groups: groups);
+        long ci2 = (ci + ChannelBlock - 1) / ChannelBlock * ChannelBlock, co2 = (co + ChannelBlock - 1) / ChannelBlock * ChannelBlock;
+        using var scope = NewDisposeScope();
+        var xp = ci2 == ci ? x : nn.functional.pad(x, [0, 0, 0, 0, 0, ci2 - ci]);
+        var wp = nn.functional.pad(weight, [0, 0, 0, 0, 0, ci2 - ci, 0, co2 - co]);
+        var bp = bias is null ? null : nn.functional.pad(bias, [0, co2 - co]);
+        var y = nn.functional.conv2d(xp, wp, bp, stride, padding);
+        return (co2 == co ? y : y.narrow(1, 0, co)).MoveToOuterDisposeScope();
+    }
 
     /// <summary>
     /// Sets libtorch's thread count to <paramref name="threads"/> unless already set; 0 = the cores
@@ -75,6 +107,12 @@ public static class TorchRuntime
                 _convolutions = "oneDNN (TANDEM_ONEDNN=on, not checked)";
                 return;
             }
+            if (forced is "pad")
+            {
+                _padChannels = true;
+                _convolutions = $"oneDNN with dense convolutions' channels padded to multiples of {ChannelBlock} (TANDEM_ONEDNN=pad, not checked)";
+                return;
+            }
             if (forced is "off" or "0" or "false")
             {
                 SetOneDnn(false);
@@ -87,18 +125,28 @@ public static class TorchRuntime
                 _convolutions = "oneDNN (gradient check passed)";
                 return;
             }
+            string found = double.IsNaN(error) ? "NaN" : error.ToString("G3", System.Globalization.CultureInfo.InvariantCulture);
+            _padChannels = true;
+            double padded = WorstGradientError();
+            if (padded <= 1e-3)
+            {
+                _convolutions = $"oneDNN with dense convolutions' channels padded to multiples of {ChannelBlock}: its gradients for other channel counts were wrong on this CPU (relative error {found}); padded ones passed the check";
+                return;
+            }
+            _padChannels = false;
             SetOneDnn(false);
             double after = WorstGradientError();
             if (!(after <= 1e-3))
-                throw new InvalidOperationException($"libtorch's convolution input gradients are wrong on this CPU (relative error {after:G3}) even with oneDNN off; training results would be meaningless");
-            _convolutions = $"libtorch native, oneDNN off: its convolution input gradients were wrong on this CPU (relative error {(double.IsNaN(error) ? "NaN" : error.ToString("G3", System.Globalization.CultureInfo.InvariantCulture))})";
+                throw new InvalidOperationException($"libtorch's convolution gradients are wrong on this CPU (relative error {after:G3}) even with oneDNN off; training results would be meaningless");
+            _convolutions = $"libtorch native, oneDNN off: its convolution gradients were wrong on this CPU (relative error {found}), with channels padded too";
         }
     }
 
     /// <summary>
-    /// The largest relative error (NaN if any gradient was NaN) of float32 convolution input gradients
-    /// against float64, over channel counts that are not multiples of 8 or 16, one thread and the
-    /// thread count in force, three repetitions each.
+    /// The largest relative error (NaN if any gradient was NaN) of float32 convolution input and weight
+    /// gradients computed by <see cref="Conv2d"/> against float64, over channel counts that are not
+    /// multiples of 8 or 16, a strided, a grouped and a depthwise case, with one thread and the thread
+    /// count in force, three repetitions each.
     /// </summary>
     internal static double WorstGradientError()
     {
@@ -110,20 +158,25 @@ public static class TorchRuntime
             foreach (int threads in new[] { 1, saved }.Distinct())
             {
                 torch.set_num_threads(threads);
-                foreach (var (c, hw) in new[] { (3, 28), (4, 12), (8, 6), (8, 12) })
+                foreach (var (ci, co, hw, groups, stride) in new[] { (3, 3, 28, 1, 1), (4, 4, 12, 1, 1), (8, 8, 6, 1, 1), (8, 8, 12, 1, 2), (32, 8, 12, 1, 1), (1, 8, 12, 1, 1), (12, 12, 7, 3, 1), (24, 24, 6, 24, 2) })
                     for (int rep = 0; rep < 3; rep++)
                     {
                         using var scope = NewDisposeScope();
-                        var x = randn([32, c, hw, hw], generator: generator).requires_grad_(true);
-                        var w = randn([c, c, 3, 3], generator: generator);
-                        var g = randn([32, c, hw, hw], generator: generator);
-                        nn.functional.conv2d(x, w, padding: [1, 1]).backward([g]);
+                        var x = randn([32, ci, hw, hw], generator: generator).requires_grad_(true);
+                        var w = randn([co, ci / groups, 3, 3], generator: generator).requires_grad_(true);
+                        long[] s = [stride, stride], p = [1, 1];
+                        var y = Conv2d(x, w, null, s, p, groups);
+                        var g = randn(y.shape, generator: generator);
+                        y.backward([g]);
                         var xd = x.detach().to_type(ScalarType.Float64).requires_grad_(true);
-                        nn.functional.conv2d(xd, w.to_type(ScalarType.Float64), padding: [1, 1]).backward([g.to_type(ScalarType.Float64)]);
-                        var reference = xd.grad!;
-                        double err = (x.grad!.to_type(ScalarType.Float64) - reference).abs().max().item<double>() / reference.abs().max().item<double>();
-                        if (double.IsNaN(err)) return double.NaN;
-                        worst = Math.Max(worst, err);
+                        var wd = w.detach().to_type(ScalarType.Float64).requires_grad_(true);
+                        nn.functional.conv2d(xd, wd, null, s, p, groups: groups).backward([g.to_type(ScalarType.Float64)]);
+                        foreach (var (got, want) in new[] { (x.grad!, xd.grad!), (w.grad!, wd.grad!) })
+                        {
+                            double err = (got.to_type(ScalarType.Float64) - want).abs().max().item<double>() / want.abs().max().item<double>();
+                            if (double.IsNaN(err)) return double.NaN;
+                            worst = Math.Max(worst, err);
+                        }
                     }
             }
         }

@@ -25,10 +25,10 @@ public sealed class TorchLoadTests
     }
 
     /// <summary>
-    /// Convolution input gradients (what back-propagation through every layer but the first uses) must
+    /// Convolution gradients as Tandem's networks compute them (<see cref="TorchRuntime.Conv2d"/>) must
     /// match float64 after the runtime's check, for the channel counts that libtorch's oneDNN got wrong on
-    /// some CPUs (not multiples of its 8/16-float vector block), grouped and depthwise convolutions, and
-    /// strides; on a machine where oneDNN is right this holds with it on, elsewhere the check switched it off.
+    /// some CPUs (not multiples of its 16-float vector block), grouped and depthwise convolutions, and
+    /// strides; on a machine where oneDNN is right this holds as is, elsewhere through the check's remedy.
     /// </summary>
     [Fact]
     public void Convolution_gradients_match_float64_after_the_runtime_check()
@@ -43,7 +43,7 @@ public sealed class TorchLoadTests
                 using var scope = torch.NewDisposeScope();
                 var x = torch.randn([16, c, hw, hw], generator: generator).requires_grad_(true);
                 var w = torch.randn([c, c / groups, 3, 3], generator: generator).requires_grad_(true);
-                var y = torch.nn.functional.conv2d(x, w, strides: [stride, stride], padding: [1, 1], groups: groups);
+                var y = TorchRuntime.Conv2d(x, w, null, [stride, stride], [1, 1], groups);
                 var g = torch.randn(y.shape, generator: generator);
                 y.backward([g]);
                 var xd = x.detach().to_type(torch.ScalarType.Float64).requires_grad_(true);

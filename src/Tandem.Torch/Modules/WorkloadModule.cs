@@ -170,7 +170,7 @@ internal sealed class ConvOp : LayerOp
     {
         var x = inputs[0];
         if (_ceilPad != null) x = F.pad(x, _ceilPad);
-        var y = F.conv2d(x, Weight, Bias, _stride, _padding, groups: _layer.Groups);
+        var y = TorchRuntime.Conv2d(x, Weight, Bias, _stride, _padding, _layer.Groups);
         if (_layer.BatchNorm && ctx.Hooks?.BypassBatchNorm != true)
             y = F.batch_norm(y, RunningMean!, RunningVar!, BnWeight, BnBias, ctx.Training, 0.1, 1e-5);
         return Activate(y, _layer.Activation, ctx, index);

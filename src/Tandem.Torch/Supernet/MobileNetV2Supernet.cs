@@ -215,7 +215,7 @@ internal sealed class MobileNetV2Supernet : Supernet
 
     private Tensor Apply(Sliced c, Tensor x)
     {
-        var y = F.conv2d(x, c.W, strides: [c.Stride, c.Stride], padding: [c.Kernel / 2, c.Kernel / 2], groups: c.Groups);
+        var y = TorchRuntime.Conv2d(x, c.W, null, [c.Stride, c.Stride], [c.Kernel / 2, c.Kernel / 2], c.Groups);
         y = F.batch_norm(y, c.Mean, c.Var, c.BnW, c.BnB, training, BatchNormMomentum, 1e-5);
         return c.Act ? F.relu6(y) : y;
     }

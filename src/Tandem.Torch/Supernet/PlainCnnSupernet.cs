@@ -132,7 +132,7 @@ internal sealed class PlainCnnSupernet : Supernet
             for (int l = 0; l < st.Layers; l++)
             {
                 var (w, bw, bb, rm, rv) = Slice(s, l, (int)x.shape[1], st.Channels, st.Kernel);
-                var y = F.conv2d(x, w, padding: [st.Kernel / 2, st.Kernel / 2]);
+                var y = TorchRuntime.Conv2d(x, w, null, null, [st.Kernel / 2, st.Kernel / 2]);
                 y = F.batch_norm(y, rm, rv, bw, bb, training, BatchNormMomentum, 1e-5);
                 x = st.Residual && l > 0 ? F.relu(y + x) : F.relu(y);
             }
