@@ -276,6 +276,23 @@ public class StrategyTests
             Assert.True(nearest <= 1, $"evaluation {k + 1} differs in {nearest} parameters from every front design before it");
         }
 
+        // membership_region_fronts: 2 centres the region on the first two fronts; every choice is next to
+        // one of their designs, and some are next to a second-front design only
+        var (trials2, _, _) = await Run(ctx, Create("bo", ctx, """{"acquisition": "membership", "membership_region": 1, "membership_region_fronts": 2, "membership_pool": 300, "membership_draws": 16}"""), new Evaluator(F), 40);
+        var ordered2 = trials2.OrderBy(t => t.Number).ToList();
+        var designs2 = ordered2.Select(t => SixChoices.Parse(t.Params)).ToList();
+        var vectors2 = ordered2.Select(t => ctx.ObjectiveVector(t.ToOutcome())!).ToList();
+        int secondOnly = 0;
+        for (int k = 10; k < ordered2.Count; k++)
+        {
+            var fronts = NonDominatedSorting.Sort(vectors2.Take(k).ToList());
+            int Nearest(IEnumerable<int> set) => set.Select(i => Enumerable.Range(0, 6).Count(p => designs2[i][p] != designs2[k][p])).DefaultIfEmpty(99).Min();
+            int first = Nearest(fronts[0]), both = Nearest(fronts.Take(2).SelectMany(f => f));
+            Assert.True(both <= 1, $"evaluation {k + 1} differs in {both} parameters from every design of the first two fronts before it");
+            if (first > 1) secondOnly++;
+        }
+        Assert.True(secondOnly > 0, "no choice used the second front");
+
         // membership_outside weighs candidates outside the region: weight 1 is no region at all
         async Task<string[]> Keys(string json)
         {

@@ -80,10 +80,16 @@ public sealed record BayesianOptimizationOptions
     /// </summary>
     public double MembershipOutside { get; init; }
 
+    /// <summary>
+    /// "membership" with a region: how many non-dominated fronts of the evaluated feasible designs
+    /// centre it (1, the default: the current front only; 2 adds the designs only the front dominates, …).
+    /// </summary>
+    public int MembershipRegionFronts { get; init; } = 1;
+
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside"));
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts"));
         return new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
@@ -101,6 +107,7 @@ public sealed record BayesianOptimizationOptions
             Warp = options.GetChoice("warp", "rank", Warps),
             MembershipRegion = options.GetInt("membership_region", 0, 0, 1_000),
             MembershipOutside = options.GetDouble("membership_outside", 0, 0, 1),
+            MembershipRegionFronts = options.GetInt("membership_region_fronts", 1, 1, 1_000),
         };
     }
 }
@@ -420,14 +427,14 @@ internal sealed class BayesianOptimization : IStrategy
         return true;
     }
 
-    /// <summary>With <c>MembershipRegion</c> r &gt; 0: whether candidate c differs in at most r parameters from an evaluated design of the feasible front; else null.</summary>
+    /// <summary>With <c>MembershipRegion</c> r &gt; 0: whether candidate c differs in at most r parameters from an evaluated feasible design of the first <c>MembershipRegionFronts</c> non-dominated fronts; else null.</summary>
     private Func<int, bool>? InRegion(List<Design> candidates)
     {
         int r = _options.MembershipRegion;
         if (r <= 0) return null;
         var feasible = _told.Where(t => t.Feasible).ToList();
-        var vectors = feasible.Select(t => t.Objectives!).ToList();
-        var centres = feasible.Where(t => !vectors.Any(v => NonDominatedSorting.Dominates(v, t.Objectives!))).Select(t => t.Design).ToList();
+        var fronts = NonDominatedSorting.Sort(feasible.Select(t => t.Objectives!).ToList());
+        var centres = fronts.Take(_options.MembershipRegionFronts).SelectMany(f => f).Select(i => feasible[i].Design).ToList();
         return c =>
         {
             var d = candidates[c];
