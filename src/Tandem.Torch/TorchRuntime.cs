@@ -36,11 +36,8 @@ public static class TorchRuntime
     private static volatile bool _padChannels;
     private static string _convolutions = "not checked yet";
 
-    /// <summary>The channel multiple dense convolutions are padded to when <see cref="PadsChannels"/> (oneDNN's AVX-512 block).</summary>
+    /// <summary>The channel multiple dense convolutions are padded to when the check calls for it (oneDNN's AVX-512 block).</summary>
     public const int ChannelBlock = 16;
-
-    /// <summary>True when dense float32 convolutions are computed with zero-padded channels (see the class summary).</summary>
-    public static bool PadsChannels => _padChannels;
 
     /// <summary>
     /// <c>conv2d</c> as every Tandem network computes it: libtorch's, except that when the runtime check
@@ -90,8 +87,8 @@ public static class TorchRuntime
     public static string Convolutions { get { lock (Gate) return _convolutions; } }
 
     /// <summary>
-    /// Runs the convolution-gradient check once per process and switches oneDNN off if it fails
-    /// (see the class summary). Idempotent and cheap after the first call; called before any network
+    /// Runs the convolution-gradient check once per process and, if it fails, pads dense convolutions'
+    /// channels or, failing that, switches oneDNN off (see the class summary). Idempotent and cheap after the first call; called before any network
     /// is built. Throws <see cref="InvalidOperationException"/> if the gradients are wrong and oneDNN
     /// cannot be switched off (training would silently learn from wrong gradients).
     /// </summary>
@@ -161,22 +158,9 @@ public static class TorchRuntime
                 foreach (var (ci, co, hw, groups, stride) in new[] { (3, 3, 28, 1, 1), (4, 4, 12, 1, 1), (8, 8, 6, 1, 1), (8, 8, 12, 1, 2), (32, 8, 12, 1, 1), (1, 8, 12, 1, 1), (12, 12, 7, 3, 1), (24, 24, 6, 24, 2) })
                     for (int rep = 0; rep < 3; rep++)
                     {
-                        using var scope = NewDisposeScope();
-                        var x = randn([32, ci, hw, hw], generator: generator).requires_grad_(true);
-                        var w = randn([co, ci / groups, 3, 3], generator: generator).requires_grad_(true);
-                        long[] s = [stride, stride], p = [1, 1];
-                        var y = Conv2d(x, w, null, s, p, groups);
-                        var g = randn(y.shape, generator: generator);
-                        y.backward([g]);
-                        var xd = x.detach().to_type(ScalarType.Float64).requires_grad_(true);
-                        var wd = w.detach().to_type(ScalarType.Float64).requires_grad_(true);
-                        nn.functional.conv2d(xd, wd, null, s, p, groups: groups).backward([g.to_type(ScalarType.Float64)]);
-                        foreach (var (got, want) in new[] { (x.grad!, xd.grad!), (w.grad!, wd.grad!) })
-                        {
-                            double err = (got.to_type(ScalarType.Float64) - want).abs().max().item<double>() / want.abs().max().item<double>();
-                            if (double.IsNaN(err)) return double.NaN;
-                            worst = Math.Max(worst, err);
-                        }
+                        var (input, weight) = GradientErrors(32, ci, co, hw, groups, stride, generator);
+                        if (double.IsNaN(input) || double.IsNaN(weight)) return double.NaN;
+                        worst = Math.Max(worst, Math.Max(input, weight));
                     }
             }
         }
@@ -185,6 +169,30 @@ public static class TorchRuntime
             torch.set_num_threads(saved);
         }
         return worst;
+    }
+
+    /// <summary>
+    /// One random 3×3 convolution (padding 1) of a batch of <paramref name="ci"/>-channel
+    /// <paramref name="hw"/>×<paramref name="hw"/> images through <see cref="Conv2d"/> in float32,
+    /// back-propagated from a random output gradient: the relative errors (largest absolute difference ÷
+    /// largest magnitude; NaN if the float32 gradient has a NaN) of its input and weight gradients
+    /// against libtorch's float64 convolution, which never goes through oneDNN.
+    /// </summary>
+    internal static (double Input, double Weight) GradientErrors(int batch, int ci, int co, int hw, int groups, int stride, Generator generator)
+    {
+        using var scope = NewDisposeScope();
+        var x = randn([batch, ci, hw, hw], generator: generator).requires_grad_(true);
+        var w = randn([co, ci / groups, 3, 3], generator: generator).requires_grad_(true);
+        long[] s = [stride, stride], p = [1, 1];
+        var y = Conv2d(x, w, null, s, p, groups);
+        var g = randn(y.shape, generator: generator);
+        y.backward([g]);
+        var xd = x.detach().to_type(ScalarType.Float64).requires_grad_(true);
+        var wd = w.detach().to_type(ScalarType.Float64).requires_grad_(true);
+        nn.functional.conv2d(xd, wd, null, s, p, groups: groups).backward([g.to_type(ScalarType.Float64)]);
+        static double Relative(Tensor got, Tensor want) =>
+            (got.to_type(ScalarType.Float64) - want).abs().max().item<double>() / want.abs().max().item<double>();
+        return (Relative(x.grad!, xd.grad!), Relative(w.grad!, wd.grad!));
     }
 
     private delegate IntPtr GlobalContextFn();

@@ -40,17 +40,7 @@ public sealed class TorchLoadTests
         foreach (var (c, hw, groups, stride) in new[] { (1, 12, 1, 1), (3, 28, 1, 1), (4, 12, 1, 1), (8, 6, 1, 1), (8, 12, 1, 2), (12, 7, 3, 1), (8, 12, 8, 1), (24, 6, 24, 2) })
             for (int rep = 0; rep < 5; rep++)
             {
-                using var scope = torch.NewDisposeScope();
-                var x = torch.randn([16, c, hw, hw], generator: generator).requires_grad_(true);
-                var w = torch.randn([c, c / groups, 3, 3], generator: generator).requires_grad_(true);
-                var y = TorchRuntime.Conv2d(x, w, null, [stride, stride], [1, 1], groups);
-                var g = torch.randn(y.shape, generator: generator);
-                y.backward([g]);
-                var xd = x.detach().to_type(torch.ScalarType.Float64).requires_grad_(true);
-                var wd = w.detach().to_type(torch.ScalarType.Float64).requires_grad_(true);
-                torch.nn.functional.conv2d(xd, wd, strides: [stride, stride], padding: [1, 1], groups: groups).backward([g.to_type(torch.ScalarType.Float64)]);
-                double dx = (x.grad!.to_type(torch.ScalarType.Float64) - xd.grad!).abs().max().item<double>() / xd.grad!.abs().max().item<double>();
-                double dw = (w.grad!.to_type(torch.ScalarType.Float64) - wd.grad!).abs().max().item<double>() / wd.grad!.abs().max().item<double>();
+                var (dx, dw) = TorchRuntime.GradientErrors(16, c, c, hw, groups, stride, generator);
                 if (!(dx <= 1e-4 && dw <= 1e-4)) failures.Add($"{c} channels, {hw}x{hw}, groups {groups}, stride {stride}: input-gradient error {dx:G3}, weight-gradient error {dw:G3}");
             }
         Assert.True(failures.Count == 0, $"convolutions: {TorchRuntime.Convolutions}\n" + string.Join("\n", failures));

@@ -265,11 +265,15 @@ public class StrategyTests
         };
         var objectives = new[] { new Objective("f1", Direction.Minimize), new Objective("f2", Direction.Minimize) };
         var ctx = new StrategyContext(SixChoices, objectives, [], 6);
-        var (trials, _, _) = await Run(ctx, Create("bo", ctx, """{"acquisition": "membership", "membership_region": 1, "membership_pool": 300, "membership_draws": 16}"""), new Evaluator(F), 40);
-        var ordered = trials.OrderBy(t => t.Number).ToList();
-        var designs = ordered.Select(t => SixChoices.Parse(t.Params)).ToList();
-        var vectors = ordered.Select(t => ctx.ObjectiveVector(t.ToOutcome())!).ToList();
-        for (int k = 10; k < ordered.Count; k++)
+        // the designs and objective vectors of 40 evaluations, in order
+        async Task<(List<Design> Designs, List<double[]> Vectors)> Guided(string json)
+        {
+            var (trials, _, _) = await Run(ctx, Create("bo", ctx, json), new Evaluator(F), 40);
+            var ordered = trials.OrderBy(t => t.Number).ToList();
+            return (ordered.Select(t => SixChoices.Parse(t.Params)).ToList(), ordered.Select(t => ctx.ObjectiveVector(t.ToOutcome())!).ToList());
+        }
+        var (designs, vectors) = await Guided("""{"acquisition": "membership", "membership_region": 1, "membership_pool": 300, "membership_draws": 16}""");
+        for (int k = 10; k < designs.Count; k++)
         {
             var front = Enumerable.Range(0, k).Where(i => !Enumerable.Range(0, k).Any(j => NonDominatedSorting.Dominates(vectors[j], vectors[i]))).ToList();
             int nearest = front.Min(i => Enumerable.Range(0, 6).Count(p => designs[i][p] != designs[k][p]));
@@ -278,12 +282,9 @@ public class StrategyTests
 
         // membership_region_fronts: 2 centres the region on the first two fronts; every choice is next to
         // one of their designs, and some are next to a second-front design only
-        var (trials2, _, _) = await Run(ctx, Create("bo", ctx, """{"acquisition": "membership", "membership_region": 1, "membership_region_fronts": 2, "membership_pool": 300, "membership_draws": 16}"""), new Evaluator(F), 40);
-        var ordered2 = trials2.OrderBy(t => t.Number).ToList();
-        var designs2 = ordered2.Select(t => SixChoices.Parse(t.Params)).ToList();
-        var vectors2 = ordered2.Select(t => ctx.ObjectiveVector(t.ToOutcome())!).ToList();
+        var (designs2, vectors2) = await Guided("""{"acquisition": "membership", "membership_region": 1, "membership_region_fronts": 2, "membership_pool": 300, "membership_draws": 16}""");
         int secondOnly = 0;
-        for (int k = 10; k < ordered2.Count; k++)
+        for (int k = 10; k < designs2.Count; k++)
         {
             var fronts = NonDominatedSorting.Sort(vectors2.Take(k).ToList());
             int Nearest(IEnumerable<int> set) => set.Select(i => Enumerable.Range(0, 6).Count(p => designs2[i][p] != designs2[k][p])).DefaultIfEmpty(99).Min();
