@@ -101,13 +101,13 @@ public static class TorchRuntime
             string? forced = Environment.GetEnvironmentVariable("TANDEM_ONEDNN")?.Trim().ToLowerInvariant();
             if (forced is "on" or "1" or "true")
             {
-                _convolutions = "oneDNN (TANDEM_ONEDNN=on, not checked)";
+                _convolutions = "oneDNN (TANDEM_ONEDNN=on, check skipped)";
                 return;
             }
             if (forced is "pad")
             {
                 _padChannels = true;
-                _convolutions = $"oneDNN with dense convolutions' channels padded to multiples of {ChannelBlock} (TANDEM_ONEDNN=pad, not checked)";
+                _convolutions = $"oneDNN with dense convolutions' channels padded to multiples of {ChannelBlock} (TANDEM_ONEDNN=pad, check skipped)";
                 return;
             }
             if (forced is "off" or "0" or "false")
