@@ -86,10 +86,22 @@ public sealed record BayesianOptimizationOptions
     /// </summary>
     public int MembershipRegionFronts { get; init; } = 1;
 
+    /// <summary>Lower bound of every surrogate's fitted noise variance, in the warped output scale (default 1e-6: effectively none).</summary>
+    public double NoiseFloor { get; init; } = 1e-6;
+
+    /// <summary>
+    /// Where observation noise is homoscedastic: "warped" (default: the same variance everywhere in
+    /// the warped scale) or "raw" (the same size in the metric's own units, so larger where a rank warp
+    /// stretches nearly equal values; see <see cref="GaussianProcess.NoiseVarianceAt"/>).
+    /// </summary>
+    public string Noise { get; init; } = "warped";
+
+    public static IReadOnlyList<string> NoiseModes { get; } = ["warped", "raw"];
+
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts"));
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise"));
         return new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
@@ -108,6 +120,8 @@ public sealed record BayesianOptimizationOptions
             MembershipRegion = options.GetInt("membership_region", 0, 0, 1_000),
             MembershipOutside = options.GetDouble("membership_outside", 0, 0, 1),
             MembershipRegionFronts = options.GetInt("membership_region_fronts", 1, 1, 1_000),
+            NoiseFloor = options.GetDouble("noise_floor", 1e-6, 1e-6, 1),
+            Noise = options.GetChoice("noise", "warped", NoiseModes),
         };
     }
 }
@@ -148,8 +162,8 @@ internal sealed class BayesianOptimization : IStrategy
         _rng = new Random(context.Seed);
         _features = options.Features == "none" ? null : context.Features;
         bool log = options.Warp == "log";
-        _objectiveModels = context.Objectives.Select(o => new GaussianProcess(context.Space, _features, log && o.Direction == Direction.Minimize)).ToArray();
-        _constraintModels = context.Constraints.Select(_ => new GaussianProcess(context.Space, _features, log)).ToArray();
+        _objectiveModels = context.Objectives.Select(o => new GaussianProcess(context.Space, _features, log && o.Direction == Direction.Minimize, options.NoiseFloor, options.Noise == "raw")).ToArray();
+        _constraintModels = context.Constraints.Select(_ => new GaussianProcess(context.Space, _features, log, options.NoiseFloor, options.Noise == "raw")).ToArray();
     }
 
     public string Name => "bo";
@@ -350,7 +364,7 @@ internal sealed class BayesianOptimization : IStrategy
             {
                 var (mu, sd) = _objectiveModels[k].Predict(encoded[pool[a]]);
                 poolMean[a][k] = mu;
-                poolStd[a][k] = Math.Sqrt(sd * sd + _objectiveModels[k].NoiseVariance);
+                poolStd[a][k] = Math.Sqrt(sd * sd + _objectiveModels[k].NoiseVarianceAt(mu));
             }
         }
         double[] probability;
@@ -364,7 +378,7 @@ internal sealed class BayesianOptimization : IStrategy
             for (int k = 0; k < m; k++)
             {
                 var (mu, cov) = _objectiveModels[k].PredictJoint(xs);
-                for (int a = 0; a < joint; a++) cov[a, a] += _objectiveModels[k].NoiseVariance;
+                for (int a = 0; a < joint; a++) cov[a, a] += _objectiveModels[k].NoiseVarianceAt(mu[a]);
                 means[k] = mu;
                 covariances[k] = cov;
             }

@@ -29,6 +29,11 @@ internal sealed class GaussianProcess
     private double[]? _alpha;
 
     private readonly bool _logWarp;
+    private readonly double _logMinNoise;
+    private readonly bool _rawNoise;
+    private double[] _noiseScale = [];
+    private double[] _sortedY = [], _sortedZ = [];
+    private double _medianSlope = 1;
 
     /// <param name="logWarp">
     /// Warp outputs by their logarithm, standardised, instead of their ranks (while every output is
@@ -37,14 +42,16 @@ internal sealed class GaussianProcess
     /// at 0.011–0.012 ms) over a wide range of the warped scale, where the model then cannot tell
     /// them apart from real differences.
     /// </param>
-    public GaussianProcess(DesignSpace space, IDesignFeatures? features = null, bool logWarp = false)
+    public GaussianProcess(DesignSpace space, IDesignFeatures? features = null, bool logWarp = false, double minNoise = 1e-6, bool rawNoise = false)
     {
         _logWarp = logWarp;
+        _rawNoise = rawNoise;
+        _logMinNoise = Math.Log(Math.Max(minNoise, 1e-6));
         _categorical = space.Parameters.Select(p => p.Kind == ParameterKind.Categorical)
             .Concat(Enumerable.Repeat(true, features?.Names.Count ?? 0)).ToArray();
         _logLength = _categorical.Select(c => Math.Log(c ? 1.0 : 0.5)).ToArray();
         _logSignal = 0;
-        _logNoise = Math.Log(1e-3);
+        _logNoise = Math.Max(Math.Log(1e-3), _logMinNoise);
         Cache();
     }
 
@@ -110,8 +117,8 @@ internal sealed class GaussianProcess
         _pairwise = Pairwise();
         int d = _logLength.Length;
         var theta = _logLength.Append(_logSignal).Append(_logNoise).ToArray();
-        var lower = Enumerable.Repeat(Math.Log(0.03), d).Append(Math.Log(0.05)).Append(Math.Log(1e-6)).ToArray();
-        var upper = Enumerable.Repeat(Math.Log(30.0), d).Append(Math.Log(20.0)).Append(Math.Log(0.5)).ToArray();
+        var lower = Enumerable.Repeat(Math.Log(0.03), d).Append(Math.Log(0.05)).Append(_logMinNoise).ToArray();
+        var upper = Enumerable.Repeat(Math.Log(30.0), d).Append(Math.Log(20.0)).Append(Math.Max(Math.Log(0.5), _logMinNoise)).ToArray();
         double best = LogLikelihood(theta);
         double step = 1.0;
         for (int sweep = 0; sweep < 10 && step > 0.1; sweep++)
@@ -270,6 +277,55 @@ internal sealed class GaussianProcess
         }
         _warpX = xs.ToArray();
         _warpZ = zs.ToArray();
+        NoiseScales(order);
+    }
+
+    /// <summary>
+    /// With raw-unit noise: each observation's noise variance is the fitted one times the squared slope
+    /// of the warp at its value, relative to the median slope, so that noise of constant size in the
+    /// metric's own units (e.g. training noise of ±0.2 accuracy points) is as large in the warped scale
+    /// as the warp makes it — larger in a stretched tail, where a rank warp spreads nearly equal values.
+    /// The slope is the warp's secant over ±k ranks (k = max(3, n/20)); factors are kept within 1/100 … 100.
+    /// </summary>
+    private void NoiseScales(int[] order)
+    {
+        int n = _y.Count;
+        _noiseScale = new double[n];
+        if (!_rawNoise || n < 4) { Array.Fill(_noiseScale, 1.0); return; }
+        _sortedY = order.Select(i => _y[i]).ToArray();
+        _sortedZ = order.Select(i => _z[i]).ToArray();
+        var slopes = new double[n];
+        for (int r = 0; r < n; r++) slopes[r] = SecantAt(r);
+        var finite = slopes.Where(double.IsFinite).Order().ToArray();
+        _medianSlope = finite.Length > 0 && finite[finite.Length / 2] > 0 ? finite[finite.Length / 2] : 1;
+        for (int r = 0; r < n; r++) _noiseScale[order[r]] = ScaleOf(slopes[r]);
+    }
+
+    private double SecantAt(int rank)
+    {
+        int n = _sortedY.Length, k = Math.Max(3, n / 20);
+        int lo = Math.Max(0, rank - k), hi = Math.Min(n - 1, rank + k);
+        double dy = _sortedY[hi] - _sortedY[lo];
+        return dy > 0 ? (_sortedZ[hi] - _sortedZ[lo]) / dy : double.PositiveInfinity;
+    }
+
+    private double ScaleOf(double slope)
+    {
+        double ratio = slope / _medianSlope;
+        return Math.Clamp(ratio * ratio, 0.01, 100);
+    }
+
+    /// <summary>
+    /// The noise variance of a new observation whose warped value is about <paramref name="warpedMean"/>:
+    /// <see cref="NoiseVariance"/>, scaled by the warp's slope there when noise is in raw units.
+    /// </summary>
+    public double NoiseVarianceAt(double warpedMean)
+    {
+        double noise = Math.Exp(_logNoise);
+        if (!_rawNoise || _sortedY.Length < 4) return noise;
+        int rank = Array.BinarySearch(_sortedY, Unwarp(warpedMean));
+        rank = rank >= 0 ? rank : Math.Min(~rank, _sortedY.Length - 1);
+        return noise * ScaleOf(SecantAt(rank));
     }
 
     /// <summary>The log warp: distinct outputs ↦ (ln y − mean) / std of the observed ln y.</summary>
@@ -282,6 +338,9 @@ internal sealed class GaussianProcess
         if (!(std > 0)) std = 1;
         _z = logs.Select(v => (v - mean) / std).ToArray();
         var distinct = _y.Distinct().Order().ToArray();
+        _noiseScale = new double[n];
+        Array.Fill(_noiseScale, 1.0);
+        _sortedY = [];
         _warpX = distinct;
         _warpZ = distinct.Select(v => (Math.Log(v) - mean) / std).ToArray();
     }
@@ -376,7 +435,7 @@ internal sealed class GaussianProcess
         {
             for (int j = 0; j <= i; j++)
             {
-                double s = (_pairwise is null ? Kernel(_x[i], _x[j]) : KernelFromPairwise(i, j)) + (i == j ? noise + 1e-10 : 0);
+                double s = (_pairwise is null ? Kernel(_x[i], _x[j]) : KernelFromPairwise(i, j)) + (i == j ? noise * NoiseScale(i) + 1e-10 : 0);
                 for (int k = 0; k < j; k++) s -= L[i, k] * L[j, k];
                 if (i == j)
                 {
@@ -402,6 +461,8 @@ internal sealed class GaussianProcess
         }
         return true;
     }
+
+    private double NoiseScale(int i) => i < _noiseScale.Length ? _noiseScale[i] : 1;
 
     private double KernelFromPairwise(int i, int j)
     {

@@ -1,0 +1,53 @@
+using Tandem.Core.Spaces;
+using Tandem.Core.Search.Strategies;
+
+namespace Tandem.Core.Tests.Search;
+
+public class GaussianProcessTests
+{
+    private static readonly DesignSpace Space = new([new FloatParameter("x", 0, 1)]);
+
+    /// <summary>
+    /// Outputs whose top quarter is crowded into a sliver of the range (like NAS-Bench-201's accuracies near
+    /// 94 %), with a little deterministic jitter so that the GP needs some noise.
+    /// </summary>
+    private static GaussianProcess Fitted(bool rawNoise, double minNoise = 1e-6)
+    {
+        var gp = new GaussianProcess(Space, minNoise: minNoise, rawNoise: rawNoise);
+        for (int i = 0; i < 80; i++)
+        {
+            double x = i / 79.0;
+            double y = x < 0.75 ? 10 * x : 7.5 + 0.2 * (x - 0.75);
+            y += 0.01 * Math.Sin(37 * i);
+            gp.Add([x], y);
+        }
+        gp.Fit();
+        return gp;
+    }
+
+    [Fact]
+    public void Raw_unit_noise_is_larger_where_the_rank_warp_stretches_the_outputs()
+    {
+        var gp = Fitted(rawNoise: true);
+        double bulk = gp.NoiseVarianceAt(gp.Warp(3.0)), top = gp.NoiseVarianceAt(gp.Warp(7.52));
+        // The crowded top is spread by the warp about 50 times more per unit than the bulk: its noise,
+        // the same in output units, is larger in the warped scale (factor clamped at 100).
+        Assert.True(top > 10 * bulk, $"top {top} vs bulk {bulk}");
+        Assert.InRange(bulk, gp.NoiseVariance / 100, gp.NoiseVariance * 100);
+    }
+
+    [Fact]
+    public void Warped_noise_is_the_same_everywhere()
+    {
+        var gp = Fitted(rawNoise: false);
+        Assert.Equal(gp.NoiseVariance, gp.NoiseVarianceAt(gp.Warp(3.0)));
+        Assert.Equal(gp.NoiseVariance, gp.NoiseVarianceAt(gp.Warp(7.52)));
+    }
+
+    [Fact]
+    public void The_fitted_noise_never_falls_below_the_floor()
+    {
+        Assert.True(Fitted(rawNoise: false).NoiseVariance < 0.05);
+        Assert.True(Fitted(rawNoise: false, minNoise: 0.05).NoiseVariance >= 0.05 * (1 - 1e-12));
+    }
+}
