@@ -67,7 +67,12 @@ public sealed record SupernetEvaluatorOptions
             Distill = map.GetBool("distill", d.Distill),
             DistillWeight = map.GetDouble("distill_weight", d.DistillWeight, 0, 1),
             ClipNorm = map.GetDouble("clip_norm", d.ClipNorm, 0, 1e6),
-            Schedule = map.GetChoice("shrinking", "sandwich", "sandwich", "progressive") == "progressive" ? SupernetSchedule.Progressive : SupernetSchedule.Sandwich,
+            Schedule = map.GetChoice("shrinking", "sandwich", "sandwich", "progressive", "uniform") switch
+            {
+                "progressive" => SupernetSchedule.Progressive,
+                "uniform" => SupernetSchedule.Uniform,
+                _ => SupernetSchedule.Sandwich,
+            },
             PhaseFractions = Phases(map) ?? d.PhaseFractions,
             ReorderChannels = map.GetBool("reorder_channels", d.ReorderChannels),
         };
@@ -246,7 +251,7 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
         var training = new TrainingData(_data.Data, _data.TrainSubset(_options.TrainSamples), _data.ValidationImages, _data.ValidationLabels, _options.Training.Augment);
         var outcome = SupernetTrainer.Train(net, training, _options.Training, _options.Sandwich, _environment.Seed, _environment.Time, ct, log);
         _trainSeconds = outcome.Seconds;
-        _origin = $"trained here: {outcome.Steps} {(_options.Sandwich.Schedule == SupernetSchedule.Progressive ? "progressive-shrinking" : "sandwich")} steps, {outcome.Epochs:0.##} epochs"
+        _origin = $"trained here: {outcome.Steps} {_options.Sandwich.Schedule switch { SupernetSchedule.Progressive => "progressive-shrinking", SupernetSchedule.Uniform => "uniform single-path", _ => "sandwich" }} steps, {outcome.Epochs:0.##} epochs"
             + (outcome.Reorders > 0 ? $", channels sorted {outcome.Reorders} times" : "");
         if (file != null)
         {

@@ -16,6 +16,13 @@ public enum SupernetSchedule
     /// a space that grows phase by phase — elastic kernel, then also depth, then also width.
     /// </summary>
     Progressive,
+    /// <summary>
+    /// Uniform single-path sampling (Guo et al.'s single-path one-shot): every step trains
+    /// <see cref="SandwichOptions.RandomSubnets"/> sub-networks drawn uniformly from the whole space and
+    /// nothing else — no largest or smallest network, so no teacher and no distillation. The weights are
+    /// then not biased toward the extremes of the space, at the price of training them less often.
+    /// </summary>
+    Uniform,
 }
 
 /// <summary>
@@ -65,6 +72,8 @@ public sealed record SandwichOptions
         if (PhaseFractions.Count != 4 || PhaseFractions.Any(f => !(f >= 0) || !double.IsFinite(f)) || !(PhaseFractions.Sum() > 0))
             throw new Tandem.Core.Configuration.ConfigException(
                 $"phases must be 4 non-negative fractions of the budget (largest, +kernel, +depth, +width) with a positive sum (got [{string.Join(", ", PhaseFractions)}])");
+        if (Schedule == SupernetSchedule.Uniform && RandomSubnets < 1)
+            throw new Tandem.Core.Configuration.ConfigException("shrinking: uniform trains random_subnets sub-networks per step, so random_subnets must be at least 1");
         if (ReorderChannels && Schedule != SupernetSchedule.Progressive)
             throw new Tandem.Core.Configuration.ConfigException("reorder_channels: true needs shrinking: progressive (channels are sorted between its phases)");
     }
@@ -75,7 +84,7 @@ public sealed record SandwichOptions
     /// </summary>
     public int PhaseAt(double progress)
     {
-        if (Schedule == SupernetSchedule.Sandwich) return 3;
+        if (Schedule != SupernetSchedule.Progressive) return 3;
         double total = PhaseFractions.Sum(), end = 0;
         for (int phase = 0; phase < 3; phase++)
         {
@@ -158,28 +167,8 @@ internal static class SupernetTrainer
                     var y = data.Dataset.TrainLabels.index_select(0, idx);
                     if (augment != Augmentation.None) x = Augmenter.Apply(x, augment, o.CropPadding, rng);
                     optimizer.zero_grad();
-                    Tensor teacher;
-                    // One inner scope per sub-network: its activations are freed after its backward pass
-                    // instead of piling up until the end of the step.
-                    using (var inner = NewDisposeScope())
-                    {
-                        net.Activate(net.Extreme(largest: true, rng, elastic));
-                        var teacherLogits = net.forward(x);
-                        Backward(F.cross_entropy(teacherLogits, y, label_smoothing: o.LabelSmoothing), steps, "largest");
-                        teacher = teacherLogits.detach().log_softmax(1).MoveToOuterDisposeScope();
-                    }
-                    // The first phase of progressive shrinking trains the largest network alone.
-                    for (int k = -1; elastic != ElasticDimensions.None && k < sandwich.RandomSubnets; k++)
-                    {
-                        using var inner = NewDisposeScope();
-                        net.Activate(k < 0 ? net.Extreme(largest: false, rng, elastic) : net.Sample(rng, elastic));
-                        var logits = net.forward(x);
-                        var loss = F.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing);
-                        if (sandwich.Distill && sandwich.DistillWeight > 0)
-                            loss = (1 - sandwich.DistillWeight) * loss
-                                + sandwich.DistillWeight * F.kl_div(logits.log_softmax(1), teacher, log_target: true, reduction: nn.Reduction.Sum) / x.shape[0];
-                        Backward(loss, steps, k < 0 ? "smallest" : "random");
-                    }
+                    if (sandwich.Schedule == SupernetSchedule.Uniform) TrainUniform(net, x, y, sandwich.RandomSubnets, o.LabelSmoothing, rng, steps);
+                    else TrainSandwich(net, x, y, sandwich, elastic, o.LabelSmoothing, rng, steps);
                     if (sandwich.ClipNorm > 0) nn.utils.clip_grad_norm_(parameters, sandwich.ClipNorm);
                     optimizer.step();
                 }
@@ -190,6 +179,44 @@ internal static class SupernetTrainer
         }
         finally { optimizer.Dispose(); }
         return new SupernetTrainingOutcome(time.GetElapsedTime(start).TotalSeconds, steps, samples, (double)samples / data.TrainIndices.Length, stoppedBy, reorders);
+    }
+
+    /// <summary>One sandwich step's gradients: the largest sub-network, the smallest and random ones (with distillation from the largest when enabled).</summary>
+    private static void TrainSandwich(Supernet net, Tensor x, Tensor y, SandwichOptions sandwich, ElasticDimensions elastic, double labelSmoothing, Random rng, long steps)
+    {
+        Tensor teacher;
+        // One inner scope per sub-network: its activations are freed after its backward pass
+        // instead of piling up until the end of the step.
+        using (var inner = NewDisposeScope())
+        {
+            net.Activate(net.Extreme(largest: true, rng, elastic));
+            var teacherLogits = net.forward(x);
+            Backward(F.cross_entropy(teacherLogits, y, label_smoothing: labelSmoothing), steps, "largest");
+            teacher = teacherLogits.detach().log_softmax(1).MoveToOuterDisposeScope();
+        }
+        // The first phase of progressive shrinking trains the largest network alone.
+        for (int k = -1; elastic != ElasticDimensions.None && k < sandwich.RandomSubnets; k++)
+        {
+            using var inner = NewDisposeScope();
+            net.Activate(k < 0 ? net.Extreme(largest: false, rng, elastic) : net.Sample(rng, elastic));
+            var logits = net.forward(x);
+            var loss = F.cross_entropy(logits, y, label_smoothing: labelSmoothing);
+            if (sandwich.Distill && sandwich.DistillWeight > 0)
+                loss = (1 - sandwich.DistillWeight) * loss
+                    + sandwich.DistillWeight * F.kl_div(logits.log_softmax(1), teacher, log_target: true, reduction: nn.Reduction.Sum) / x.shape[0];
+            Backward(loss, steps, k < 0 ? "smallest" : "random");
+        }
+    }
+
+    /// <summary>One uniform single-path step's gradients: <paramref name="count"/> sub-networks drawn uniformly from the whole space.</summary>
+    private static void TrainUniform(Supernet net, Tensor x, Tensor y, int count, double labelSmoothing, Random rng, long steps)
+    {
+        for (int k = 0; k < count; k++)
+        {
+            using var inner = NewDisposeScope();
+            net.Activate(net.Sample(rng));
+            Backward(F.cross_entropy(net.forward(x), y, label_smoothing: labelSmoothing), steps, "random");
+        }
     }
 
     private static void Backward(Tensor loss, long step, string which)

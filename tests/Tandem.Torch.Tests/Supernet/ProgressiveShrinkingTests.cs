@@ -140,6 +140,35 @@ public sealed class ProgressiveShrinkingTests
     }
 
     [Fact]
+    public void Uniform_single_path_training_is_deterministic_and_differs_from_the_sandwich_rule()
+    {
+        var dataset = DatasetCache.Get(Synthetic);
+        var split = DataSplit.Create(dataset.TrainCount, 200, 400, seed: 1);
+        using var scope = NewDisposeScope();
+        var vi = dataset.TrainImages.index_select(0, tensor(split.Validation));
+        var vl = dataset.TrainLabels.index_select(0, tensor(split.Validation));
+        var data = new TrainingData(dataset, split.Train, vi, vl, Augmentation.None);
+        var options = new TrainingOptions { Budget = new TrainingBudget { Steps = 6 }, BatchSize = 32, LearningRate = 0.05 };
+        float[] Run(SandwichOptions recipe)
+        {
+            using var net = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1);
+            var outcome = SupernetTrainer.Train(net, data, options, recipe, seed: 3, TimeProvider.System, TestContext.Current.CancellationToken);
+            Assert.Equal(6, outcome.Steps);
+            return [.. net.parameters().SelectMany(p => p.data<float>().ToArray())];
+        }
+        float[] initial;
+        using (var fresh = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1))
+            initial = [.. fresh.parameters().SelectMany(p => p.data<float>().ToArray())];
+        var uniform = new SandwichOptions { Schedule = SupernetSchedule.Uniform, RandomSubnets = 2 };
+        var a = Run(uniform);
+        Assert.Equal(a, Run(uniform));
+        Assert.NotEqual(initial, a);
+        Assert.NotEqual(a, Run(new SandwichOptions { RandomSubnets = 2 }));
+        Assert.Equal(3, uniform.PhaseAt(0)); // the whole space from the first step
+        Assert.Throws<ConfigException>(() => (uniform with { RandomSubnets = 0 }).Validate());
+    }
+
+    [Fact]
     public void Bad_supernet_options_are_clear_config_errors()
     {
         var registry = TorchComponents.Register(new AccuracyEvaluatorRegistry());
@@ -153,6 +182,7 @@ public sealed class ProgressiveShrinkingTests
         Bad("not a fraction", ("phases", "0.2/x/0.2/0.2"));
         Bad("positive sum", ("phases", "0/0/0/0"));
         Bad("needs shrinking: progressive", ("reorder_channels", true));
+        Bad("random_subnets must be at least 1", ("shrinking", "uniform"), ("random_subnets", 0));
         Bad("out of range", ("finetune_steps", -1));
         Bad("out of range", ("finetune_lr", 0));
         Bad("did you mean 'finetune_steps'", ("finetune_step", 10));
