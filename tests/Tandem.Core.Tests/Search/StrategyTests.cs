@@ -304,5 +304,16 @@ public class StrategyTests
         const string Common = "\"acquisition\": \"membership\", \"membership_pool\": 300, \"membership_draws\": 16";
         Assert.Equal(await Keys($"{{{Common}}}"), await Keys($"{{{Common}, \"membership_region\": 1, \"membership_outside\": 1}}"));
         Assert.NotEqual(await Keys($"{{{Common}}}"), await Keys($"{{{Common}, \"membership_region\": 1}}"));
+
+        // membership_global_every: k ignores the region on every k-th model-based proposal; 1 is no region at all
+        Assert.Equal(await Keys($"{{{Common}}}"), await Keys($"{{{Common}, \"membership_region\": 1, \"membership_global_every\": 1}}"));
+        var (designs3, vectors3) = await Guided("{" + Common + ", \"membership_region\": 1, \"membership_global_every\": 3}");
+        for (int k = 10; k < designs3.Count; k++)
+        {
+            if ((k - 10 + 1) % 3 == 0) continue; // a global proposal
+            var front = Enumerable.Range(0, k).Where(i => !Enumerable.Range(0, k).Any(j => NonDominatedSorting.Dominates(vectors3[j], vectors3[i]))).ToList();
+            int nearest = front.Min(i => Enumerable.Range(0, 6).Count(p => designs3[i][p] != designs3[k][p]));
+            Assert.True(nearest <= 1, $"evaluation {k + 1} (a region proposal) differs in {nearest} parameters from every front design before it");
+        }
     }
 }

@@ -86,6 +86,9 @@ public sealed record BayesianOptimizationOptions
     /// </summary>
     public int MembershipRegionFronts { get; init; } = 1;
 
+    /// <summary>"membership" with a region: every k-th model-based proposal chooses anywhere, ignoring the region (0 = never), so a run whose region sits around a poor early front can leave it.</summary>
+    public int MembershipGlobalEvery { get; init; }
+
     /// <summary>Lower bound of every surrogate's fitted noise variance, in the warped output scale (default 1e-6: effectively none).</summary>
     public double NoiseFloor { get; init; } = 1e-6;
 
@@ -101,7 +104,7 @@ public sealed record BayesianOptimizationOptions
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise"));
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every"));
         return new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
@@ -120,6 +123,7 @@ public sealed record BayesianOptimizationOptions
             MembershipRegion = options.GetInt("membership_region", 0, 0, 1_000),
             MembershipOutside = options.GetDouble("membership_outside", 0, 0, 1),
             MembershipRegionFronts = options.GetInt("membership_region_fronts", 1, 1, 1_000),
+            MembershipGlobalEvery = options.GetInt("membership_global_every", 0, 0, 1_000_000),
             NoiseFloor = options.GetDouble("noise_floor", 1e-6, 1e-6, 1),
             Noise = options.GetChoice("noise", "warped", NoiseModes),
         };
@@ -152,6 +156,7 @@ internal sealed class BayesianOptimization : IStrategy
     private readonly List<Individual> _told = [];
     private int _sinceFit = int.MaxValue / 2;
     private int _pending;
+    private long _modelProposals;
     private Design[]? _all;
     private readonly IDesignFeatures? _features;
 
@@ -200,7 +205,8 @@ internal sealed class BayesianOptimization : IStrategy
         var fantasized = new int[_constraintModels.Length];
         for (int b = 0; b < count && candidates.Count > 0; b++)
         {
-            int best = membership ? MembershipChoice(encoded, front, InRegion(candidates)) : Choose(encoded, front);
+            bool global = _options.MembershipGlobalEvery > 0 && ++_modelProposals % _options.MembershipGlobalEvery == 0;
+            int best = membership ? MembershipChoice(encoded, front, global ? null : InRegion(candidates)) : Choose(encoded, front);
             var chosen = candidates[best];
             result.Add(chosen);
             _seen.Add(chosen.Key);
