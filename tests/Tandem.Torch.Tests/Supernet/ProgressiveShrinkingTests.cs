@@ -115,15 +115,21 @@ public sealed class ProgressiveShrinkingTests
         }
     }
 
-    [Fact]
-    public void Progressive_training_is_deterministic_and_sorts_channels_between_phases()
+    /// <summary>400 training and 200 validation images of the synthetic dataset (tensors in the caller's dispose scope).</summary>
+    private static TrainingData SmallTrainingData()
     {
         var dataset = DatasetCache.Get(Synthetic);
         var split = DataSplit.Create(dataset.TrainCount, 200, 400, seed: 1);
-        using var scope = NewDisposeScope();
         var vi = dataset.TrainImages.index_select(0, tensor(split.Validation));
         var vl = dataset.TrainLabels.index_select(0, tensor(split.Validation));
-        var data = new TrainingData(dataset, split.Train, vi, vl, Augmentation.None);
+        return new TrainingData(dataset, split.Train, vi, vl, Augmentation.None);
+    }
+
+    [Fact]
+    public void Progressive_training_is_deterministic_and_sorts_channels_between_phases()
+    {
+        using var scope = NewDisposeScope();
+        var data = SmallTrainingData();
         var options = new TrainingOptions { Budget = new TrainingBudget { Steps = 8 }, BatchSize = 32, LearningRate = 0.05 };
         var recipe = new SandwichOptions { Schedule = SupernetSchedule.Progressive, PhaseFractions = [0.25, 0.25, 0.25, 0.25], ReorderChannels = true, RandomSubnets = 1 };
         float[] Run(out SupernetTrainingOutcome outcome)
@@ -142,12 +148,8 @@ public sealed class ProgressiveShrinkingTests
     [Fact]
     public void Uniform_single_path_training_is_deterministic_and_differs_from_the_sandwich_rule()
     {
-        var dataset = DatasetCache.Get(Synthetic);
-        var split = DataSplit.Create(dataset.TrainCount, 200, 400, seed: 1);
         using var scope = NewDisposeScope();
-        var vi = dataset.TrainImages.index_select(0, tensor(split.Validation));
-        var vl = dataset.TrainLabels.index_select(0, tensor(split.Validation));
-        var data = new TrainingData(dataset, split.Train, vi, vl, Augmentation.None);
+        var data = SmallTrainingData();
         var options = new TrainingOptions { Budget = new TrainingBudget { Steps = 6 }, BatchSize = 32, LearningRate = 0.05 };
         float[] Run(SandwichOptions recipe)
         {
