@@ -12,6 +12,8 @@ namespace Tandem.Core.Search.Strategies;
 /// cells); predictions and <see cref="Warp"/> work in that space, and since the warp is monotone,
 /// dominance, improvement and constraint thresholds keep their meaning there. Hyperparameters are fitted by
 /// maximising the log marginal likelihood with a deterministic coordinate search in log space.
+/// The noise variance is one value in the warped space (default; bounded below by a floor), or, with
+/// raw-unit noise, that value scaled per observation by the squared slope of the warp (<see cref="NoiseVarianceAt"/>).
 /// Not thread-safe; every call is deterministic.
 /// </summary>
 internal sealed class GaussianProcess
@@ -291,7 +293,7 @@ internal sealed class GaussianProcess
     {
         int n = _y.Count;
         _noiseScale = new double[n];
-        if (!_rawNoise || n < 4) { Array.Fill(_noiseScale, 1.0); return; }
+        if (!_rawNoise || n < 4) { Array.Fill(_noiseScale, 1.0); _sortedY = []; return; }
         _sortedY = order.Select(i => _y[i]).ToArray();
         _sortedZ = order.Select(i => _z[i]).ToArray();
         var slopes = new double[n];
