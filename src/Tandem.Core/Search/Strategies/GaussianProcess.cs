@@ -292,8 +292,8 @@ internal sealed class GaussianProcess
     private void NoiseScales(int[] order)
     {
         int n = _y.Count;
+        if (!_rawNoise || n < 4) { UniformNoise(); return; }
         _noiseScale = new double[n];
-        if (!_rawNoise || n < 4) { Array.Fill(_noiseScale, 1.0); _sortedY = []; return; }
         _sortedY = order.Select(i => _y[i]).ToArray();
         _sortedZ = order.Select(i => _z[i]).ToArray();
         var slopes = new double[n];
@@ -301,6 +301,14 @@ internal sealed class GaussianProcess
         var finite = slopes.Where(double.IsFinite).Order().ToArray();
         _medianSlope = finite.Length > 0 && finite[finite.Length / 2] > 0 ? finite[finite.Length / 2] : 1;
         for (int r = 0; r < n; r++) _noiseScale[order[r]] = ScaleOf(slopes[r]);
+    }
+
+    /// <summary>The same noise variance for every observation (warped-scale noise, the log warp, or too few observations for slopes).</summary>
+    private void UniformNoise()
+    {
+        _noiseScale = new double[_y.Count];
+        Array.Fill(_noiseScale, 1.0);
+        _sortedY = [];
     }
 
     private double SecantAt(int rank)
@@ -340,9 +348,7 @@ internal sealed class GaussianProcess
         if (!(std > 0)) std = 1;
         _z = logs.Select(v => (v - mean) / std).ToArray();
         var distinct = _y.Distinct().Order().ToArray();
-        _noiseScale = new double[n];
-        Array.Fill(_noiseScale, 1.0);
-        _sortedY = [];
+        UniformNoise();
         _warpX = distinct;
         _warpZ = distinct.Select(v => (Math.Log(v) - mean) / std).ToArray();
     }
