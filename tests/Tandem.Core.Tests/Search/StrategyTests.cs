@@ -272,11 +272,16 @@ public class StrategyTests
             var ordered = trials.OrderBy(t => t.Number).ToList();
             return (ordered.Select(t => SixChoices.Parse(t.Params)).ToList(), ordered.Select(t => ctx.ObjectiveVector(t.ToOutcome())!).ToList());
         }
+        // how many parameters evaluation k differs in from the nearest design of the front of evaluations 0 … k−1
+        static int FromFront(List<Design> designs, List<double[]> vectors, int k)
+        {
+            var front = Enumerable.Range(0, k).Where(i => !Enumerable.Range(0, k).Any(j => NonDominatedSorting.Dominates(vectors[j], vectors[i]))).ToList();
+            return front.Min(i => Enumerable.Range(0, 6).Count(p => designs[i][p] != designs[k][p]));
+        }
         var (designs, vectors) = await Guided("""{"acquisition": "membership", "membership_region": 1, "membership_pool": 300, "membership_draws": 16}""");
         for (int k = 10; k < designs.Count; k++)
         {
-            var front = Enumerable.Range(0, k).Where(i => !Enumerable.Range(0, k).Any(j => NonDominatedSorting.Dominates(vectors[j], vectors[i]))).ToList();
-            int nearest = front.Min(i => Enumerable.Range(0, 6).Count(p => designs[i][p] != designs[k][p]));
+            int nearest = FromFront(designs, vectors, k);
             Assert.True(nearest <= 1, $"evaluation {k + 1} differs in {nearest} parameters from every front design before it");
         }
 
@@ -311,8 +316,7 @@ public class StrategyTests
         for (int k = 10; k < designs3.Count; k++)
         {
             if ((k - 10 + 1) % 3 == 0) continue; // a global proposal
-            var front = Enumerable.Range(0, k).Where(i => !Enumerable.Range(0, k).Any(j => NonDominatedSorting.Dominates(vectors3[j], vectors3[i]))).ToList();
-            int nearest = front.Min(i => Enumerable.Range(0, 6).Count(p => designs3[i][p] != designs3[k][p]));
+            int nearest = FromFront(designs3, vectors3, k);
             Assert.True(nearest <= 1, $"evaluation {k + 1} (a region proposal) differs in {nearest} parameters from every front design before it");
         }
     }

@@ -115,6 +115,9 @@ public sealed class ProgressiveShrinkingTests
         }
     }
 
+    /// <summary>Every parameter of <paramref name="net"/>, flattened in order.</summary>
+    private static float[] Weights(nn.Module net) => [.. net.parameters().SelectMany(p => p.data<float>().ToArray())];
+
     /// <summary>400 training and 200 validation images of the synthetic dataset (tensors in the caller's dispose scope).</summary>
     private static TrainingData SmallTrainingData()
     {
@@ -136,7 +139,7 @@ public sealed class ProgressiveShrinkingTests
         {
             using var net = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1);
             outcome = SupernetTrainer.Train(net, data, options, recipe, seed: 3, TimeProvider.System, TestContext.Current.CancellationToken);
-            return [.. net.parameters().SelectMany(p => p.data<float>().ToArray())];
+            return Weights(net);
         }
         var a = Run(out var first);
         var b = Run(out _);
@@ -156,11 +159,11 @@ public sealed class ProgressiveShrinkingTests
             using var net = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1);
             var outcome = SupernetTrainer.Train(net, data, options, recipe, seed: 3, TimeProvider.System, TestContext.Current.CancellationToken);
             Assert.Equal(6, outcome.Steps);
-            return [.. net.parameters().SelectMany(p => p.data<float>().ToArray())];
+            return Weights(net);
         }
         float[] initial;
         using (var fresh = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1))
-            initial = [.. fresh.parameters().SelectMany(p => p.data<float>().ToArray())];
+            initial = Weights(fresh);
         var uniform = new SandwichOptions { Schedule = SupernetSchedule.Uniform, RandomSubnets = 2 };
         var a = Run(uniform);
         Assert.Equal(a, Run(uniform));
