@@ -98,6 +98,7 @@ public static class TorchRuntime
         {
             if (_checked) return;
             _checked = true;
+            DisableNnpack();
             string? forced = Environment.GetEnvironmentVariable("TANDEM_ONEDNN")?.Trim().ToLowerInvariant();
             if (forced is "on" or "1" or "true")
             {
@@ -197,23 +198,63 @@ public static class TorchRuntime
 
     private delegate IntPtr GlobalContextFn();
     private delegate void SetBoolFn(IntPtr context, [MarshalAs(UnmanagedType.I1)] bool value);
+    [return: MarshalAs(UnmanagedType.I1)]
+    private delegate bool GetBoolFn(IntPtr context);
 
     /// <summary>
-    /// <c>at::globalContext().setUserEnabledMkldnn(on)</c>. TorchSharp does not wrap it, so it is called
-    /// through libtorch_cpu's exported C++ symbols (Itanium ABI: the member function takes the object as
-    /// its first argument). libtorch_cpu is already loaded by TorchSharp; loading it by name finds it.
+    /// <c>at::globalContext().setUserEnabledMkldnn(on)</c>, what Python's <c>torch.backends.mkldnn.enabled</c> sets.
     /// </summary>
     private static void SetOneDnn(bool on)
     {
+        if (!TrySetContextFlag("_ZN2at7Context20setUserEnabledMkldnnEb", on))
+            throw new InvalidOperationException("libtorch's oneDNN convolutions give wrong gradients on this CPU and could not be switched off (libtorch_cpu.so or its at::Context symbols not found)");
+    }
+
+    /// <summary>
+    /// Switches NNPACK off for the process (<c>at::globalContext().setUserEnabledNNPACK(false)</c>, what
+    /// Python's <c>torch.backends.nnpack.set_flags(False)</c> does). libtorch 2.10 considers NNPACK only
+    /// for convolutions that need no gradient and that oneDNN declines, and asks NNPACK to initialise
+    /// every time it considers it: on CPUs where that fails (the AMD EPYC development machine of December
+    /// 2026) every such convolution printed "Could not initialize NNPACK! Reason: Unsupported hardware."
+    /// to stderr, about a hundred lines per evaluated design. With NNPACK off those convolutions take
+    /// libtorch's native path, as they already did wherever NNPACK failed to initialise, and a network's
+    /// evaluation no longer depends on whether NNPACK works on the machine. Best effort: a libtorch
+    /// without the symbol is left as it is. Returns whether the flag was set.
+    /// </summary>
+    internal static bool DisableNnpack() => TrySetContextFlag("_ZN2at7Context20setUserEnabledNNPACKEb", false);
+
+    /// <summary><c>at::globalContext().userEnabledNNPACK()</c>; null if the symbol is not found.</summary>
+    internal static bool? NnpackEnabled()
+    {
+        if (!TryContext("_ZNK2at7Context17userEnabledNNPACKEv", out var context, out var get)) return null;
+        return Marshal.GetDelegateForFunctionPointer<GetBoolFn>(get)(context);
+    }
+
+    /// <summary>
+    /// Calls an <c>at::Context</c> setter taking one bool on libtorch's global context. TorchSharp does not
+    /// wrap these, so they are called through libtorch_cpu's exported C++ symbols (Itanium ABI: the member
+    /// function takes the object as its first argument). libtorch_cpu is already loaded by TorchSharp;
+    /// loading it by name finds it.
+    /// </summary>
+    private static bool TrySetContextFlag(string setter, bool on)
+    {
+        if (!TryContext(setter, out var context, out var set)) return false;
+        Marshal.GetDelegateForFunctionPointer<SetBoolFn>(set)(context, on);
+        return true;
+    }
+
+    private static bool TryContext(string member, out IntPtr context, out IntPtr function)
+    {
+        context = function = IntPtr.Zero;
         _ = torch.get_num_threads(); // make sure TorchSharp has loaded libtorch
         IntPtr lib = IntPtr.Zero;
         foreach (var candidate in new[] { "libtorch_cpu.so", Path.Combine(AppContext.BaseDirectory, "libtorch_cpu.so"), Path.Combine(AppContext.BaseDirectory, "cpu", "libtorch_cpu.so") })
             if (NativeLibrary.TryLoad(candidate, out lib)) break;
         if (lib == IntPtr.Zero
             || !NativeLibrary.TryGetExport(lib, "_ZN2at13globalContextEv", out var globalContext)
-            || !NativeLibrary.TryGetExport(lib, "_ZN2at7Context20setUserEnabledMkldnnEb", out var setMkldnn))
-            throw new InvalidOperationException("libtorch's oneDNN convolutions give wrong gradients on this CPU and could not be switched off (libtorch_cpu.so or its at::Context symbols not found)");
-        var context = Marshal.GetDelegateForFunctionPointer<GlobalContextFn>(globalContext)();
-        Marshal.GetDelegateForFunctionPointer<SetBoolFn>(setMkldnn)(context, on);
+            || !NativeLibrary.TryGetExport(lib, member, out function))
+            return false;
+        context = Marshal.GetDelegateForFunctionPointer<GlobalContextFn>(globalContext)();
+        return true;
     }
 }

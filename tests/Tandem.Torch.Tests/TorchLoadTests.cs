@@ -46,6 +46,26 @@ public sealed class TorchLoadTests
         Assert.True(failures.Count == 0, $"convolutions: {TorchRuntime.Convolutions}\n" + string.Join("\n", failures));
     }
 
+    /// <summary>
+    /// NNPACK is switched off with the runtime check (it printed an "unsupported hardware" warning per
+    /// gradient-free convolution on CPUs where it cannot initialise), and a gradient-free convolution,
+    /// the kind libtorch would have offered to NNPACK, still equals float64's.
+    /// </summary>
+    [Fact]
+    public void Nnpack_is_off_after_the_runtime_check_and_inference_convolutions_stay_right()
+    {
+        TorchRuntime.EnsureCorrectConvolutions();
+        Assert.False(TorchRuntime.NnpackEnabled() ?? throw new Xunit.Sdk.XunitException("at::Context::userEnabledNNPACK not found in libtorch_cpu"));
+        using var scope = torch.NewDisposeScope();
+        using var generator = new torch.Generator(11, torch.CPU);
+        using var noGrad = torch.no_grad();
+        var x = torch.randn([32, 16, 14, 14], generator: generator);
+        var w = torch.randn([16, 16, 3, 3], generator: generator);
+        var y = TorchRuntime.Conv2d(x, w, null, [1, 1], [1, 1]).to_type(torch.ScalarType.Float64);
+        var want = torch.nn.functional.conv2d(x.to_type(torch.ScalarType.Float64), w.to_type(torch.ScalarType.Float64), padding: [1, 1]);
+        Assert.True((y - want).abs().max().item<double>() <= 1e-4 * want.abs().max().item<double>());
+    }
+
     [Theory]
     [InlineData(0, 1, 2, 2)]   // one design at a time: every core
     [InlineData(0, 2, 2, 1)]   // two designs on two cores: one thread each
