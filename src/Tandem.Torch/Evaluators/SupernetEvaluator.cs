@@ -56,23 +56,27 @@ public sealed record SupernetEvaluatorOptions
         return Path.Combine(root, "tandem", "supernets");
     }
 
+    /// <summary>The <c>shrinking</c> values, the schedule each selects, and how a trained supernet's origin names its steps.</summary>
+    internal static readonly (string Key, SupernetSchedule Schedule, string Steps)[] Schedules =
+    [
+        ("sandwich", SupernetSchedule.Sandwich, "sandwich"),
+        ("progressive", SupernetSchedule.Progressive, "progressive-shrinking"),
+        ("uniform", SupernetSchedule.Uniform, "uniform single-path"),
+    ];
+
     public static SupernetEvaluatorOptions Bind(ConfigMap map, AccuracyEnvironment environment)
     {
         map.CheckKeys(ConfigKeys);
         string? cache = map.GetString("cache");
         var d = new SandwichOptions();
+        string shrinking = map.GetChoice("shrinking", "sandwich", [.. Schedules.Select(x => x.Key)]);
         var sandwich = new SandwichOptions
         {
             RandomSubnets = map.GetInt("random_subnets", d.RandomSubnets, 0, 16),
             Distill = map.GetBool("distill", d.Distill),
             DistillWeight = map.GetDouble("distill_weight", d.DistillWeight, 0, 1),
             ClipNorm = map.GetDouble("clip_norm", d.ClipNorm, 0, 1e6),
-            Schedule = map.GetChoice("shrinking", "sandwich", "sandwich", "progressive", "uniform") switch
-            {
-                "progressive" => SupernetSchedule.Progressive,
-                "uniform" => SupernetSchedule.Uniform,
-                _ => SupernetSchedule.Sandwich,
-            },
+            Schedule = Schedules.First(x => x.Key == shrinking).Schedule,
             PhaseFractions = Phases(map) ?? d.PhaseFractions,
             ReorderChannels = map.GetBool("reorder_channels", d.ReorderChannels),
         };
@@ -251,7 +255,7 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
         var training = new TrainingData(_data.Data, _data.TrainSubset(_options.TrainSamples), _data.ValidationImages, _data.ValidationLabels, _options.Training.Augment);
         var outcome = SupernetTrainer.Train(net, training, _options.Training, _options.Sandwich, _environment.Seed, _environment.Time, ct, log);
         _trainSeconds = outcome.Seconds;
-        _origin = $"trained here: {outcome.Steps} {_options.Sandwich.Schedule switch { SupernetSchedule.Progressive => "progressive-shrinking", SupernetSchedule.Uniform => "uniform single-path", _ => "sandwich" }} steps, {outcome.Epochs:0.##} epochs"
+        _origin = $"trained here: {outcome.Steps} {SupernetEvaluatorOptions.Schedules.First(x => x.Schedule == _options.Sandwich.Schedule).Steps} steps, {outcome.Epochs:0.##} epochs"
             + (outcome.Reorders > 0 ? $", channels sorted {outcome.Reorders} times" : "");
         if (file != null)
         {

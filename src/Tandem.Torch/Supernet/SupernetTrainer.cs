@@ -127,7 +127,6 @@ internal static class SupernetTrainer
         optim.Optimizer NewOptimizer() => o.Optimizer == "adamw"
             ? optim.AdamW(parameters, o.LearningRate, weight_decay: o.WeightDecay)
             : optim.SGD(parameters, o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay, nesterov: o.Momentum > 0);
-        var augment = data.Augment == Augmentation.Auto ? (data.Dataset.NaturalImages ? Augmentation.CropFlip : Augmentation.None) : data.Augment;
         long steps = 0, samples = 0;
         string stoppedBy;
         int lastLoggedEpoch = -1, phase = -1, reorders = 0;
@@ -139,7 +138,7 @@ internal static class SupernetTrainer
             {
                 ct.ThrowIfCancellationRequested();
                 double elapsed = time.GetElapsedTime(start).TotalSeconds;
-                if (maxSteps is { } ms && steps >= ms) { stoppedBy = o.Budget.Steps is { } s && steps >= s ? "steps" : o.Budget.Samples != null ? "samples" : "epochs"; break; }
+                if (maxSteps is { } ms && steps >= ms) { stoppedBy = Trainer.StopReason(o.Budget, steps, sampler.StepsPerEpoch, o.BatchSize); break; }
                 if (o.Budget.WallTime is { } wt && elapsed >= wt.TotalSeconds) { stoppedBy = "time_limit"; break; }
                 double progress = maxSteps is { } m ? (double)steps / m : 0;
                 if (o.Budget.WallTime is { } w) progress = Math.Max(progress, elapsed / w.TotalSeconds);
@@ -162,10 +161,7 @@ internal static class SupernetTrainer
                 var batch = sampler.Next();
                 using (NewDisposeScope())
                 {
-                    var idx = tensor(batch);
-                    var x = data.Dataset.TrainImages.index_select(0, idx);
-                    var y = data.Dataset.TrainLabels.index_select(0, idx);
-                    if (augment != Augmentation.None) x = Augmenter.Apply(x, augment, o.CropPadding, rng);
+                    var (x, y) = data.Batch(batch, o.CropPadding, rng);
                     optimizer.zero_grad();
                     if (sandwich.Schedule == SupernetSchedule.Uniform) TrainUniform(net, x, y, sandwich.RandomSubnets, o.LabelSmoothing, rng, steps);
                     else TrainSandwich(net, x, y, sandwich, elastic, o.LabelSmoothing, rng, steps);

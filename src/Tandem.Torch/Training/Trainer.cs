@@ -7,7 +7,28 @@ using F = TorchSharp.torch.nn.functional;
 namespace Tandem.Torch.Training;
 
 /// <summary>What one training run is given: the dataset, the training subset, and the validation tensors.</summary>
-internal sealed record TrainingData(Data.TensorDataset Dataset, long[] TrainIndices, Tensor ValidationImages, Tensor ValidationLabels, Augmentation Augment);
+internal sealed record TrainingData(Data.TensorDataset Dataset, long[] TrainIndices, Tensor ValidationImages, Tensor ValidationLabels, Augmentation Augment)
+{
+    /// <summary>The augmentation in force: <c>auto</c> is random crops and flips for natural images, none otherwise.</summary>
+    public Augmentation EffectiveAugment => Augment == Augmentation.Auto
+        ? (Dataset.NaturalImages ? Augmentation.CropFlip : Augmentation.None)
+        : Augment;
+
+    /// <summary>
+    /// The images (augmented as <see cref="EffectiveAugment"/> says, crops padded by
+    /// <paramref name="cropPadding"/> pixels) and labels of the training samples <paramref name="indices"/>;
+    /// the tensors belong to the caller's dispose scope.
+    /// </summary>
+    public (Tensor Images, Tensor Labels) Batch(long[] indices, int cropPadding, Random rng)
+    {
+        var idx = tensor(indices);
+        var x = Dataset.TrainImages.index_select(0, idx);
+        var y = Dataset.TrainLabels.index_select(0, idx);
+        var augment = EffectiveAugment;
+        if (augment != Augmentation.None) x = Augmenter.Apply(x, augment, cropPadding, rng);
+        return (x, y);
+    }
+}
 
 /// <summary>Validation accuracy (%) and mean loss after one epoch.</summary>
 public sealed record EpochRecord(int Epoch, double ValidationAccuracy, double ValidationLoss, double TrainLoss);
@@ -63,9 +84,6 @@ internal static class Trainer
         double trainTicks = 0, lossSum = 0;
         int lossCount = 0;
         string stoppedBy = "";
-        var augment = data.Augment == Augmentation.Auto
-            ? (data.Dataset.NaturalImages ? Augmentation.CropFlip : Augmentation.None)
-            : data.Augment;
         try
         {
             model.train();
@@ -96,10 +114,7 @@ internal static class Trainer
                 float lossValue;
                 using (NewDisposeScope())
                 {
-                    var idx = tensor(batch);
-                    var x = data.Dataset.TrainImages.index_select(0, idx);
-                    var y = data.Dataset.TrainLabels.index_select(0, idx);
-                    if (augment != Augmentation.None) x = Augmenter.Apply(x, augment, o.CropPadding, rng);
+                    var (x, y) = data.Batch(batch, o.CropPadding, rng);
                     optimizer.zero_grad();
                     var logits = model.forward(x);
                     var loss = F.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing);
@@ -184,7 +199,8 @@ internal static class Trainer
         static long Min(long? a, long b) => a is { } x ? Math.Min(x, b) : b;
     }
 
-    private static string StopReason(TrainingBudget b, long steps, int stepsPerEpoch, int batchSize)
+    /// <summary>Which budget ended a run that reached <see cref="MaxSteps"/>: steps, samples or epochs.</summary>
+    internal static string StopReason(TrainingBudget b, long steps, int stepsPerEpoch, int batchSize)
     {
         if (b.Steps is { } s && steps >= s) return "steps";
         if (b.Samples is { } n && steps >= (n + batchSize - 1) / batchSize) return "samples";
