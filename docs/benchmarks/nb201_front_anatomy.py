@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Where the exact NAS-Bench-201 accuracy/latency fronts live, and where a benchmark run spent its evaluations.
+
+Reads the reference tables from ../shared/reference/nb201/ (never copied into the repository) and,
+optionally, the evaluations.csv files written by `tandem benchmark tabular`. Standard library only.
+
+Cells are grouped by their *live form*: each edge's operation if the edge lies on a path of non-`none`
+edges from the cell's input to its output, else `none` (the same rule as Nb201Family.Features). Cells of
+one live form compute the same function, so their CIFAR-10 accuracies differ only by training noise,
+while their measured latencies differ by the cost of their dead operations and by measurement noise.
+
+usage: nb201_front_anatomy.py [--reference DIR] [--device raspi4|pixel3] [EVALUATIONS.csv ...]
+"""
+import argparse
+import collections
+import csv
+import os
+import re
+import sys
+
+OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+EDGES = [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)]  # NB201's arch_str order
+
+
+def encode(arch):
+    ops = [t.split("~")[0] for t in re.findall(r"[a-z_0-9]+~\d", arch)]
+    if len(ops) != 6 or any(o not in OPS for o in ops):
+        raise ValueError(f"not an NB201 cell: {arch!r}")
+    return tuple(OPS.index(o) for o in ops)
+
+
+def live_form(cell):
+    reach = {0}
+    for node in (1, 2, 3):
+        if any(cell[i] and a in reach and b == node for i, (a, b) in enumerate(EDGES)):
+            reach.add(node)
+    back = {3}
+    for node in (2, 1, 0):
+        if any(cell[i] and b in back and a == node for i, (a, b) in enumerate(EDGES)):
+            back.add(node)
+    return tuple(cell[i] if cell[i] and a in reach and b in back else 0 for i, (a, b) in enumerate(EDGES))
+
+
+def name(form):
+    parts = [f"{OPS[o]}({a}->{b})" for o, (a, b) in zip(form, EDGES) if o]
+    return " + ".join(parts) if parts else "no path (output is zero)"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reference", default=os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference", "nb201"))
+    ap.add_argument("--device", default="raspi4", choices=["raspi4", "pixel3"])
+    ap.add_argument("evaluations", nargs="*")
+    args = ap.parse_args()
+    try:
+        acc = {encode(r["arch_str"]): float(r["cifar10_test_acc"]) for r in csv.DictReader(open(os.path.join(args.reference, "nb201_accuracy.csv")))}
+        lat = {encode(r["arch_str"]): float(r[f"{args.device}_latency_ms"]) for r in csv.DictReader(open(os.path.join(args.reference, "nb201_latency_visible.csv")))}
+    except (OSError, KeyError, ValueError) as e:
+        sys.exit(f"nb201_front_anatomy: cannot read the NB201 tables in {args.reference}: {e}")
+    cells = sorted(set(acc) & set(lat))
+    form = {c: live_form(c) for c in cells}
+    size = collections.Counter(form.values())
+    front, best = [], float("-inf")
+    for c in sorted(cells, key=lambda c: (lat[c], -acc[c])):
+        if acc[c] > best:
+            front.append(c)
+            best = acc[c]
+    members = set(front)
+    print(f"{args.device}: {len(cells)} cells, {len(size)} live forms, exact front {len(front)} cells")
+    print(f"{'latency ms':>10} {'CIFAR-10 %':>10} {'form size':>9}  live form")
+    for c in front:
+        print(f"{lat[c]:10.3f} {acc[c]:10.2f} {size[form[c]]:9d}  {name(form[c])}")
+    by_size = collections.Counter(size[form[c]] for c in front)
+    print("front members by the size of their live form's class: "
+          + ", ".join(f"{n} in classes of {s}" for s, n in sorted(by_size.items(), reverse=True)))
+    big = {f for f, n in size.items() if n == max(size.values())}
+    print(f"classes of {max(size.values())} cells (one live edge from input to output, or none): "
+          + "; ".join(f"{name(f)}: {sum(1 for c in front if form[c] == f)} members" for f in sorted(big)))
+
+    for path in args.evaluations:
+        runs = collections.defaultdict(list)
+        with open(path) as fh:
+            for r in csv.DictReader(fh):
+                runs[(r["strategy"], int(r["seed"]))].append(encode(r["design"]))
+        print(f"\n{path}: evaluations in the {max(size.values())}-cell classes / members found there / members found in all")
+        for (strategy, seed), designs in sorted(runs.items()):
+            in_big = [c for c in designs if form[c] in big]
+            print(f"  {strategy} seed {seed}: {len(in_big)} of {len(designs)} evaluations, "
+                  f"{sum(1 for c in set(in_big) if c in members)} members, {sum(1 for c in set(designs) if c in members)} members in all")
+
+
+if __name__ == "__main__":
+    main()
