@@ -252,6 +252,44 @@ public class StrategyTests
     }
 
     /// <summary>
+    /// With <c>membership_class_cap: k</c> and derived features, no model-guided choice falls in a class
+    /// of identical features that already has k evaluations while another class is still open (the
+    /// pool here is the whole space); the cap needs <c>features: auto</c>.
+    /// </summary>
+    [Fact]
+    public async Task Membership_class_cap_limits_evaluations_per_feature_class()
+    {
+        var space = new DesignSpace(Enumerable.Range(0, 5).Select(i => new CategoricalParameter($"c{i}", ["a", "b", "c", "d", "e"])));
+        // both objectives favour class 3 (sum mod 5), so an uncapped search piles into it
+        static Dictionary<string, double> F(Design d)
+        {
+            double off = d.Values.Sum() % 5 == 3 ? 0 : 2;
+            return new() { ["f1"] = off + d[0] + 0.3 * d[1], ["f2"] = off + (4 - d[0]) + 0.2 * d[2] };
+        }
+        var objectives = new[] { new Objective("f1", Direction.Minimize), new Objective("f2", Direction.Minimize) };
+        async Task<List<int>> Classes(string json)
+        {
+            var ctx = new StrategyContext(space, objectives, [], 3) { Features = new SumModFive() };
+            var (trials, _, _) = await Run(ctx, Create("bo", ctx, json), new Evaluator(F), 30);
+            return trials.OrderBy(t => t.Number).Select(t => (int)(space.Parse(t.Params).Values.Sum() % 5)).ToList();
+        }
+        const string Common = "\"acquisition\": \"membership\", \"features\": \"auto\", \"membership_pool\": 5000, \"membership_draws\": 8";
+        const int Cap = 4;
+        var capped = await Classes($"{{{Common}, \"membership_class_cap\": {Cap}}}");
+        for (int k = 10; k < capped.Count; k++)
+        {
+            var before = Enumerable.Range(0, 5).Select(c => capped.Take(k).Count(x => x == c)).ToArray();
+            Assert.True(before[capped[k]] < Cap || before.All(n => n >= Cap),
+                $"evaluation {k + 1} is in class {capped[k]}, which already had {before[capped[k]]} evaluations (per class: {string.Join(", ", before)})");
+        }
+        var free = await Classes($"{{{Common}}}");
+        Assert.True(free.Skip(10).Count(c => c == 3) > capped.Skip(10).Count(c => c == 3), "the cap did not change where the search went");
+
+        var ex = Assert.Throws<ConfigException>(() => Tandem.Core.Search.Strategies.BayesianOptimizationOptions.Bind(Options("""{"acquisition": "membership", "membership_class_cap": 3}""")));
+        Assert.Contains("features: auto", ex.Message);
+    }
+
+    /// <summary>
     /// With <c>membership_region: 1</c> every model-guided choice differs in at most one parameter
     /// from a design on the front of the designs evaluated before it (one worker: the front at ask time).
     /// </summary>

@@ -89,6 +89,15 @@ public sealed record BayesianOptimizationOptions
     /// <summary>"membership" with a region: every k-th model-based proposal chooses anywhere, ignoring the region (0 = never), so a run whose region sits around a poor early front can leave it.</summary>
     public int MembershipGlobalEvery { get; init; }
 
+    /// <summary>
+    /// "membership" with <c>features: auto</c>: at most this many evaluations of designs whose derived
+    /// features are identical (in NB201: cells computing the same function), unless every pooled
+    /// candidate's class is used up (0 = no cap). Such classes can be large (341 NB201 cells each for
+    /// the five single-edge functions) and their front members are decided by training and measurement
+    /// noise, so a surrogate cannot tell their cells apart.
+    /// </summary>
+    public int MembershipClassCap { get; init; }
+
     /// <summary>Lower bound of every surrogate's fitted noise variance, in the warped output scale (default 1e-6: effectively none).</summary>
     public double NoiseFloor { get; init; } = 1e-6;
 
@@ -104,8 +113,8 @@ public sealed record BayesianOptimizationOptions
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every"));
-        return new BayesianOptimizationOptions
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every", "membership_class_cap"));
+        var bound = new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
             Candidates = options.GetInt("candidates", 256, 0, 1_000_000),
@@ -126,7 +135,11 @@ public sealed record BayesianOptimizationOptions
             MembershipGlobalEvery = options.GetInt("membership_global_every", 0, 0, 1_000_000),
             NoiseFloor = options.GetDouble("noise_floor", 1e-6, 1e-6, 1),
             Noise = options.GetChoice("noise", "warped", NoiseModes),
+            MembershipClassCap = options.GetInt("membership_class_cap", 0, 0, 1_000_000),
         };
+        if (bound.MembershipClassCap > 0 && bound.Features == "none")
+            throw new ConfigException($"{options.Location}: membership_class_cap needs features: auto (classes are designs with identical derived features)");
+        return bound;
     }
 }
 
@@ -159,6 +172,8 @@ internal sealed class BayesianOptimization : IStrategy
     private long _modelProposals;
     private Design[]? _all;
     private readonly IDesignFeatures? _features;
+    // membership_class_cap: evaluations told per class of identical derived features.
+    private readonly Dictionary<string, int> _classCount = new(StringComparer.Ordinal);
 
     public BayesianOptimization(StrategyContext context, BayesianOptimizationOptions options)
     {
@@ -203,10 +218,12 @@ internal sealed class BayesianOptimization : IStrategy
         else Screen(candidates, encoded, front);
         int fantasies = 0;
         var fantasized = new int[_constraintModels.Length];
+        var batchClasses = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int b = 0; b < count && candidates.Count > 0; b++)
         {
             bool global = _options.MembershipGlobalEvery > 0 && ++_modelProposals % _options.MembershipGlobalEvery == 0;
-            int best = membership ? MembershipChoice(encoded, front, global ? null : InRegion(candidates)) : Choose(encoded, front);
+            int best = membership ? MembershipChoice(encoded, front, global ? null : InRegion(candidates), ClassOpen(encoded, batchClasses)) : Choose(encoded, front);
+            if (ClassKey(encoded[best]) is { } chosenClass) batchClasses[chosenClass] = batchClasses.GetValueOrDefault(chosenClass) + 1;
             var chosen = candidates[best];
             result.Add(chosen);
             _seen.Add(chosen.Key);
@@ -241,6 +258,7 @@ internal sealed class BayesianOptimization : IStrategy
         var ind = Individual.From(_context, design, outcome);
         _told.Add(ind);
         var x = GaussianProcess.Encode(design, _features);
+        if (ClassKey(x) is { } key) _classCount[key] = _classCount.GetValueOrDefault(key) + 1;
         if (ind.Objectives is { } obj)
             for (int i = 0; i < obj.Length; i++) _objectiveModels[i].Add(x, obj[i]);
         for (int i = 0; i < _context.Constraints.Count; i++)
@@ -342,7 +360,7 @@ internal sealed class BayesianOptimization : IStrategy
     /// O(candidates · n) for the means plus O(pool · n²) for the variances, n observations.
     /// Multiplied by the probability of feasibility; ties (e.g. all zero) go to the smaller ε.
     /// </summary>
-    private int MembershipChoice(List<double[]> encoded, List<double[]> front, Func<int, bool>? choosable = null)
+    private int MembershipChoice(List<double[]> encoded, List<double[]> front, Func<int, bool>? choosable = null, Func<int, bool>? classOpen = null)
     {
         int m = _objectiveModels.Length, n = encoded.Count;
         var known = front.Select(p => p.Select((v, k) => _objectiveModels[k].Warp(v)).ToArray()).ToList();
@@ -393,8 +411,10 @@ internal sealed class BayesianOptimization : IStrategy
         int best = pool[0];
         double bestScore = double.NegativeInfinity;
         bool anyChoosable = choosable is not null && pool.Any(c => choosable(c));
+        bool anyOpen = classOpen is not null && pool.Any(c => classOpen(c));
         for (int a = 0; a < probability.Length; a++)
         {
+            if (anyOpen && !classOpen!(pool[a])) continue;
             double weight = anyChoosable && !choosable!(pool[a]) ? _options.MembershipOutside : 1;
             if (weight <= 0) continue;
             double score = weight * probability[a] * ProbabilityOfFeasibility(encoded[pool[a]]);
@@ -465,6 +485,25 @@ internal sealed class BayesianOptimization : IStrategy
                 if (differ <= r) return true;
             }
             return false;
+        };
+    }
+
+    /// <summary>With <c>MembershipClassCap</c>: the class of an encoded design, its derived features as text; else null.</summary>
+    private string? ClassKey(double[] x)
+    {
+        if (_options.MembershipClassCap <= 0 || _features is null) return null;
+        int from = _context.Space.Count;
+        return string.Join(',', x.Skip(from).Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>With <c>MembershipClassCap</c>: whether candidate c's class has fewer evaluations (told, or chosen earlier in this batch) than the cap; else null.</summary>
+    private Func<int, bool>? ClassOpen(List<double[]> encoded, Dictionary<string, int> batch)
+    {
+        if (_options.MembershipClassCap <= 0 || _features is null) return null;
+        return c =>
+        {
+            string key = ClassKey(encoded[c])!;
+            return _classCount.GetValueOrDefault(key) + batch.GetValueOrDefault(key) < _options.MembershipClassCap;
         };
     }
 
