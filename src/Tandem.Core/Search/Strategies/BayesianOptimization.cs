@@ -410,8 +410,9 @@ internal sealed class BayesianOptimization : IStrategy
         }
         int best = pool[0];
         double bestScore = double.NegativeInfinity;
-        bool anyChoosable = choosable is not null && pool.Any(c => choosable(c));
         bool anyOpen = classOpen is not null && pool.Any(c => classOpen(c));
+        // the region counts only candidates the class cap leaves open
+        bool anyChoosable = choosable is not null && pool.Any(c => choosable(c) && (!anyOpen || classOpen!(c)));
         for (int a = 0; a < probability.Length; a++)
         {
             if (anyOpen && !classOpen!(pool[a])) continue;
