@@ -98,6 +98,14 @@ public sealed record BayesianOptimizationOptions
     /// </summary>
     public int MembershipClassCap { get; init; }
 
+    /// <summary>
+    /// "membership": every k-th model-based proposal (0 = never) instead takes the pooled candidate with
+    /// the largest expected improvement of one objective alone (objectives in turn), anywhere, so that
+    /// the ends of the front are pushed even when the designs between them and the evaluated front are
+    /// dominated (a trust region, which moves only along the front, cannot reach them).
+    /// </summary>
+    public int MembershipExtremesEvery { get; init; }
+
     /// <summary>Lower bound of every surrogate's fitted noise variance, in the warped output scale (default 1e-6: effectively none).</summary>
     public double NoiseFloor { get; init; } = 1e-6;
 
@@ -113,7 +121,7 @@ public sealed record BayesianOptimizationOptions
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every", "membership_class_cap"));
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every", "membership_class_cap", "membership_extremes_every"));
         var bound = new BayesianOptimizationOptions
         {
             Initial = options.GetInt("initial", 10, 2, 100_000),
@@ -136,6 +144,7 @@ public sealed record BayesianOptimizationOptions
             NoiseFloor = options.GetDouble("noise_floor", 1e-6, 1e-6, 1),
             Noise = options.GetChoice("noise", "warped", NoiseModes),
             MembershipClassCap = options.GetInt("membership_class_cap", 0, 0, 1_000_000),
+            MembershipExtremesEvery = options.GetInt("membership_extremes_every", 0, 0, 1_000_000),
         };
         if (bound.MembershipClassCap > 0 && bound.Features == "none")
             throw new ConfigException($"{options.Location}: membership_class_cap needs features: auto (classes are designs with identical derived features)");
@@ -169,7 +178,7 @@ internal sealed class BayesianOptimization : IStrategy
     private readonly List<Individual> _told = [];
     private int _sinceFit = int.MaxValue / 2;
     private int _pending;
-    private long _modelProposals;
+    private long _modelProposals, _extremeTurns;
     private Design[]? _all;
     private readonly IDesignFeatures? _features;
     // membership_class_cap: evaluations told per class of identical derived features.
@@ -221,8 +230,11 @@ internal sealed class BayesianOptimization : IStrategy
         var batchClasses = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int b = 0; b < count && candidates.Count > 0; b++)
         {
-            bool global = _options.MembershipGlobalEvery > 0 && ++_modelProposals % _options.MembershipGlobalEvery == 0;
-            int best = membership ? MembershipChoice(encoded, front, global ? null : InRegion(candidates), ClassOpen(encoded, batchClasses)) : Choose(encoded, front);
+            _modelProposals++;
+            bool global = _options.MembershipGlobalEvery > 0 && _modelProposals % _options.MembershipGlobalEvery == 0;
+            int extreme = membership && _options.MembershipExtremesEvery > 0 && _modelProposals % _options.MembershipExtremesEvery == 0
+                ? (int)(_extremeTurns++ % _objectiveModels.Length) : -1;
+            int best = membership ? MembershipChoice(encoded, front, global || extreme >= 0 ? null : InRegion(candidates), ClassOpen(encoded, batchClasses), extreme) : Choose(encoded, front);
             if (ClassKey(encoded[best]) is { } chosenClass) batchClasses[chosenClass] = batchClasses.GetValueOrDefault(chosenClass) + 1;
             var chosen = candidates[best];
             result.Add(chosen);
@@ -360,7 +372,7 @@ internal sealed class BayesianOptimization : IStrategy
     /// O(candidates · n) for the means plus O(pool · n²) for the variances, n observations.
     /// Multiplied by the probability of feasibility; ties (e.g. all zero) go to the smaller ε.
     /// </summary>
-    private int MembershipChoice(List<double[]> encoded, List<double[]> front, Func<int, bool>? choosable = null, Func<int, bool>? classOpen = null)
+    private int MembershipChoice(List<double[]> encoded, List<double[]> front, Func<int, bool>? choosable = null, Func<int, bool>? classOpen = null, int extreme = -1)
     {
         int m = _objectiveModels.Length, n = encoded.Count;
         var known = front.Select(p => p.Select((v, k) => _objectiveModels[k].Warp(v)).ToArray()).ToList();
@@ -390,6 +402,21 @@ internal sealed class BayesianOptimization : IStrategy
                 poolMean[a][k] = mu;
                 poolStd[a][k] = Math.Sqrt(sd * sd + _objectiveModels[k].NoiseVarianceAt(mu));
             }
+        }
+        if (extreme >= 0)
+        {
+            // Expected improvement of objective `extreme` alone over its best evaluated feasible value.
+            double bestValue = known.Min(p => p[extreme]);
+            bool open = classOpen is not null && pool.Any(c => classOpen(c));
+            int pick = pool[0];
+            double top = double.NegativeInfinity;
+            for (int a = 0; a < pool.Length; a++)
+            {
+                if (open && !classOpen!(pool[a])) continue;
+                double score = ExpectedImprovement(bestValue, poolMean[a][extreme], poolStd[a][extreme]) * ProbabilityOfFeasibility(encoded[pool[a]]);
+                if (score > top) { top = score; pick = pool[a]; }
+            }
+            return pick;
         }
         double[] probability;
         if (m == 2) probability = ParetoMembership.Conditional2D(known, poolMean, poolStd, _options.MembershipDraws, _rng, Atoms());
