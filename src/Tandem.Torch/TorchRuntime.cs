@@ -212,13 +212,12 @@ public static class TorchRuntime
 
     /// <summary>
     /// Switches NNPACK off for the process (<c>at::globalContext().setUserEnabledNNPACK(false)</c>, what
-    /// Python's <c>torch.backends.nnpack.set_flags(False)</c> does). libtorch 2.10 considers NNPACK only
-    /// for convolutions that need no gradient and that oneDNN declines, and asks NNPACK to initialise
-    /// every time it considers it: on CPUs where that fails (the AMD EPYC development machine of December
-    /// 2026) every such convolution printed "Could not initialize NNPACK! Reason: Unsupported hardware."
-    /// to stderr, about a hundred lines per evaluated design. With NNPACK off those convolutions take
-    /// libtorch's native path, as they already did wherever NNPACK failed to initialise, and a network's
-    /// evaluation no longer depends on whether NNPACK works on the machine. Best effort: a libtorch
+    /// Python's <c>torch.backends.nnpack.set_flags(False)</c> does). On CPUs where NNPACK cannot initialise
+    /// (the AMD EPYC development machine of December 2026) libtorch 2.10 printed "Could not initialize
+    /// NNPACK! Reason: Unsupported hardware." to stderr about a hundred times at the start of every run
+    /// that built networks; NNPACK never ran there, so switching it off changes nothing else on such a
+    /// machine, and elsewhere the convolutions libtorch would have handed to NNPACK take its other paths,
+    /// so results do not depend on whether NNPACK works on the CPU. Best effort: a libtorch
     /// without the symbol is left as it is. Returns whether the flag was set.
     /// </summary>
     internal static bool DisableNnpack() => TrySetContextFlag("_ZN2at7Context20setUserEnabledNNPACKEb", false);

@@ -47,9 +47,8 @@ public sealed class TorchLoadTests
     }
 
     /// <summary>
-    /// NNPACK is switched off with the runtime check (it printed an "unsupported hardware" warning per
-    /// gradient-free convolution on CPUs where it cannot initialise), and a gradient-free convolution,
-    /// the kind libtorch would have offered to NNPACK, still equals float64's.
+    /// NNPACK is switched off with the runtime check (libtorch printed "unsupported hardware" warnings on
+    /// CPUs where it cannot initialise), and a batched gradient-free convolution still equals float64's.
     /// </summary>
     [Fact]
     public void Nnpack_is_off_after_the_runtime_check_and_inference_convolutions_stay_right()
