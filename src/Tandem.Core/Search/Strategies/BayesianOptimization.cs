@@ -403,16 +403,19 @@ internal sealed class BayesianOptimization : IStrategy
                 poolStd[a][k] = Math.Sqrt(sd * sd + _objectiveModels[k].NoiseVarianceAt(mu));
             }
         }
+        // With a class cap: whether each pooled candidate's class is still open, asked once per candidate
+        // (null: no cap, or every pooled class used up, when any candidate may be chosen).
+        bool[]? open = classOpen is null ? null : Array.ConvertAll(pool, c => classOpen(c));
+        if (open is not null && !Array.Exists(open, o => o)) open = null;
         if (extreme >= 0)
         {
             // Expected improvement of objective `extreme` alone over its best evaluated feasible value.
             double bestValue = known.Min(p => p[extreme]);
-            bool open = classOpen is not null && pool.Any(c => classOpen(c));
             int pick = pool[0];
             double top = double.NegativeInfinity;
             for (int a = 0; a < pool.Length; a++)
             {
-                if (open && !classOpen!(pool[a])) continue;
+                if (open is not null && !open[a]) continue;
                 double score = ExpectedImprovement(bestValue, poolMean[a][extreme], poolStd[a][extreme]) * ProbabilityOfFeasibility(encoded[pool[a]]);
                 if (score > top) { top = score; pick = pool[a]; }
             }
@@ -437,12 +440,11 @@ internal sealed class BayesianOptimization : IStrategy
         }
         int best = pool[0];
         double bestScore = double.NegativeInfinity;
-        bool anyOpen = classOpen is not null && pool.Any(c => classOpen(c));
         // the region counts only candidates the class cap leaves open
-        bool anyChoosable = choosable is not null && pool.Any(c => choosable(c) && (!anyOpen || classOpen!(c)));
+        bool anyChoosable = choosable is not null && Enumerable.Range(0, pool.Length).Any(a => (open is null || open[a]) && choosable(pool[a]));
         for (int a = 0; a < probability.Length; a++)
         {
-            if (anyOpen && !classOpen!(pool[a])) continue;
+            if (open is not null && !open[a]) continue;
             double weight = anyChoosable && !choosable!(pool[a]) ? _options.MembershipOutside : 1;
             if (weight <= 0) continue;
             double score = weight * probability[a] * ProbabilityOfFeasibility(encoded[pool[a]]);
