@@ -228,7 +228,8 @@ public class StrategyTests
         public void Compute(Design design, Span<double> destination) => destination[0] = design.Values.Sum() % 5;
     }
 
-    private static readonly DesignSpace SixChoices = new(Enumerable.Range(0, 6).Select(i => new CategoricalParameter($"c{i}", ["a", "b", "c", "d", "e"])));
+    private static DesignSpace Choices(int n) => new(Enumerable.Range(0, n).Select(i => new CategoricalParameter($"c{i}", ["a", "b", "c", "d", "e"])));
+    private static readonly DesignSpace SixChoices = Choices(6), FiveChoices = Choices(5);
 
     /// <summary>
     /// The loss depends only on a derived feature (1 unless the sum of the choices is 3 mod 5, one
@@ -259,7 +260,7 @@ public class StrategyTests
     [Fact]
     public async Task Membership_class_cap_limits_evaluations_per_feature_class()
     {
-        var space = new DesignSpace(Enumerable.Range(0, 5).Select(i => new CategoricalParameter($"c{i}", ["a", "b", "c", "d", "e"])));
+        var space = FiveChoices;
         // both objectives favour class 3 (sum mod 5), so an uncapped search piles into it
         static Dictionary<string, double> F(Design d)
         {
@@ -297,7 +298,7 @@ public class StrategyTests
     [Fact]
     public async Task Membership_extremes_reach_both_ends_of_the_front()
     {
-        var space = new DesignSpace(Enumerable.Range(0, 5).Select(i => new CategoricalParameter($"c{i}", ["a", "b", "c", "d", "e"])));
+        var space = FiveChoices;
         static Dictionary<string, double> F(Design d) => new()
         {
             ["f1"] = d.Values.Sum(v => (v - 1) * (v - 1)),      // least at all "b"
