@@ -50,4 +50,34 @@ public class GaussianProcessTests
         Assert.True(Fitted(rawNoise: false).NoiseVariance < 0.05);
         Assert.True(Fitted(rawNoise: false, minNoise: 0.05).NoiseVariance >= 0.05 * (1 - 1e-12));
     }
+    /// <summary>A derived feature: the choice index of parameter "c" divided by 4, ordered or categorical.</summary>
+    private sealed class ChoiceFeature(bool ordered) : IDesignFeatures
+    {
+        public IReadOnlyList<string> Names { get; } = ["c_position"];
+        public void Compute(Design design, Span<double> destination) => destination[0] = ordered ? design[0] / 4 : design[0];
+        public bool IsCategorical(int index) => !ordered;
+    }
+
+    /// <summary>
+    /// Told y = choice index at choices 0, 2 and 4, a GP whose derived feature is ordered predicts the
+    /// unseen choice 1 below the unseen choice 3 (it interpolates along the feature); with the same
+    /// feature categorical both unseen choices mismatch everything alike and get the same prediction.
+    /// </summary>
+    [Fact]
+    public void Ordered_derived_features_are_compared_by_distance()
+    {
+        var space = new DesignSpace([new CategoricalParameter("c", ["a", "b", "c", "d", "e"])]);
+        (double One, double Three) Predictions(bool ordered)
+        {
+            var features = new ChoiceFeature(ordered);
+            var gp = new GaussianProcess(space, features);
+            foreach (int c in new[] { 0, 2, 4 }) gp.Add(GaussianProcess.Encode(space.Create([c]), features), c);
+            gp.Fit();
+            return (gp.Predict(GaussianProcess.Encode(space.Create([1]), features)).Mean, gp.Predict(GaussianProcess.Encode(space.Create([3]), features)).Mean);
+        }
+        var (one, three) = Predictions(ordered: true);
+        Assert.True(three - one > 0.5, $"ordered: choice 1 → {one}, choice 3 → {three} (warped)");
+        (one, three) = Predictions(ordered: false);
+        Assert.Equal(one, three, 12);
+    }
 }

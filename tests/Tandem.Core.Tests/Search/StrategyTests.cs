@@ -252,6 +252,43 @@ public class StrategyTests
         Assert.True(without <= 0.5, $"without the feature {without:P0} of the guided evaluations were on target");
     }
 
+    /// <summary>SumModFive plus an ordered feature (the share of choices that are "e").</summary>
+    private sealed class SumModFiveAndShare : IDesignFeatures
+    {
+        public IReadOnlyList<string> Names { get; } = ["share_e", "sum_mod_5"];
+        public void Compute(Design design, Span<double> destination)
+        {
+            destination[0] = design.Values.Count(v => v == 4) / (double)design.Space.Count;
+            destination[1] = design.Values.Sum() % 5;
+        }
+        public bool IsCategorical(int index) => index == 1;
+    }
+
+    /// <summary>
+    /// <c>features: categorical</c> keeps only a family's categorical features: with SumModFive plus an
+    /// ordered feature it makes exactly the run that <c>features: auto</c> makes with SumModFive alone,
+    /// and <c>auto</c> with both features makes a different one.
+    /// </summary>
+    [Fact]
+    public async Task Bo_categorical_features_drop_the_ordered_ones()
+    {
+        static Dictionary<string, double> Loss(Design d) => new() { ["loss"] = (d.Values.Sum() % 5 == 3 ? 0 : 1) + 0.1 * d[0] + 0.05 * d.Values.Count(v => v == 4) };
+        async Task<List<string>> Keys(IDesignFeatures features, string mode)
+        {
+            var ctx = new StrategyContext(SixChoices, [new Objective("loss", Direction.Minimize)], [], 4) { Features = features };
+            var (trials, _, _) = await Run(ctx, Create("bo", ctx, $$"""{"features": "{{mode}}"}"""), new Evaluator(Loss), 25);
+            return trials.OrderBy(t => t.Number).Select(t => SixChoices.Parse(t.Params).Key).ToList();
+        }
+        var categorical = await Keys(new SumModFiveAndShare(), "categorical");
+        Assert.Equal(await Keys(new SumModFive(), "auto"), categorical);
+        Assert.NotEqual(await Keys(new SumModFiveAndShare(), "auto"), categorical);
+        var only = new CategoricalFeatures(new SumModFiveAndShare());
+        Assert.Equal(["sum_mod_5"], only.Names);
+        var values = new double[1];
+        only.Compute(SixChoices.Create([4, 4, 0, 0, 0, 0]), values);
+        Assert.Equal(3, values[0]);
+    }
+
     /// <summary>
     /// With <c>membership_class_cap: k</c> and derived features, no model-guided choice falls in a class
     /// of identical features that already has k evaluations while another class is still open (the

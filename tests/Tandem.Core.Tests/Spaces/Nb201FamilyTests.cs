@@ -105,10 +105,23 @@ public class Nb201FamilyTests
     public void Live_edges_keep_exactly_the_operations_on_input_to_output_paths(string arch, string expected)
     {
         var design = Nb201Family.FromArchString(Space, arch);
-        var features = new double[6];
+        var features = new double[14];
         Family.Features.Compute(design, features);
-        Assert.Equal(expected.Split(','), features.Select(f => Nb201Family.Operations[(int)f]));
-        Assert.Equal(6, Family.Features.Names.Count);
+        Assert.Equal(expected.Split(','), features.Take(6).Select(f => Nb201Family.Operations[(int)f]));
+        Assert.Equal(14, Family.Features.Names.Count);
+        Assert.All(Enumerable.Range(0, 14), i => Assert.Equal(i < 6, Family.Features.IsCategorical(i)));
+    }
+
+    /// <summary>The eight counts of a known cell, by hand: live 1×1 on 1←0, 3×3 on 2←1, 3×3 on 3←2 and skip on 3←0; pooling on 2←0 is live too.</summary>
+    [Fact]
+    public void Live_form_counts_of_a_known_cell()
+    {
+        var design = Nb201Family.FromArchString(Space, "|nor_conv_1x1~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|");
+        var features = new double[14];
+        Family.Features.Compute(design, features);
+        // skip 1, 1×1 1, 3×3 2, pool 1 (of 6); paths 0→3, 0→2→3, 0→1→2→3 (of 4); depth 3; convs on 0→1→2→3: 3; 3×3 on it: 2 (of 3)
+        Assert.Equal([1 / 6.0, 1 / 6.0, 2 / 6.0, 1 / 6.0, 3 / 4.0, 1.0, 1.0, 2 / 3.0], features[6..]);
+        Assert.Equal(Nb201Family.LiveFormCountNames, Family.Features.Names.Skip(6));
     }
 
     /// <summary>Every cell: an edge is live exactly when some path 0 → … → from → to → … → 3 of non-none edges uses it (all paths enumerated).</summary>
@@ -117,21 +130,32 @@ public class Nb201FamilyTests
     {
         var edges = Nb201Family.Edges;
         var joint = new DesignSpace(Family.Parameters.Append(new OrdinalParameter("hw.rows", [8, 16])).Prepend(new CategoricalParameter("comp.bits", ["8", "16"])));
-        var features = new double[6];
-        var jointFeatures = new double[6];
+        var features = new double[14];
+        var jointFeatures = new double[14];
         foreach (var design in Space.Enumerate())
         {
             var ops = Enumerable.Range(0, 6).Select(e => (int)design[e]).ToArray();
             var live = new bool[6];
+            int paths = 0, depth = 0, convs = 0, conv3 = 0;
             void Walk(int node, List<int> path)
             {
-                if (node == 3) { foreach (int e in path) live[e] = true; return; }
+                if (node == 3)
+                {
+                    foreach (int e in path) live[e] = true;
+                    paths++;
+                    depth = Math.Max(depth, path.Count);
+                    convs = Math.Max(convs, path.Count(e => ops[e] is 2 or 3));
+                    conv3 = Math.Max(conv3, path.Count(e => ops[e] == 3));
+                    return;
+                }
                 for (int e = 0; e < 6; e++)
                     if (edges[e].From == node && ops[e] != 0) { path.Add(e); Walk(edges[e].To, path); path.RemoveAt(path.Count - 1); }
             }
             Walk(0, []);
             Family.Features.Compute(design, features);
             for (int e = 0; e < 6; e++) Assert.Equal(live[e] ? ops[e] : 0, (int)features[e]);
+            for (int op = 1; op < 5; op++) Assert.Equal(Enumerable.Range(0, 6).Count(e => live[e] && ops[e] == op) / 6.0, features[5 + op]);
+            Assert.Equal([paths / 4.0, depth / 3.0, convs / 3.0, conv3 / 3.0], features[10..]);
             var inJoint = joint.Create([1, .. design.Values, 16]);
             Family.Features.Compute(inJoint, jointFeatures);
             Assert.Equal(features, jointFeatures);

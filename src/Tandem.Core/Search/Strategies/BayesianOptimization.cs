@@ -50,12 +50,13 @@ public sealed record BayesianOptimizationOptions
 
     /// <summary>
     /// Whether the surrogates also see the family's derived features (<see cref="StrategyContext.Features"/>,
-    /// e.g. NAS-Bench-201's live edges): "auto" (when the family has them) or "none" (default: on
-    /// NAS-Bench-201 they did not measurably change the front found, docs/search.md).
+    /// e.g. NAS-Bench-201's live form and its operation counts): "auto" (all of them, when the family
+    /// has them), "categorical" (only the categorical ones, e.g. NAS-Bench-201's live edges without the
+    /// counts) or "none" (default).
     /// </summary>
     public string Features { get; init; } = "none";
 
-    public static IReadOnlyList<string> FeatureModes { get; } = ["auto", "none"];
+    public static IReadOnlyList<string> FeatureModes { get; } = ["auto", "categorical", "none"];
 
     /// <summary>
     /// Output warp of the surrogates: "rank" (default: every output by its ranks, a Gaussian copula)
@@ -147,7 +148,7 @@ public sealed record BayesianOptimizationOptions
             MembershipExtremesEvery = options.GetInt("membership_extremes_every", 0, 0, 1_000_000),
         };
         if (bound.MembershipClassCap > 0 && bound.Features == "none")
-            throw new ConfigException($"{options.Location}: membership_class_cap needs features: auto (classes are designs with identical derived features)");
+            throw new ConfigException($"{options.Location}: membership_class_cap needs features: auto or categorical (classes are designs with identical derived features)");
         return bound;
     }
 }
@@ -189,7 +190,12 @@ internal sealed class BayesianOptimization : IStrategy
         _context = context;
         _options = options;
         _rng = new Random(context.Seed);
-        _features = options.Features == "none" ? null : context.Features;
+        _features = options.Features switch
+        {
+            "none" => null,
+            "categorical" when context.Features is { } all => new CategoricalFeatures(all),
+            _ => context.Features,
+        };
         bool log = options.Warp == "log";
         _objectiveModels = context.Objectives.Select(o => new GaussianProcess(context.Space, _features, log && o.Direction == Direction.Minimize, options.NoiseFloor, options.Noise == "raw")).ToArray();
         _constraintModels = context.Constraints.Select(_ => new GaussianProcess(context.Space, _features, log, options.NoiseFloor, options.Noise == "raw")).ToArray();

@@ -50,7 +50,7 @@ internal sealed class GaussianProcess
         _rawNoise = rawNoise;
         _logMinNoise = Math.Log(Math.Max(minNoise, 1e-6));
         _categorical = space.Parameters.Select(p => p.Kind == ParameterKind.Categorical)
-            .Concat(Enumerable.Repeat(true, features?.Names.Count ?? 0)).ToArray();
+            .Concat(Enumerable.Range(0, features?.Names.Count ?? 0).Select(i => features!.IsCategorical(i))).ToArray();
         _logLength = _categorical.Select(c => Math.Log(c ? 1.0 : 0.5)).ToArray();
         _logSignal = 0;
         _logNoise = Math.Max(Math.Log(1e-3), _logMinNoise);
@@ -85,7 +85,7 @@ internal sealed class GaussianProcess
 
     public int Count => _x.Count;
 
-    /// <summary>The GP input of a design: its parameters (categorical as choice indices, ordered kinds in [0, 1]), then the derived <paramref name="features"/> if any (categorical).</summary>
+    /// <summary>The GP input of a design: its parameters (categorical as choice indices, ordered kinds in [0, 1]), then the derived <paramref name="features"/> if any (category indices, or numbers in [0, 1] for ordered features).</summary>
     public static double[] Encode(Design d, IDesignFeatures? features = null)
     {
         var space = d.Space;

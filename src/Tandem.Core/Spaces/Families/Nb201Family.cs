@@ -54,14 +54,22 @@ public sealed class Nb201Family : ITableKeyedFamily
     public string TableKey(Design design) => ArchString(design);
 
     /// <summary>
-    /// The live form of the cell, one feature per edge (<c>arch.live_edge_{to}_{from}</c>): the edge's
-    /// operation if it lies on a path of non-<c>none</c> edges from the cell input (node 0) to its
-    /// output (node 3), else <c>none</c>. Cells with the same live form compute the same function
-    /// (an edge off every such path either reads a node that is always zero or feeds one that never
-    /// reaches the output), which is what a surrogate of accuracy should know; the raw parameters
-    /// still tell it what is computed, which is what latency depends on.
+    /// The live form of the cell and what it is made of. First one categorical feature per edge
+    /// (<c>arch.live_edge_{to}_{from}</c>): the edge's operation if it lies on a path of non-<c>none</c>
+    /// edges from the cell input (node 0) to its output (node 3), else <c>none</c>. Cells with the same
+    /// live form compute the same function (an edge off every such path either reads a node that is
+    /// always zero or feeds one that never reaches the output), which is what a surrogate of accuracy
+    /// should know; the raw parameters still tell it what is computed, which is what latency depends
+    /// on. Then eight ordered features of the live form, each divided by its largest value so that it
+    /// lies in [0, 1]: the number of live edges of each operation (skip, 1×1 convolution, 3×3
+    /// convolution, pooling; of 6), the number of live input-to-output paths (of 4: 0→3, 0→1→3,
+    /// 0→2→3, 0→1→2→3), the longest live path (edges, of 3), and the most convolutions and the most
+    /// 3×3 convolutions on one live path (of 3). Categorical features alone only tell a kernel that two
+    /// cells share an edge; the counts let it learn that, say, a second 3×3 convolution on the path
+    /// helps in any position (docs/search.md measures what that does to the model and the search).
+    /// All of them are functions of the live form, so cells of one live form have equal features.
     /// </summary>
-    public IDesignFeatures Features => LiveEdgeFeatures.Instance;
+    public IDesignFeatures Features => LiveFormFeatures.Instance;
 
     /// <summary>The live form of a cell given as six operation indices (architecture-string order); see <see cref="Features"/>.</summary>
     public static void LiveEdges(ReadOnlySpan<int> ops, Span<int> live)
@@ -79,13 +87,52 @@ public sealed class Nb201Family : ITableKeyedFamily
             live[e] = ops[e] != 0 && fromInput[Edges[e].From] && toOutput[Edges[e].To] ? ops[e] : 0;
     }
 
-    private sealed class LiveEdgeFeatures : IDesignFeatures
+    /// <summary>The cell's input-to-output paths as edge indices (architecture-string order): 0→3, 0→1→3, 0→2→3, 0→1→2→3.</summary>
+    private static readonly int[][] Paths = [[3], [0, 4], [1, 5], [0, 2, 5]];
+
+    /// <summary>Names of the ordered features after the six live edges (see <see cref="Features"/>).</summary>
+    public static IReadOnlyList<string> LiveFormCountNames { get; } =
+        ["arch.live_skip_connect", "arch.live_nor_conv_1x1", "arch.live_nor_conv_3x3", "arch.live_avg_pool_3x3",
+         "arch.live_paths", "arch.live_depth", "arch.live_convs_on_path", "arch.live_conv_3x3_on_path"];
+
+    /// <summary>The eight ordered features of a live form (six operation indices), each in [0, 1]; see <see cref="Features"/>.</summary>
+    public static void LiveFormCounts(ReadOnlySpan<int> live, Span<double> counts)
     {
-        public static readonly LiveEdgeFeatures Instance = new();
+        Span<int> ofOp = stackalloc int[5];
+        for (int e = 0; e < 6; e++) ofOp[live[e]]++;
+        for (int op = 1; op < 5; op++) counts[op - 1] = ofOp[op] / 6.0;
+        int paths = 0, depth = 0, convs = 0, conv3 = 0;
+        foreach (var path in Paths)
+        {
+            int c = 0, c3 = 0;
+            bool alive = true;
+            foreach (int e in path)
+            {
+                if (live[e] == 0) { alive = false; break; }
+                if (live[e] == 2 || live[e] == 3) c++;
+                if (live[e] == 3) c3++;
+            }
+            if (!alive) continue;
+            paths++;
+            depth = Math.Max(depth, path.Length);
+            convs = Math.Max(convs, c);
+            conv3 = Math.Max(conv3, c3);
+        }
+        counts[4] = paths / 4.0;
+        counts[5] = depth / 3.0;
+        counts[6] = convs / 3.0;
+        counts[7] = conv3 / 3.0;
+    }
+
+    private sealed class LiveFormFeatures : IDesignFeatures
+    {
+        public static readonly LiveFormFeatures Instance = new();
         private sealed record Lookup(DesignSpace Space, int[] Index);
         private Lookup? _lookup; // replaced whole, so concurrent readers see a consistent pair
 
-        public IReadOnlyList<string> Names { get; } = Edges.Select(e => $"arch.live_edge_{e.To}_{e.From}").ToArray();
+        public IReadOnlyList<string> Names { get; } = Edges.Select(e => $"arch.live_edge_{e.To}_{e.From}").Concat(LiveFormCountNames).ToArray();
+
+        public bool IsCategorical(int index) => index < 6;
 
         public void Compute(Design design, Span<double> destination)
         {
@@ -99,6 +146,7 @@ public sealed class Nb201Family : ITableKeyedFamily
             for (int e = 0; e < 6; e++) ops[e] = (int)design[index[e]];
             LiveEdges(ops, live);
             for (int e = 0; e < 6; e++) destination[e] = live[e];
+            LiveFormCounts(live, destination.Slice(6, 8));
         }
     }
 
