@@ -77,6 +77,12 @@ def main():
     print(f"classes of {max(size.values())} cells (one live edge from input to output, or none): "
           + "; ".join(f"{name(f)}: {sum(1 for c in front if form[c] == f)} members" for f in sorted(big)))
 
+    for f in sorted(big):
+        ranked = sorted((c for c in cells if form[c] == f), key=lambda c: lat[c])
+        ranks = [i + 1 for i, c in enumerate(ranked) if c in members]
+        if ranks:
+            print(f"  {name(f)}: latency ranks of its members within the class (1 = fastest): " + ", ".join(map(str, ranks)))
+
     for path in args.evaluations:
         runs = collections.defaultdict(list)
         with open(path) as fh:
