@@ -205,7 +205,7 @@ public class StrategyTests
         var e4 = Assert.Throws<ConfigException>(() => Create("bo", ctx, """{"acquisition": "ucb"}"""));
         Assert.Contains("accepted: ehvi, pi, front", e4.Message);
         var e5 = Assert.Throws<ConfigException>(() => Create("bo", ctx, """{"features": "all"}"""));
-        Assert.Contains("accepted: auto, none", e5.Message);
+        Assert.Contains("accepted: auto, categorical, none", e5.Message);
     }
 
     [Fact]
