@@ -88,11 +88,12 @@ def main():
         with open(path) as fh:
             for r in csv.DictReader(fh):
                 runs[(r["strategy"], int(r["seed"]))].append(encode(r["design"]))
-        print(f"\n{path}: evaluations in the {max(size.values())}-cell classes / members found there / members found in all")
+        print(f"\n{path}: evaluations in the {max(size.values())}-cell classes / members found there / members found in all / best accuracy evaluated")
         for (strategy, seed), designs in sorted(runs.items()):
             in_big = [c for c in designs if form[c] in big]
             print(f"  {strategy} seed {seed}: {len(in_big)} of {len(designs)} evaluations, "
-                  f"{sum(1 for c in set(in_big) if c in members)} members, {sum(1 for c in set(designs) if c in members)} members in all")
+                  f"{sum(1 for c in set(in_big) if c in members)} members, {sum(1 for c in set(designs) if c in members)} members in all, "
+                  f"best {max(acc[c] for c in designs):.2f} %")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ public class GaussianProcessTests
         Assert.True(Fitted(rawNoise: false).NoiseVariance < 0.05);
         Assert.True(Fitted(rawNoise: false, minNoise: 0.05).NoiseVariance >= 0.05 * (1 - 1e-12));
     }
+
     /// <summary>A derived feature: the choice index of parameter "c" divided by 4, ordered or categorical.</summary>
     private sealed class ChoiceFeature(bool ordered) : IDesignFeatures
     {
