@@ -23,20 +23,44 @@ public interface IDesignFeatures
     bool IsCategorical(int index) => true;
 }
 
-/// <summary>The categorical features of another feature set only (e.g. a family's live form without its counts).</summary>
-public sealed class CategoricalFeatures : IDesignFeatures
+/// <summary>
+/// Some of another feature set's features, in its order, each still categorical or ordered as there:
+/// <see cref="Categorical"/> (e.g. a family's live form without its counts) or <see cref="Named"/>
+/// (by name or name prefix).
+/// </summary>
+public sealed class SelectedFeatures : IDesignFeatures
 {
     private readonly IDesignFeatures _all;
     private readonly int[] _keep;
 
-    public CategoricalFeatures(IDesignFeatures all)
+    private SelectedFeatures(IDesignFeatures all, Func<int, bool> keep)
     {
         _all = all;
-        _keep = Enumerable.Range(0, all.Names.Count).Where(all.IsCategorical).ToArray();
+        _keep = Enumerable.Range(0, all.Names.Count).Where(keep).ToArray();
         Names = _keep.Select(i => all.Names[i]).ToArray();
     }
 
+    /// <summary>Only the categorical features of <paramref name="all"/>.</summary>
+    public static SelectedFeatures Categorical(IDesignFeatures all) => new(all, all.IsCategorical);
+
+    /// <summary>
+    /// The features of <paramref name="all"/> whose name equals a pattern, or starts with a pattern's
+    /// text before a trailing <c>*</c>. Every pattern must select at least one feature.
+    /// </summary>
+    /// <exception cref="ArgumentException">A pattern that selects nothing (the message names it and the features there are).</exception>
+    public static SelectedFeatures Named(IDesignFeatures all, IReadOnlyList<string> patterns)
+    {
+        static bool Matches(string pattern, string name) =>
+            pattern.EndsWith('*') ? name.StartsWith(pattern[..^1], StringComparison.Ordinal) : name == pattern;
+        foreach (string pattern in patterns)
+            if (!all.Names.Any(n => Matches(pattern, n)))
+                throw new ArgumentException($"'{pattern}' matches none of the derived features ({string.Join(", ", all.Names)}); give a feature name, or a prefix ending in '*'");
+        return new(all, i => patterns.Any(p => Matches(p, all.Names[i])));
+    }
+
     public IReadOnlyList<string> Names { get; }
+
+    public bool IsCategorical(int index) => _all.IsCategorical(_keep[index]);
 
     public void Compute(Design design, Span<double> destination)
     {

@@ -51,6 +51,47 @@ public class GaussianProcessTests
         Assert.True(Fitted(rawNoise: false, minNoise: 0.05).NoiseVariance >= 0.05 * (1 - 1e-12));
     }
 
+    /// <summary>
+    /// Cached means equal uncached ones to the last bit through everything that changes the model:
+    /// inputs added one by one, refits (new hyperparameters), fantasies removed again and replaced by
+    /// other inputs (kriging believer) — also for inputs not predicted between the removal and the new
+    /// inputs — on a mixed space; and an input first seen late is right too.
+    /// </summary>
+    [Fact]
+    public void Cached_means_are_the_uncached_means_through_adds_fits_and_removals()
+    {
+        var space = new DesignSpace([new CategoricalParameter("c", ["a", "b", "c", "d"]), new FloatParameter("x", 0, 1)]);
+        var rng = new Random(3);
+        double[] Input() => [rng.Next(4), rng.NextDouble()];
+        double F(double[] x) => Math.Sin(3 * x[1]) + 0.5 * x[0] + 0.05 * rng.NextDouble();
+        var gp = new GaussianProcess(space);
+        var probes = Enumerable.Range(0, 40).Select(_ => Input()).ToArray();
+        void Check(IEnumerable<double[]> xs)
+        {
+            foreach (var x in xs) Assert.Equal(gp.PredictMean(x), gp.PredictMeanCached(x));
+        }
+        Assert.Equal(0, gp.PredictMeanCached(probes[0]));
+        for (int i = 0; i < 30; i++)
+        {
+            var x = Input();
+            gp.Add(x, F(x));
+            if (i % 7 == 6) gp.Fit();
+            Check(probes.Take(30));
+        }
+        // Fantasies: add three, predict, remove them, add two different ones.
+        for (int round = 0; round < 3; round++)
+        {
+            for (int k = 0; k < 3; k++) { var x = Input(); gp.Add(x, F(x)); }
+            Check(probes.Take(30));
+            gp.RemoveLast(3);
+            Check(probes.Take(20)); // probes 20–29 keep rows that still cover the removed fantasies
+            for (int k = 0; k < 2; k++) { var x = Input(); gp.Add(x, F(x)); }
+            Check(probes.Take(30));
+        }
+        gp.Fit();
+        Check(probes);
+    }
+
     /// <summary>A derived feature: the choice index of parameter "c" divided by 4, ordered or categorical.</summary>
     private sealed class ChoiceFeature(bool ordered) : IDesignFeatures
     {

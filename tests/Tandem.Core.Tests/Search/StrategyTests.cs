@@ -276,17 +276,37 @@ public class StrategyTests
         async Task<List<string>> Keys(IDesignFeatures features, string mode)
         {
             var ctx = new StrategyContext(SixChoices, [new Objective("loss", Direction.Minimize)], [], 4) { Features = features };
-            var (trials, _, _) = await Run(ctx, Create("bo", ctx, $$"""{"features": "{{mode}}"}"""), new Evaluator(Loss), 25);
+            var (trials, _, _) = await Run(ctx, Create("bo", ctx, $$"""{"features": {{mode}}}"""), new Evaluator(Loss), 25);
             return trials.OrderBy(t => t.Number).Select(t => SixChoices.Parse(t.Params).Key).ToList();
         }
-        var categorical = await Keys(new SumModFiveAndShare(), "categorical");
-        Assert.Equal(await Keys(new SumModFive(), "auto"), categorical);
-        Assert.NotEqual(await Keys(new SumModFiveAndShare(), "auto"), categorical);
-        var only = new CategoricalFeatures(new SumModFiveAndShare());
+        var categorical = await Keys(new SumModFiveAndShare(), "\"categorical\"");
+        Assert.Equal(await Keys(new SumModFive(), "\"auto\""), categorical);
+        Assert.NotEqual(await Keys(new SumModFiveAndShare(), "\"auto\""), categorical);
+        // The same selection by name, and by a prefix.
+        Assert.Equal(categorical, await Keys(new SumModFiveAndShare(), """["sum_mod_5"]"""));
+        Assert.Equal(categorical, await Keys(new SumModFiveAndShare(), """["sum_*"]"""));
+        var only = SelectedFeatures.Categorical(new SumModFiveAndShare());
         Assert.Equal(["sum_mod_5"], only.Names);
         var values = new double[1];
         only.Compute(SixChoices.Create([4, 4, 0, 0, 0, 0]), values);
         Assert.Equal(3, values[0]);
+        // A name selection keeps each feature's kind and the family's order.
+        var named = SelectedFeatures.Named(new SumModFiveAndShare(), ["sum_mod_5", "share_*"]);
+        Assert.Equal(["share_e", "sum_mod_5"], named.Names);
+        Assert.Equal([false, true], new[] { named.IsCategorical(0), named.IsCategorical(1) });
+    }
+
+    /// <summary>A feature list that selects nothing, is empty, or is given for a space without derived features is a config error naming what is wrong.</summary>
+    [Fact]
+    public void Bo_feature_lists_are_checked()
+    {
+        StrategyContext Context(IDesignFeatures? features) => new(SixChoices, [new Objective("loss", Direction.Minimize)], [], 4) { Features = features };
+        var e1 = Assert.Throws<ConfigException>(() => Create("bo", Context(new SumModFiveAndShare()), """{"features": ["sum_mod_5", "depth*"]}"""));
+        Assert.Contains("'depth*' matches none of the derived features (share_e, sum_mod_5)", e1.Message);
+        var e2 = Assert.Throws<ConfigException>(() => Create("bo", Context(new SumModFiveAndShare()), """{"features": []}"""));
+        Assert.Contains("selects no derived feature", e2.Message);
+        var e3 = Assert.Throws<ConfigException>(() => Create("bo", Context(null), """{"features": ["sum_mod_5"]}"""));
+        Assert.Contains("no derived features to select", e3.Message);
     }
 
     /// <summary>

@@ -105,11 +105,11 @@ public class Nb201FamilyTests
     public void Live_edges_keep_exactly_the_operations_on_input_to_output_paths(string arch, string expected)
     {
         var design = Nb201Family.FromArchString(Space, arch);
-        var features = new double[14];
+        var features = new double[18];
         Family.Features.Compute(design, features);
         Assert.Equal(expected.Split(','), features.Take(6).Select(f => Nb201Family.Operations[(int)f]));
-        Assert.Equal(14, Family.Features.Names.Count);
-        Assert.All(Enumerable.Range(0, 14), i => Assert.Equal(i < 6, Family.Features.IsCategorical(i)));
+        Assert.Equal(18, Family.Features.Names.Count);
+        Assert.All(Enumerable.Range(0, 18), i => Assert.Equal(i < 6, Family.Features.IsCategorical(i)));
     }
 
     /// <summary>The eight counts of a known cell, by hand: live 1×1 on 1←0, 3×3 on 2←1, 3×3 on 3←2 and skip on 3←0; pooling on 2←0 is live too.</summary>
@@ -117,11 +117,35 @@ public class Nb201FamilyTests
     public void Live_form_counts_of_a_known_cell()
     {
         var design = Nb201Family.FromArchString(Space, "|nor_conv_1x1~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|");
-        var features = new double[14];
+        var features = new double[18];
         Family.Features.Compute(design, features);
         // skip 1, 1×1 1, 3×3 2, pool 1 (of 6); paths 0→3, 0→2→3, 0→1→2→3 (of 4); depth 3; convs on 0→1→2→3: 3; 3×3 on it: 2 (of 3)
-        Assert.Equal([1 / 6.0, 1 / 6.0, 2 / 6.0, 1 / 6.0, 3 / 4.0, 1.0, 1.0, 2 / 3.0], features[6..]);
-        Assert.Equal(Nb201Family.LiveFormCountNames, Family.Features.Names.Skip(6));
+        Assert.Equal([1 / 6.0, 1 / 6.0, 2 / 6.0, 1 / 6.0, 3 / 4.0, 1.0, 1.0, 2 / 3.0], features[6..14]);
+        Assert.Equal(Nb201Family.LiveFormCountNames, Family.Features.Names.Skip(6).Take(8));
+        // Every edge reaches the output here, so each one is executed: the same per-operation counts as the live form.
+        Assert.Equal([1 / 6.0, 1 / 6.0, 2 / 6.0, 1 / 6.0], features[14..]);
+        Assert.Equal(Nb201Family.ExecutedCountNames, Family.Features.Names.Skip(14));
+    }
+
+    /// <summary>
+    /// Executed operations by hand. Node 2 feeds nothing (3←2 is none), so the edges into it are dropped;
+    /// node 1 reaches the output through 3←1, so 1←0 is kept; 3←0 and 3←1 end at the output. With 1←0
+    /// none, node 1 is always zero: 3←1 is still executed, but it is no longer live.
+    /// </summary>
+    [Fact]
+    public void Executed_counts_keep_the_edges_whose_result_reaches_the_output()
+    {
+        // 1←0 3×3, 2←0 pool, 2←1 1×1, 3←0 1×1, 3←1 skip, 3←2 none
+        var design = Nb201Family.FromArchString(Space, "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|nor_conv_1x1~0|skip_connect~1|none~2|");
+        var features = new double[18];
+        Family.Features.Compute(design, features);
+        // executed: 3←0 1×1, 3←1 skip, 1←0 3×3; not 2←0, 2←1
+        Assert.Equal([1 / 6.0, 1 / 6.0, 1 / 6.0, 0.0], features[14..]);
+        // 1←0 none: executed 3←0 1×1 and 3←1 skip; live only 3←0
+        var cut = Nb201Family.FromArchString(Space, "|none~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|nor_conv_1x1~0|skip_connect~1|none~2|");
+        Family.Features.Compute(cut, features);
+        Assert.Equal([1 / 6.0, 1 / 6.0, 0.0, 0.0], features[14..]);
+        Assert.Equal(["none", "none", "none", "nor_conv_1x1", "none", "none"], features.Take(6).Select(f => Nb201Family.Operations[(int)f]));
     }
 
     /// <summary>Every cell: an edge is live exactly when some path 0 → … → from → to → … → 3 of non-none edges uses it (all paths enumerated).</summary>
@@ -130,8 +154,8 @@ public class Nb201FamilyTests
     {
         var edges = Nb201Family.Edges;
         var joint = new DesignSpace(Family.Parameters.Append(new OrdinalParameter("hw.rows", [8, 16])).Prepend(new CategoricalParameter("comp.bits", ["8", "16"])));
-        var features = new double[14];
-        var jointFeatures = new double[14];
+        var features = new double[18];
+        var jointFeatures = new double[18];
         foreach (var design in Space.Enumerate())
         {
             var ops = Enumerable.Range(0, 6).Select(e => (int)design[e]).ToArray();
@@ -155,7 +179,10 @@ public class Nb201FamilyTests
             Family.Features.Compute(design, features);
             for (int e = 0; e < 6; e++) Assert.Equal(live[e] ? ops[e] : 0, (int)features[e]);
             for (int op = 1; op < 5; op++) Assert.Equal(Enumerable.Range(0, 6).Count(e => live[e] && ops[e] == op) / 6.0, features[5 + op]);
-            Assert.Equal([paths / 4.0, depth / 3.0, convs / 3.0, conv3 / 3.0], features[10..]);
+            Assert.Equal([paths / 4.0, depth / 3.0, convs / 3.0, conv3 / 3.0], features[10..14]);
+            // Executed: edges with a path of non-none edges from their head to the output (node 3).
+            bool Reaches(int node) => node == 3 || Enumerable.Range(0, 6).Any(e => edges[e].From == node && ops[e] != 0 && Reaches(edges[e].To));
+            for (int op = 1; op < 5; op++) Assert.Equal(Enumerable.Range(0, 6).Count(e => ops[e] == op && Reaches(edges[e].To)) / 6.0, features[13 + op]);
             var inJoint = joint.Create([1, .. design.Values, 16]);
             Family.Features.Compute(inJoint, jointFeatures);
             Assert.Equal(features, jointFeatures);

@@ -56,6 +56,16 @@ public sealed record BayesianOptimizationOptions
     /// </summary>
     public string Features { get; init; } = "none";
 
+    /// <summary>
+    /// With <c>features</c> given as a list: the derived features to use, each by its name or by a
+    /// name prefix ending in <c>*</c> (e.g. <c>[arch.live_*]</c>: NAS-Bench-201's live form and its
+    /// counts without the executed-operation counts); <see cref="Features"/> is then "auto".
+    /// </summary>
+    public IReadOnlyList<string>? FeatureNames { get; init; }
+
+    /// <summary>Where <c>features</c> was given, for errors found once the family's features are known.</summary>
+    public string FeaturesWhere { get; init; } = "features";
+
     public static IReadOnlyList<string> FeatureModes { get; } = ["auto", "categorical", "none"];
 
     /// <summary>
@@ -92,7 +102,7 @@ public sealed record BayesianOptimizationOptions
 
     /// <summary>
     /// "membership" with <c>features: auto</c>: at most this many evaluations of designs whose derived
-    /// features are identical (in NB201: cells computing the same function), unless every pooled
+    /// features are identical — categorical ones only (in NB201: cells computing the same function), unless every pooled
     /// candidate's class is used up (0 = no cap). Such classes can be large (341 NB201 cells each for
     /// the five single-edge functions) and their front members are decided by training and measurement
     /// noise, so a surrogate cannot tell their cells apart.
@@ -123,8 +133,17 @@ public sealed record BayesianOptimizationOptions
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
             "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every", "membership_class_cap", "membership_extremes_every"));
+        IReadOnlyList<string>? featureNames = null;
+        if (options["features"] is ConfigList list)
+        {
+            featureNames = list.Items.Select(i => i is ConfigScalar { Value: { Length: > 0 } v } ? v
+                : throw i.Error("expected a derived feature's name, or a name prefix ending in '*'")).ToArray();
+            if (featureNames.Count == 0) throw list.Error("an empty list selects no derived feature; give feature names (or prefixes ending in '*'), or one of auto, categorical, none");
+        }
         var bound = new BayesianOptimizationOptions
         {
+            FeatureNames = featureNames,
+            FeaturesWhere = options["features"]?.Where ?? "features",
             Initial = options.GetInt("initial", 10, 2, 100_000),
             Candidates = options.GetInt("candidates", 256, 0, 1_000_000),
             LocalCandidates = options.GetInt("local_candidates", 512, 0, 1_000_000),
@@ -136,7 +155,7 @@ public sealed record BayesianOptimizationOptions
             MembershipJoint = options.GetInt("membership_joint", 300, 1, 5_000),
             MembershipDraws = options.GetInt("membership_draws", 64, 1, 100_000),
             MembershipAtoms = options.GetDouble("membership_atoms", 0, 0, 1),
-            Features = options.GetChoice("features", "none", FeatureModes),
+            Features = featureNames is null ? options.GetChoice("features", "none", FeatureModes) : "auto",
             Warp = options.GetChoice("warp", "rank", Warps),
             MembershipRegion = options.GetInt("membership_region", 0, 0, 1_000),
             MembershipOutside = options.GetDouble("membership_outside", 0, 0, 1),
@@ -148,7 +167,7 @@ public sealed record BayesianOptimizationOptions
             MembershipExtremesEvery = options.GetInt("membership_extremes_every", 0, 0, 1_000_000),
         };
         if (bound.MembershipClassCap > 0 && bound.Features == "none")
-            throw new ConfigException($"{options.Location}: membership_class_cap needs features: auto or categorical (classes are designs with identical derived features)");
+            throw new ConfigException($"{options.Location}: membership_class_cap needs features: auto or categorical (classes are designs with identical categorical derived features)");
         return bound;
     }
 }
@@ -181,9 +200,20 @@ internal sealed class BayesianOptimization : IStrategy
     private int _pending;
     private long _modelProposals, _extremeTurns;
     private Design[]? _all;
+    // An enumerated space's GP inputs, encoded once: the same arrays at every ask, so the GPs keep
+    // their kernel values against the training inputs (GaussianProcess.PredictMeanCached).
+    private double[][]? _allEncoded;
     private readonly IDesignFeatures? _features;
-    // membership_class_cap: evaluations told per class of identical derived features.
+    // membership_class_cap: evaluations told per class of identical categorical derived features.
     private readonly Dictionary<string, int> _classCount = new(StringComparer.Ordinal);
+
+    private static SelectedFeatures Named(IDesignFeatures? all, IReadOnlyList<string> names, string where)
+    {
+        if (all is null)
+            throw new ConfigException($"{where}: this design space has no derived features to select; use features: none");
+        try { return SelectedFeatures.Named(all, names); }
+        catch (ArgumentException e) { throw new ConfigException($"{where}: {e.Message}"); }
+    }
 
     public BayesianOptimization(StrategyContext context, BayesianOptimizationOptions options)
     {
@@ -193,7 +223,8 @@ internal sealed class BayesianOptimization : IStrategy
         _features = options.Features switch
         {
             "none" => null,
-            "categorical" when context.Features is { } all => new CategoricalFeatures(all),
+            "categorical" when context.Features is { } all => SelectedFeatures.Categorical(all),
+            _ when options.FeatureNames is { } names => Named(context.Features, names, options.FeaturesWhere),
             _ => context.Features,
         };
         bool log = options.Warp == "log";
@@ -224,8 +255,7 @@ internal sealed class BayesianOptimization : IStrategy
             _sinceFit = 0;
         }
 
-        var candidates = Candidates();
-        var encoded = candidates.Select(d => GaussianProcess.Encode(d, _features)).ToList();
+        var (candidates, encoded) = Candidates();
         var front = FeasibleFront();
         bool membership = _options.Acquisition == "membership" && _objectiveModels.Length > 1 && front.Count > 0;
         if (membership) { }
@@ -300,7 +330,7 @@ internal sealed class BayesianOptimization : IStrategy
         var score = new double[candidates.Count];
         for (int c = 0; c < candidates.Count; c++)
         {
-            var mu = _objectiveModels.Select(g => g.PredictMean(encoded[c])).ToArray();
+            var mu = _objectiveModels.Select(g => Mean(g, encoded[c])).ToArray();
             double eps;
             if (m == 1 || warpedFront.Count == 0) eps = mu.Sum();
             else
@@ -318,7 +348,7 @@ internal sealed class BayesianOptimization : IStrategy
                 var g = _constraintModels[i];
                 if (g.Count == 0) continue;
                 var con = _context.Constraints[i];
-                double mean = g.PredictMean(encoded[c]), bound = g.Warp(con.Bound);
+                double mean = Mean(g, encoded[c]), bound = g.Warp(con.Bound);
                 if (con.Op == ConstraintOp.LessOrEqual ? mean > bound : mean < bound) eps += 1e6;
             }
             score[c] = eps;
@@ -348,10 +378,10 @@ internal sealed class BayesianOptimization : IStrategy
                 var g = _constraintModels[i];
                 if (g.Count == 0) continue;
                 var con = _context.Constraints[i];
-                double mean = g.PredictMean(encoded[c]), bound = g.Warp(con.Bound);
+                double mean = Mean(g, encoded[c]), bound = g.Warp(con.Bound);
                 feasible = con.Op == ConstraintOp.LessOrEqual ? mean <= bound : mean >= bound;
             }
-            if (feasible) points.Add((c.ToString(System.Globalization.CultureInfo.InvariantCulture), _objectiveModels.Select(g => g.PredictMean(encoded[c])).ToArray()));
+            if (feasible) points.Add((c.ToString(System.Globalization.CultureInfo.InvariantCulture), _objectiveModels.Select(g => Mean(g, encoded[c])).ToArray()));
         }
         foreach (var p in front) points.Add(("observed", p.Select((v, k) => _objectiveModels[k].Warp(v)).ToArray()));
         var onFront = Benchmarking.ExactFront.FrontOf(points).Where(p => p.Key != "observed")
@@ -387,11 +417,11 @@ internal sealed class BayesianOptimization : IStrategy
         for (int c = 0; c < n; c++)
         {
             if (!PredictedFeasible(encoded[c])) continue;
-            mean[c] = _objectiveModels.Select(g => g.PredictMean(encoded[c])).ToArray();
+            mean[c] = _objectiveModels.Select(g => Mean(g, encoded[c])).ToArray();
             eligible.Add(c);
         }
         if (eligible.Count == 0)
-            for (int c = 0; c < n; c++) { mean[c] = _objectiveModels.Select(g => g.PredictMean(encoded[c])).ToArray(); eligible.Add(c); }
+            for (int c = 0; c < n; c++) { mean[c] = _objectiveModels.Select(g => Mean(g, encoded[c])).ToArray(); eligible.Add(c); }
         var meanFront = NonDominated(known.Concat(eligible.Select(c => mean[c])).ToList());
         var eps = new Dictionary<int, double>(eligible.Count);
         foreach (int c in eligible) eps[c] = Epsilon(mean[c], meanFront);
@@ -490,6 +520,10 @@ internal sealed class BayesianOptimization : IStrategy
         return eps;
     }
 
+    /// <summary>A surrogate's posterior mean at a candidate; for an enumerated space's kept inputs, with the GP's kernel rows kept between asks.</summary>
+    private double Mean(GaussianProcess g, double[] x) => _allEncoded is not null ? g.PredictMeanCached(x) : g.PredictMean(x);
+
+    /// <summary>Whether every constraint model's mean at a candidate (an input of this ask's candidate list) satisfies its bound.</summary>
     private bool PredictedFeasible(double[] x)
     {
         for (int i = 0; i < _constraintModels.Length; i++)
@@ -497,7 +531,7 @@ internal sealed class BayesianOptimization : IStrategy
             var g = _constraintModels[i];
             if (g.Count == 0) continue;
             var con = _context.Constraints[i];
-            double mean = g.PredictMean(x), bound = g.Warp(con.Bound);
+            double mean = Mean(g, x), bound = g.Warp(con.Bound);
             if (con.Op == ConstraintOp.LessOrEqual ? mean > bound : mean < bound) return false;
         }
         return true;
@@ -524,12 +558,13 @@ internal sealed class BayesianOptimization : IStrategy
         };
     }
 
-    /// <summary>With <c>MembershipClassCap</c>: the class of an encoded design, its derived features as text; else null.</summary>
+    /// <summary>With <c>MembershipClassCap</c>: the class of an encoded design, its categorical derived features as text (ordered ones, e.g. counts, do not define classes); else null.</summary>
     private string? ClassKey(double[] x)
     {
         if (_options.MembershipClassCap <= 0 || _features is null) return null;
         int from = _context.Space.Count;
-        return string.Join(',', x.Skip(from).Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        return string.Join(',', Enumerable.Range(0, _features.Names.Count).Where(_features.IsCategorical)
+            .Select(i => x[from + i].ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     /// <summary>With <c>MembershipClassCap</c>: whether candidate c's class has fewer evaluations (told, or chosen earlier in this batch) than the cap; else null.</summary>
@@ -552,7 +587,8 @@ internal sealed class BayesianOptimization : IStrategy
         return idx.Select(i => points[i]).ToList();
     }
 
-    private List<Design> Candidates()
+    /// <summary>The designs to score at this ask, unseen and distinct, with their GP inputs (for an enumerated space, the arrays kept in <see cref="_allEncoded"/>).</summary>
+    private (List<Design> Designs, List<double[]> Encoded) Candidates()
     {
         var space = _context.Space;
         var keys = new HashSet<string>(StringComparer.Ordinal);
@@ -563,10 +599,13 @@ internal sealed class BayesianOptimization : IStrategy
         }
         if (space.Size is { } size && size <= _options.EnumerateUpTo)
         {
-            // A small space is enumerated once and kept: it is scored whole at every ask.
+            // A small space is enumerated (and encoded) once and kept: it is scored whole at every ask.
             _all ??= space.Enumerate().ToArray();
-            foreach (var d in _all) Offer(d);
-            return list;
+            _allEncoded ??= _all.Select(d => GaussianProcess.Encode(d, _features)).ToArray();
+            var encoded = new List<double[]>();
+            for (int i = 0; i < _all.Length; i++)
+                if (!_seen.Contains(_all[i].Key)) { list.Add(_all[i]); encoded.Add(_allEncoded[i]); }
+            return (list, encoded);
         }
         for (int i = 0; i < _options.Candidates; i++) Offer(space.Sample(_rng));
         // Local candidates: every one-parameter neighbour of the best designs found so far (the front
@@ -583,7 +622,7 @@ internal sealed class BayesianOptimization : IStrategy
                 Offer(child);
             }
         if (list.Count == 0) Offer(Operators.Fresh(() => space.Sample(_rng), _seen, 1024));
-        return list;
+        return (list, list.Select(d => GaussianProcess.Encode(d, _features)).ToList());
     }
 
     private IEnumerable<Design> Neighbours(Design d)

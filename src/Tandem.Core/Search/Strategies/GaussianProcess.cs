@@ -64,6 +64,7 @@ internal sealed class GaussianProcess
 
     private void Cache()
     {
+        _kernelVersion++; // kernel rows kept by PredictMeanCached are stale from here on
         _invLength2 = _logLength.Select(l => Math.Exp(-2 * l)).ToArray();
         _signal = Math.Exp(_logSignal);
         // With only categorical parameters the kernel depends on which parameters differ and nothing
@@ -109,6 +110,69 @@ internal sealed class GaussianProcess
         _x.RemoveRange(_x.Count - n, n);
         _y.RemoveRange(_y.Count - n, n);
         _chol = null;
+        _truncatedTo.Add(_x.Count);
+    }
+
+    // PredictMeanCached: per input array (by reference), its kernel values against the first Length
+    // training inputs, computed under hyperparameters _kernelVersion == Version and valid up to the
+    // truncations (RemoveLast) recorded from index Truncations on.
+    private sealed class KernelRow(double[] values)
+    {
+        public double[] Values = values;
+        public int Length, Version, Truncations;
+    }
+
+    private readonly Dictionary<double[], KernelRow> _rows = new(ReferenceEqualityComparer.Instance);
+    private readonly List<int> _truncatedTo = [];
+    private int _kernelVersion;
+    private long _cachedValues;
+
+    /// <summary>Most kernel values <see cref="PredictMeanCached"/> keeps per model (32 Mi doubles, 256 MiB); inputs beyond it are predicted uncached.</summary>
+    private const long MaxCachedValues = 1L << 25;
+
+    /// <summary>
+    /// <see cref="PredictMean"/> for an input that is predicted again and again while the model grows
+    /// (e.g. every design of an enumerated space, at every ask): its kernel values against the training
+    /// inputs are kept, keyed by the array's identity, and only those against newly added inputs are
+    /// computed, until the hyperparameters change (a fit) or inputs are removed. The same sums in the
+    /// same order as <see cref="PredictMean"/>, so the same doubles. The caller must not change
+    /// <paramref name="x"/>'s contents after the first call.
+    /// </summary>
+    public double PredictMeanCached(double[] x)
+    {
+        int n = _x.Count;
+        if (n == 0) return 0;
+        if (_chol is null) Factor();
+        if (!_rows.TryGetValue(x, out var row))
+        {
+            if (_cachedValues + n > MaxCachedValues) return PredictMean(x);
+            row = new KernelRow(new double[Math.Max(n, 16)]);
+            _cachedValues += row.Values.Length;
+            _rows.Add(x, row);
+        }
+        int valid = 0;
+        if (row.Version == _kernelVersion)
+        {
+            valid = row.Length;
+            for (int k = row.Truncations; k < _truncatedTo.Count; k++) valid = Math.Min(valid, _truncatedTo[k]);
+        }
+        if (row.Values.Length < n)
+        {
+            int grown = Math.Max(n, 2 * row.Values.Length);
+            if (_cachedValues + grown - row.Values.Length > MaxCachedValues) return PredictMean(x);
+            var values = new double[grown];
+            Array.Copy(row.Values, values, valid);
+            _cachedValues += grown - row.Values.Length;
+            row.Values = values;
+        }
+        var kx = row.Values;
+        for (int i = valid; i < n; i++) kx[i] = Kernel(x, _x[i]);
+        row.Length = n;
+        row.Version = _kernelVersion;
+        row.Truncations = _truncatedTo.Count;
+        double mu = 0;
+        for (int i = 0; i < n; i++) mu += kx[i] * _alpha![i];
+        return mu;
     }
 
     /// <summary>Fits hyperparameters by maximising the log marginal likelihood (coordinate search, log space).</summary>

@@ -67,7 +67,15 @@ public sealed class Nb201Family : ITableKeyedFamily
     /// 3×3 convolutions on one live path (of 3). Categorical features alone only tell a kernel that two
     /// cells share an edge; the counts let it learn that, say, a second 3×3 convolution on the path
     /// helps in any position (docs/search.md measures what that does to the model and the search).
-    /// All of them are functions of the live form, so cells of one live form have equal features.
+    /// These fourteen are functions of the live form, so cells of one live form have equal values.
+    /// Last, four ordered counts of the operations a deployed cell still executes (of 6): the
+    /// non-<c>none</c> edges whose result reaches the output, whether or not the input reaches them
+    /// (<see cref="ExecutedCounts"/>). Dead-code elimination removes an operation whose result nobody
+    /// uses, but not one that reads a node that is always zero, so on HW-NAS-Bench's measured latencies a
+    /// model additive in the executed edges' costs fits better than one in the live or all non-none
+    /// edges (docs/search.md, "What a deployed cell executes"). They are the only
+    /// features that differ within a live form; being ordered, they do not split
+    /// <c>membership_class_cap</c>'s classes, which are the categorical features.
     /// </summary>
     public IDesignFeatures Features => LiveFormFeatures.Instance;
 
@@ -80,11 +88,19 @@ public sealed class Nb201Family : ITableKeyedFamily
         fromInput[0] = true;
         for (int e = 0; e < Edges.Count; e++)
             if (ops[e] != 0 && fromInput[Edges[e].From]) fromInput[Edges[e].To] = true;
-        toOutput[3] = true;
-        for (int e = Edges.Count - 1; e >= 0; e--)
-            if (ops[e] != 0 && toOutput[Edges[e].To]) toOutput[Edges[e].From] = true;
+        ReachOutput(ops, toOutput);
         for (int e = 0; e < Edges.Count; e++)
             live[e] = ops[e] != 0 && fromInput[Edges[e].From] && toOutput[Edges[e].To] ? ops[e] : 0;
+    }
+
+    /// <summary>Marks the nodes (of 4) from which a path of non-<c>none</c> edges leads to the output, node 3.</summary>
+    private static void ReachOutput(ReadOnlySpan<int> ops, Span<bool> toOutput)
+    {
+        toOutput.Clear();
+        toOutput[3] = true;
+        // Edges are ordered by head node, so walking them backwards settles node 3's inputs before node 2's and node 1's.
+        for (int e = Edges.Count - 1; e >= 0; e--)
+            if (ops[e] != 0 && toOutput[Edges[e].To]) toOutput[Edges[e].From] = true;
     }
 
     /// <summary>The cell's input-to-output paths as edge indices (architecture-string order): 0→3, 0→1→3, 0→2→3, 0→1→2→3.</summary>
@@ -124,13 +140,32 @@ public sealed class Nb201Family : ITableKeyedFamily
         counts[7] = conv3 / 3.0;
     }
 
+    /// <summary>Names of the four executed-operation counts, the last features (see <see cref="Features"/>).</summary>
+    public static IReadOnlyList<string> ExecutedCountNames { get; } =
+        ["arch.executed_skip_connect", "arch.executed_nor_conv_1x1", "arch.executed_nor_conv_3x3", "arch.executed_avg_pool_3x3"];
+
+    /// <summary>
+    /// Of six operation indices (architecture-string order): per operation (skip, 1×1, 3×3, pooling),
+    /// the number of edges carrying it whose result reaches the output along non-<c>none</c> edges,
+    /// divided by 6. Unlike the live form, the input need not reach the edge.
+    /// </summary>
+    public static void ExecutedCounts(ReadOnlySpan<int> ops, Span<double> counts)
+    {
+        Span<bool> toOutput = stackalloc bool[4];
+        ReachOutput(ops, toOutput);
+        Span<int> ofOp = stackalloc int[5];
+        for (int e = 0; e < Edges.Count; e++)
+            if (ops[e] != 0 && toOutput[Edges[e].To]) ofOp[ops[e]]++;
+        for (int op = 1; op < 5; op++) counts[op - 1] = ofOp[op] / 6.0;
+    }
+
     private sealed class LiveFormFeatures : IDesignFeatures
     {
         public static readonly LiveFormFeatures Instance = new();
         private sealed record Lookup(DesignSpace Space, int[] Index);
         private Lookup? _lookup; // replaced whole, so concurrent readers see a consistent pair
 
-        public IReadOnlyList<string> Names { get; } = Edges.Select(e => $"arch.live_edge_{e.To}_{e.From}").Concat(LiveFormCountNames).ToArray();
+        public IReadOnlyList<string> Names { get; } = Edges.Select(e => $"arch.live_edge_{e.To}_{e.From}").Concat(LiveFormCountNames).Concat(ExecutedCountNames).ToArray();
 
         public bool IsCategorical(int index) => index < 6;
 
@@ -147,6 +182,7 @@ public sealed class Nb201Family : ITableKeyedFamily
             LiveEdges(ops, live);
             for (int e = 0; e < 6; e++) destination[e] = live[e];
             LiveFormCounts(live, destination.Slice(6, 8));
+            ExecutedCounts(ops, destination.Slice(14, 4));
         }
     }
 
