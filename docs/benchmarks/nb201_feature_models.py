@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How well a Gaussian process predicts NAS-Bench-201 CIFAR-10 accuracy from each set of design features.
+"""How well a Gaussian process predicts NAS-Bench-201 CIFAR-10 accuracy or a device's latency from each set of design features.
 
 Offline check behind the BO option `features` (docs/search.md, "Counting what a cell is made of"). For
 n random cells whose accuracy is above 11 % (the 10 % cells are cells with no live path), fit a GP with
@@ -13,9 +13,19 @@ Unlike Tandem's GP this one models raw accuracies (no rank warp): it compares in
 
 Feature sets: `raw` (the six edges' operations, categorical), `raw+live` (plus the six live edges:
 `features: categorical`), `raw+live+counts` (plus the eight ordered counts of the live form:
-`features: auto`; Nb201Family.LiveFormCounts).
+`features: [arch.live_*]`; Nb201Family.LiveFormCounts), `raw+live+counts+executed` (plus the four
+ordered counts of executed operations, edges whose result reaches the output: `features: auto`;
+Nb201Family.ExecutedCounts).
 
-usage: nb201_feature_models.py [--reference DIR] [--n 100 200] [--repeats 3] [--seed 0]
+With `--target latency --device D`: the GP models log latency of every cell (the 10 % cells included),
+trained on n random cells; printed are Spearman ρ over all held-out cells and over the held-out cells
+of the five 341-cell classes (one live edge 0→3, or none), and RMSE of log latency. First, without a
+GP, how much of the log latency of the cells with a live path a least-squares model additive in
+per-edge operation costs explains (R²) when an edge counts if it is anything but none (`raw`), live
+(`live`), or executed (`executed`).
+
+usage: nb201_feature_models.py [--reference DIR] [--target accuracy|latency] [--device raspi4|pixel3]
+                               [--n 100 200] [--repeats 3] [--seed 0]
 Needs NumPy and SciPy.
 """
 import argparse
@@ -28,7 +38,7 @@ from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nb201_front_anatomy import encode, live_form  # noqa: E402
+from nb201_front_anatomy import EDGES, encode, live_form  # noqa: E402
 
 PATHS = [(3,), (0, 4), (1, 5), (0, 2, 5)]  # 0→3, 0→1→3, 0→2→3, 0→1→2→3 as edge indices
 
@@ -41,6 +51,21 @@ def counts(live):
     convs = max((sum(1 for e in p if live[e] in (2, 3)) for p in alive), default=0)
     conv3 = max((sum(1 for e in p if live[e] == 3) for p in alive), default=0)
     return ops + [len(alive) / 4, depth / 3, convs / 3, conv3 / 3]
+
+
+def executed(cell):
+    """Each edge's operation if its result reaches the output along non-none edges, else 0 (Nb201Family.ExecutedCounts' edges)."""
+    back = {3}
+    for node in (2, 1, 0):
+        if any(cell[i] and b in back and a == node for i, (a, b) in enumerate(EDGES)):
+            back.add(node)
+    return tuple(cell[i] if cell[i] and b in back else 0 for i, (a, b) in enumerate(EDGES))
+
+
+def executed_counts(cell):
+    """The four ordered executed-operation features, as Nb201Family.ExecutedCounts computes them."""
+    ex = executed(cell)
+    return [sum(1 for o in ex if o == k) / 6 for k in (1, 2, 3, 4)]
 
 
 def kernel(ls, a, b, cat, num):
@@ -78,42 +103,78 @@ def fit_predict(train, test, y_all, cat, num):
     return mu + sd * (kernel(np.exp(theta[:-1]), test, train, cat, num) @ np.linalg.solve(k, z))
 
 
+def additive_r2(cells, y, form):
+    """R² of least squares of y on per-edge operation one-hots of form(cell) (30 columns and an intercept)."""
+    x = np.zeros((len(cells), 31))
+    x[:, 30] = 1
+    for r, c in enumerate(cells):
+        for i, o in enumerate(form(c)):
+            if o:
+                x[r, i * 5 + o] = 1
+    res = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
+    return 1 - res.var() / y.var()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reference", default=os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference", "nb201"))
+    ap.add_argument("--target", default="accuracy", choices=["accuracy", "latency"])
+    ap.add_argument("--device", default="raspi4", choices=["raspi4", "pixel3"])
     ap.add_argument("--n", type=int, nargs="+", default=[100, 200])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    table, column = ("nb201_accuracy.csv", "cifar10_test_acc") if args.target == "accuracy" else ("nb201_latency_visible.csv", f"{args.device}_latency_ms")
     try:
-        rows = list(csv.DictReader(open(os.path.join(args.reference, "nb201_accuracy.csv"))))
-        acc = {encode(r["arch_str"]): float(r["cifar10_test_acc"]) for r in rows}
+        rows = list(csv.DictReader(open(os.path.join(args.reference, table))))
+        value = {encode(r["arch_str"]): float(r[column]) for r in rows}
     except (OSError, KeyError, ValueError) as e:
-        sys.exit(f"nb201_feature_models: cannot read {args.reference}/nb201_accuracy.csv: {e}")
-    cells = sorted(acc)
-    y = np.array([acc[c] for c in cells])
+        sys.exit(f"nb201_feature_models: cannot read {column} from {args.reference}/{table}: {e}")
+    cells = sorted(value)
+    y = np.array([value[c] for c in cells])
     raw = np.array(cells, dtype=float)
     live = np.array([live_form(c) for c in cells], dtype=float)
     cnt = np.array([counts(tuple(int(v) for v in l)) for l in live])
+    exc = np.array([executed_counts(c) for c in cells])
     none = np.zeros((len(cells), 0))
-    sets = {"raw": (raw, none), "raw+live": (np.c_[raw, live], none), "raw+live+counts": (np.c_[raw, live], cnt)}
+    sets = {"raw": (raw, none), "raw+live": (np.c_[raw, live], none), "raw+live+counts": (np.c_[raw, live], cnt),
+            "raw+live+counts+executed": (np.c_[raw, live], np.c_[cnt, exc])}
     rng = np.random.default_rng(args.seed)
-    alive = np.where(y > 11)[0]
-    print(f"{len(cells)} cells, {len(alive)} above 11 %; GP per feature set, mean of {args.repeats} random training sets")
-    print(f"{'n':>4} {'features':<16} {'rho (all)':>9} {'rho (>=92%)':>11} {'RMSE >=92% (points)':>20}")
+    if args.target == "accuracy":
+        pool = np.where(y > 11)[0]
+        print(f"{len(cells)} cells, {len(pool)} above 11 %; GP per feature set, mean of {args.repeats} random training sets")
+        print(f"{'n':>4} {'features':<24} {'rho (all)':>9} {'rho (>=92%)':>11} {'RMSE >=92% (points)':>20}")
+    else:
+        alive = [c for c in cells if any(live_form(c))]
+        ly = np.log([value[c] for c in alive])
+        print(f"{args.device} latency, {len(alive)} cells with a live path: R² of log latency additive in per-edge operation costs, "
+              + ", ".join(f"{name} edges {additive_r2(alive, ly, form):.3f}" for name, form in (("raw", lambda c: c), ("live", live_form), ("executed", executed))))
+        y = np.log(y)
+        pool = np.arange(len(cells))
+        single = np.array([sum(1 for o in live_form(c) if o) == 0 or (sum(1 for o in live_form(c) if o) == 1 and live_form(c)[3] > 0) for c in cells])
+        print(f"GP of log latency per feature set, all {len(cells)} cells, mean of {args.repeats} random training sets")
+        print(f"{'n':>4} {'features':<24} {'rho (all)':>9} {'rho (341-cell classes)':>22} {'RMSE (log ms)':>13}")
     for n in args.n:
         scores = {name: [] for name in sets}
         for _ in range(args.repeats):
-            train = rng.choice(alive, n, replace=False)
-            test = np.setdiff1d(alive, train)
-            top = y[test] >= 92
+            train = rng.choice(pool, n, replace=False)
+            test = np.setdiff1d(pool, train)
             for name, (cat, num) in sets.items():
                 pred = fit_predict(train, test, y, cat, num)
-                scores[name].append((spearmanr(pred, y[test])[0], spearmanr(pred[top], y[test][top])[0],
-                                     np.sqrt(np.mean((pred[top] - y[test][top]) ** 2))))
+                if args.target == "accuracy":
+                    top = y[test] >= 92
+                    scores[name].append((spearmanr(pred, y[test])[0], spearmanr(pred[top], y[test][top])[0],
+                                         np.sqrt(np.mean((pred[top] - y[test][top]) ** 2))))
+                else:
+                    big = single[test]
+                    scores[name].append((spearmanr(pred, y[test])[0], spearmanr(pred[big], y[test][big])[0],
+                                         np.sqrt(np.mean((pred - y[test]) ** 2))))
         for name, s in scores.items():
             m = np.mean(s, axis=0)
-            print(f"{n:>4} {name:<16} {m[0]:9.3f} {m[1]:11.3f} {m[2]:20.2f}")
+            if args.target == "accuracy":
+                print(f"{n:>4} {name:<24} {m[0]:9.3f} {m[1]:11.3f} {m[2]:20.2f}")
+            else:
+                print(f"{n:>4} {name:<24} {m[0]:9.3f} {m[1]:22.3f} {m[2]:13.3f}")
 
 
 if __name__ == "__main__":

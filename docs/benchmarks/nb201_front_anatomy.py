@@ -9,7 +9,13 @@ edges from the cell's input to its output, else `none` (the same rule as Nb201Fa
 one live form compute the same function, so their CIFAR-10 accuracies differ only by training noise,
 while their measured latencies differ by the cost of their dead operations and by measurement noise.
 
-usage: nb201_front_anatomy.py [--reference DIR] [--device raspi4|pixel3] [EVALUATIONS.csv ...]
+Per run of an evaluations file it prints how many evaluations went into the 341-cell classes, the
+members found there and in all, the best accuracy evaluated, the first evaluation (1-based) of a cell
+at or above --top accuracy (default 94.0 %: the table's most accurate cells), and how many parameter
+changes separated those cells from the run's evaluated front after its first 30 and 60 evaluations
+(the `membership_region` trust region reaches one change).
+
+usage: nb201_front_anatomy.py [--reference DIR] [--device raspi4|pixel3] [--top PERCENT] [EVALUATIONS.csv ...]
 """
 import argparse
 import collections
@@ -50,6 +56,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reference", default=os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference", "nb201"))
     ap.add_argument("--device", default="raspi4", choices=["raspi4", "pixel3"])
+    ap.add_argument("--top", type=float, default=94.0, help="accuracy (%%) of the top cells the per-run lines look for")
     ap.add_argument("evaluations", nargs="*")
     args = ap.parse_args()
     try:
@@ -88,12 +95,25 @@ def main():
         with open(path) as fh:
             for r in csv.DictReader(fh):
                 runs[(r["strategy"], int(r["seed"]))].append(encode(r["design"]))
-        print(f"\n{path}: evaluations in the {max(size.values())}-cell classes / members found there / members found in all / best accuracy evaluated")
+        top = [c for c in cells if acc[c] >= args.top]
+
+        def distance_to_top(designs):
+            evaluated, stairs, best_acc = sorted(designs, key=lambda c: (lat[c], -acc[c])), [], float("-inf")
+            for c in evaluated:
+                if acc[c] > best_acc:
+                    stairs.append(c)
+                    best_acc = acc[c]
+            return min(sum(a != b for a, b in zip(t, f)) for t in top for f in stairs) if top and stairs else None
+
+        print(f"\n{path}: evaluations in the {max(size.values())}-cell classes / members found there / members found in all / best accuracy evaluated"
+              f" / first evaluation at >= {args.top:.2f} % ({len(top)} cells) / parameter changes from those cells to the evaluated front after 30 and 60 evaluations")
         for (strategy, seed), designs in sorted(runs.items()):
             in_big = [c for c in designs if form[c] in big]
+            first = next((i + 1 for i, c in enumerate(designs) if acc[c] >= args.top), None)
             print(f"  {strategy} seed {seed}: {len(in_big)} of {len(designs)} evaluations, "
                   f"{sum(1 for c in set(in_big) if c in members)} members, {sum(1 for c in set(designs) if c in members)} members in all, "
-                  f"best {max(acc[c] for c in designs):.2f} %")
+                  f"best {max(acc[c] for c in designs):.2f} %, first >= {args.top:.2f} % at {first if first else 'never'}, "
+                  f"distance {distance_to_top(designs[:30])} / {distance_to_top(designs[:60])}")
 
 
 if __name__ == "__main__":
