@@ -444,5 +444,21 @@ public class StrategyTests
             int nearest = FromFront(designs3, vectors3, k);
             Assert.True(nearest <= 1, $"evaluation {k + 1} (a region proposal) differs in {nearest} parameters from every front design before it");
         }
+
+        // membership_region_ends: 2 widens the region to two changes around the front's two end members
+        // (each the front design best in one objective): every choice is within one change of a front
+        // design or within two of an end, and some use the wider reach
+        var (designs4, vectors4) = await Guided("{" + Common + ", \"membership_region\": 1, \"membership_region_ends\": 2}");
+        int widened = 0;
+        for (int k = 10; k < designs4.Count; k++)
+        {
+            var front = Enumerable.Range(0, k).Where(i => !Enumerable.Range(0, k).Any(j => NonDominatedSorting.Dominates(vectors4[j], vectors4[i]))).ToList();
+            int Differ(int i) => Enumerable.Range(0, 6).Count(p => designs4[i][p] != designs4[k][p]);
+            var ends = Enumerable.Range(0, 2).Select(o => front.MinBy(i => vectors4[i][o])).ToList();
+            int nearest = front.Min(Differ), nearestEnd = ends.Min(Differ);
+            Assert.True(nearest <= 1 || nearestEnd <= 2, $"evaluation {k + 1} differs in {nearest} parameters from every front design and {nearestEnd} from the ends");
+            if (nearest > 1) widened++;
+        }
+        Assert.True(widened > 0, "no choice used the ends' wider region");
     }
 }

@@ -97,6 +97,14 @@ public sealed record BayesianOptimizationOptions
     /// </summary>
     public int MembershipRegionFronts { get; init; } = 1;
 
+    /// <summary>
+    /// "membership" with a region: the region's radius (parameter changes) around the evaluated front's
+    /// end members — for each objective, the front design best in it — when larger than
+    /// <see cref="MembershipRegion"/> (0, the default: the same radius everywhere). Extending the front
+    /// past its ends can need larger moves than filling it in between its members.
+    /// </summary>
+    public int MembershipRegionEnds { get; init; }
+
     /// <summary>"membership" with a region: every k-th model-based proposal chooses anywhere, ignoring the region (0 = never), so a run whose region sits around a poor early front can leave it.</summary>
     public int MembershipGlobalEvery { get; init; }
 
@@ -132,7 +140,7 @@ public sealed record BayesianOptimizationOptions
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every", "membership_class_cap", "membership_extremes_every"));
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every", "membership_class_cap", "membership_extremes_every", "membership_region_ends"));
         IReadOnlyList<string>? featureNames = null;
         if (options["features"] is ConfigList list)
         {
@@ -160,6 +168,7 @@ public sealed record BayesianOptimizationOptions
             MembershipRegion = options.GetInt("membership_region", 0, 0, 1_000),
             MembershipOutside = options.GetDouble("membership_outside", 0, 0, 1),
             MembershipRegionFronts = options.GetInt("membership_region_fronts", 1, 1, 1_000),
+            MembershipRegionEnds = options.GetInt("membership_region_ends", 0, 0, 1_000),
             MembershipGlobalEvery = options.GetInt("membership_global_every", 0, 0, 1_000_000),
             NoiseFloor = options.GetDouble("noise_floor", 1e-6, 1e-6, 1),
             Noise = options.GetChoice("noise", "warped", NoiseModes),
@@ -537,23 +546,34 @@ internal sealed class BayesianOptimization : IStrategy
         return true;
     }
 
-    /// <summary>With <c>MembershipRegion</c> r &gt; 0: whether candidate c differs in at most r parameters from an evaluated feasible design of the first <c>MembershipRegionFronts</c> non-dominated fronts; else null.</summary>
+    /// <summary>
+    /// With <c>MembershipRegion</c> r &gt; 0: whether candidate c differs in at most r parameters from an
+    /// evaluated feasible design of the first <c>MembershipRegionFronts</c> non-dominated fronts, or in at
+    /// most <c>MembershipRegionEnds</c> from one of the first front's end members; else null.
+    /// </summary>
     private Func<int, bool>? InRegion(List<Design> candidates)
     {
         int r = _options.MembershipRegion;
         if (r <= 0) return null;
         var feasible = _told.Where(t => t.Feasible).ToList();
-        var fronts = NonDominatedSorting.Sort(feasible.Select(t => t.Objectives!).ToList());
+        var vectors = feasible.Select(t => t.Objectives!).ToList();
+        var fronts = NonDominatedSorting.Sort(vectors);
         var centres = fronts.Take(_options.MembershipRegionFronts).SelectMany(f => f).Select(i => feasible[i].Design).ToList();
+        int endRadius = _options.MembershipRegionEnds;
+        var ends = endRadius > r && fronts.Count > 0
+            ? Enumerable.Range(0, _objectiveModels.Length).Select(k => fronts[0].MinBy(i => vectors[i][k])).Distinct().Select(i => feasible[i].Design).ToList()
+            : [];
+        static bool Within(Design d, Design centre, int radius)
+        {
+            int differ = 0;
+            for (int p = 0; p < d.Space.Count && differ <= radius; p++) if (d[p] != centre[p]) differ++;
+            return differ <= radius;
+        }
         return c =>
         {
             var d = candidates[c];
-            foreach (var centre in centres)
-            {
-                int differ = 0;
-                for (int p = 0; p < d.Space.Count && differ <= r; p++) if (d[p] != centre[p]) differ++;
-                if (differ <= r) return true;
-            }
+            foreach (var centre in centres) if (Within(d, centre, r)) return true;
+            foreach (var end in ends) if (Within(d, end, endRadius)) return true;
             return false;
         };
     }
