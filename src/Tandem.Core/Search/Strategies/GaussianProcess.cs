@@ -27,7 +27,7 @@ internal sealed class GaussianProcess
     private double _logSignal, _logNoise;
     private double[] _warpX = [], _warpZ = [];
     private double[] _z = [];
-    private double[,]? _chol;
+    private double[]? _chol; // Cholesky factor L of the training covariance, row-major with stride Count (lower triangle)
     private double[]? _alpha;
 
     private readonly bool _logWarp;
@@ -208,19 +208,23 @@ internal sealed class GaussianProcess
         Factor();
     }
 
-    private double[,,]? _pairwise;
+    private double[]? _pairwise;
 
-    /// <summary>Per-parameter squared distances of all training pairs (lower triangle), reused by every likelihood evaluation of a fit.</summary>
-    private double[,,] Pairwise()
+    /// <summary>
+    /// Per-parameter squared distances of all training pairs (lower triangle, pair (i, j ≤ i) at
+    /// (i(i+1)/2 + j)·d), reused by every likelihood evaluation of a fit.
+    /// </summary>
+    private double[] Pairwise()
     {
         int n = _x.Count, d = _categorical.Length;
-        var pw = new double[n, n, d];
+        var pw = new double[(long)n * (n + 1) / 2 * d];
+        int at = 0;
         for (int i = 0; i < n; i++)
             for (int j = 0; j <= i; j++)
                 for (int p = 0; p < d; p++)
                 {
                     double diff = _categorical[p] ? (_x[i][p] == _x[j][p] ? 0 : 1) : _x[i][p] - _x[j][p];
-                    pw[i, j, p] = diff * diff;
+                    pw[at++] = diff * diff;
                 }
         return pw;
     }
@@ -251,8 +255,9 @@ internal sealed class GaussianProcess
         for (int i = 0; i < n; i++)
         {
             double s = k[i];
-            for (int j = 0; j < i; j++) s -= L[i, j] * k[j];
-            k[i] = s / L[i, i];
+            var row = L.AsSpan(i * n, i);
+            for (int j = 0; j < row.Length; j++) s -= row[j] * k[j];
+            k[i] = s / L[i * n + i];
             vv += k[i] * k[i];
         }
         double var = Math.Max(_signal - vv, 1e-12);
@@ -286,8 +291,9 @@ internal sealed class GaussianProcess
             for (int i = 0; i < n; i++)
             {
                 double s = k[i];
-                for (int j = 0; j < i; j++) s -= L![i, j] * k[j];
-                k[i] = s / L![i, i];
+                var row = L.AsSpan(i * n, i);
+                for (int j = 0; j < row.Length; j++) s -= row[j] * k[j];
+                k[i] = s / L![i * n + i];
             }
             v[a] = k;
         }
@@ -474,7 +480,7 @@ internal sealed class GaussianProcess
         {
             if (!TryFactor(out var L, out var alpha, out var z)) return double.NegativeInfinity;
             double logDet = 0;
-            for (int i = 0; i < z.Length; i++) logDet += Math.Log(L[i, i]);
+            for (int i = 0; i < z.Length; i++) logDet += Math.Log(L[i * z.Length + i]);
             double fit = 0;
             for (int i = 0; i < z.Length; i++) fit += z[i] * alpha[i];
             ll = -0.5 * fit - logDet - 0.5 * z.Length * Math.Log(2 * Math.PI);
@@ -495,12 +501,16 @@ internal sealed class GaussianProcess
         throw new InvalidOperationException("the GP covariance is not positive definite even with large jitter");
     }
 
-    private bool TryFactor(out double[,] L, out double[] alpha, out double[] z)
+    /// <summary>
+    /// Cholesky factor L (row-major, stride n) of the training covariance plus noise, and α = K⁻¹z.
+    /// Every sum runs over k = 0, 1, … in order, so the doubles do not depend on how L is stored.
+    /// </summary>
+    private bool TryFactor(out double[] L, out double[] alpha, out double[] z)
     {
         int n = _x.Count;
         z = new double[n];
         for (int i = 0; i < n; i++) z[i] = _z[i];
-        L = new double[n, n];
+        L = new double[n * n];
         alpha = new double[n];
         double noise = Math.Exp(_logNoise);
         for (int i = 0; i < n; i++)
@@ -508,13 +518,15 @@ internal sealed class GaussianProcess
             for (int j = 0; j <= i; j++)
             {
                 double s = (_pairwise is null ? Kernel(_x[i], _x[j]) : KernelFromPairwise(i, j)) + (i == j ? noise * NoiseScale(i) + 1e-10 : 0);
-                for (int k = 0; k < j; k++) s -= L[i, k] * L[j, k];
+                var li = L.AsSpan(i * n, j);
+                var lj = L.AsSpan(j * n, j);
+                for (int k = 0; k < li.Length; k++) s -= li[k] * lj[k];
                 if (i == j)
                 {
                     if (s <= 0 || double.IsNaN(s)) return false;
-                    L[i, i] = Math.Sqrt(s);
+                    L[i * n + i] = Math.Sqrt(s);
                 }
-                else L[i, j] = s / L[j, j];
+                else L[i * n + j] = s / L[j * n + j];
             }
         }
         // alpha = K⁻¹ z via L Lᵀ
@@ -522,14 +534,15 @@ internal sealed class GaussianProcess
         for (int i = 0; i < n; i++)
         {
             double s = z[i];
-            for (int k = 0; k < i; k++) s -= L[i, k] * t[k];
-            t[i] = s / L[i, i];
+            var li = L.AsSpan(i * n, i);
+            for (int k = 0; k < li.Length; k++) s -= li[k] * t[k];
+            t[i] = s / L[i * n + i];
         }
         for (int i = n - 1; i >= 0; i--)
         {
             double s = t[i];
-            for (int k = i + 1; k < n; k++) s -= L[k, i] * alpha[k];
-            alpha[i] = s / L[i, i];
+            for (int k = i + 1; k < n; k++) s -= L[k * n + i] * alpha[k];
+            alpha[i] = s / L[i * n + i];
         }
         return true;
     }
@@ -539,8 +552,9 @@ internal sealed class GaussianProcess
     private double KernelFromPairwise(int i, int j)
     {
         double r2 = 0;
-        var pw = _pairwise!;
-        for (int p = 0; p < _invLength2.Length; p++) r2 += pw[i, j, p] * _invLength2[p];
+        int d = _invLength2.Length;
+        var pw = _pairwise.AsSpan((i * (i + 1) / 2 + j) * d, d);
+        for (int p = 0; p < pw.Length; p++) r2 += pw[p] * _invLength2[p];
         double r = Math.Sqrt(5 * r2);
         return _signal * (1 + r + r * r / 3) * Math.Exp(-r);
     }
