@@ -250,16 +250,9 @@ internal sealed class GaussianProcess
         double mu = 0;
         for (int i = 0; i < n; i++) mu += k[i] * _alpha![i];
         // v = L⁻¹ k; variance = σ² − vᵀv
-        var L = _chol!;
+        ForwardSubstitute(_chol!, k);
         double vv = 0;
-        for (int i = 0; i < n; i++)
-        {
-            double s = k[i];
-            var row = L.AsSpan(i * n, i);
-            for (int j = 0; j < row.Length; j++) s -= row[j] * k[j];
-            k[i] = s / L[i * n + i];
-            vv += k[i] * k[i];
-        }
+        for (int i = 0; i < n; i++) vv += k[i] * k[i];
         double var = Math.Max(_signal - vv, 1e-12);
         return (mu, Math.Sqrt(var));
     }
@@ -287,14 +280,7 @@ internal sealed class GaussianProcess
             double mu = 0;
             for (int i = 0; i < n; i++) mu += k[i] * _alpha![i];
             mean[a] = mu;
-            var L = _chol;
-            for (int i = 0; i < n; i++)
-            {
-                double s = k[i];
-                var row = L.AsSpan(i * n, i);
-                for (int j = 0; j < row.Length; j++) s -= row[j] * k[j];
-                k[i] = s / L![i * n + i];
-            }
+            if (n > 0) ForwardSubstitute(_chol!, k);
             v[a] = k;
         }
         for (int a = 0; a < m; a++)
@@ -530,14 +516,8 @@ internal sealed class GaussianProcess
             }
         }
         // alpha = K⁻¹ z via L Lᵀ
-        var t = new double[n];
-        for (int i = 0; i < n; i++)
-        {
-            double s = z[i];
-            var li = L.AsSpan(i * n, i);
-            for (int k = 0; k < li.Length; k++) s -= li[k] * t[k];
-            t[i] = s / L[i * n + i];
-        }
+        var t = (double[])z.Clone();
+        ForwardSubstitute(L, t);
         for (int i = n - 1; i >= 0; i--)
         {
             double s = t[i];
@@ -545,6 +525,19 @@ internal sealed class GaussianProcess
             alpha[i] = s / L[i * n + i];
         }
         return true;
+    }
+
+    /// <summary>Solves L v' = v in place (L lower triangular, row-major with stride v.Length), summing in index order.</summary>
+    private static void ForwardSubstitute(double[] L, Span<double> v)
+    {
+        int n = v.Length;
+        for (int i = 0; i < n; i++)
+        {
+            double s = v[i];
+            var row = L.AsSpan(i * n, i);
+            for (int j = 0; j < row.Length; j++) s -= row[j] * v[j];
+            v[i] = s / L[i * n + i];
+        }
     }
 
     private double NoiseScale(int i) => i < _noiseScale.Length ? _noiseScale[i] : 1;

@@ -114,9 +114,7 @@ public sealed class Nb201Family : ITableKeyedFamily
     /// <summary>The eight ordered features of a live form (six operation indices), each in [0, 1]; see <see cref="Features"/>.</summary>
     public static void LiveFormCounts(ReadOnlySpan<int> live, Span<double> counts)
     {
-        Span<int> ofOp = stackalloc int[5];
-        for (int e = 0; e < 6; e++) ofOp[live[e]]++;
-        for (int op = 1; op < 5; op++) counts[op - 1] = ofOp[op] / 6.0;
+        OperationShares(live, counts);
         int paths = 0, depth = 0, convs = 0, conv3 = 0;
         foreach (var path in Paths)
         {
@@ -153,9 +151,16 @@ public sealed class Nb201Family : ITableKeyedFamily
     {
         Span<bool> toOutput = stackalloc bool[4];
         ReachOutput(ops, toOutput);
+        Span<int> executed = stackalloc int[6];
+        for (int e = 0; e < Edges.Count; e++) executed[e] = toOutput[Edges[e].To] ? ops[e] : 0;
+        OperationShares(executed, counts);
+    }
+
+    /// <summary>Of six operation indices: per operation (skip, 1×1, 3×3, pooling), the number of edges carrying it divided by 6, into counts[0..4].</summary>
+    private static void OperationShares(ReadOnlySpan<int> form, Span<double> counts)
+    {
         Span<int> ofOp = stackalloc int[5];
-        for (int e = 0; e < Edges.Count; e++)
-            if (ops[e] != 0 && toOutput[Edges[e].To]) ofOp[ops[e]]++;
+        for (int e = 0; e < 6; e++) ofOp[form[e]]++;
         for (int op = 1; op < 5; op++) counts[op - 1] = ofOp[op] / 6.0;
     }
 
