@@ -38,7 +38,7 @@ from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nb201_front_anatomy import EDGES, encode, live_form  # noqa: E402
+from nb201_front_anatomy import EDGES, encode, live_form, reaches_output  # noqa: E402
 
 PATHS = [(3,), (0, 4), (1, 5), (0, 2, 5)]  # 0→3, 0→1→3, 0→2→3, 0→1→2→3 as edge indices
 
@@ -55,10 +55,7 @@ def counts(live):
 
 def executed(cell):
     """Each edge's operation if its result reaches the output along non-none edges, else 0 (Nb201Family.ExecutedCounts' edges)."""
-    back = {3}
-    for node in (2, 1, 0):
-        if any(cell[i] and b in back and a == node for i, (a, b) in enumerate(EDGES)):
-            back.add(node)
+    back = reaches_output(cell)
     return tuple(cell[i] if cell[i] and b in back else 0 for i, (a, b) in enumerate(EDGES))
 
 

@@ -36,15 +36,21 @@ def encode(arch):
     return tuple(OPS.index(o) for o in ops)
 
 
+def reaches_output(cell):
+    """The nodes from which a path of non-none edges leads to the output, node 3."""
+    back = {3}
+    for node in (2, 1, 0):
+        if any(cell[i] and b in back and a == node for i, (a, b) in enumerate(EDGES)):
+            back.add(node)
+    return back
+
+
 def live_form(cell):
     reach = {0}
     for node in (1, 2, 3):
         if any(cell[i] and a in reach and b == node for i, (a, b) in enumerate(EDGES)):
             reach.add(node)
-    back = {3}
-    for node in (2, 1, 0):
-        if any(cell[i] and b in back and a == node for i, (a, b) in enumerate(EDGES)):
-            back.add(node)
+    back = reaches_output(cell)
     return tuple(cell[i] if cell[i] and a in reach and b in back else 0 for i, (a, b) in enumerate(EDGES))
 
 
