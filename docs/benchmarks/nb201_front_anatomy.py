@@ -16,7 +16,12 @@ at or above --top accuracy (default 94.0 %: the table's most accurate cells), an
 changes separated those cells from the run's evaluated front after its first 30 and 60 evaluations
 (the `membership_region` trust region reaches one change).
 
-usage: nb201_front_anatomy.py [--reference DIR] [--device raspi4|pixel3] [--top PERCENT] [EVALUATIONS.csv ...]
+With --dead-operations it prints instead which cells of the fast part (edges 1->3 and 2->3 `none`, so
+only 0->3 reaches the output and edges 0->1, 0->2, 1->2 are dead code) are slower than 1.25 x their
+class's median latency, on both devices and in all five classes (one per operation on 0->3): cells
+whose dead operations are nevertheless run, which the executed-operation rule does not predict.
+
+usage: nb201_front_anatomy.py [--reference DIR] [--device raspi4|pixel3] [--top PERCENT] [--dead-operations] [EVALUATIONS.csv ...]
 """
 import argparse
 import collections
@@ -45,6 +50,12 @@ def reaches_output(cell):
     return back
 
 
+def executed(cell):
+    """Each edge's operation if it is not none and its head reaches the output (its result is used), else none."""
+    back = reaches_output(cell)
+    return tuple(cell[i] if cell[i] and b in back else 0 for i, (a, b) in enumerate(EDGES))
+
+
 def live_form(cell):
     reach = {0}
     for node in (1, 2, 3):
@@ -64,8 +75,12 @@ def main():
     ap.add_argument("--reference", default=os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference", "nb201"))
     ap.add_argument("--device", default="raspi4", choices=["raspi4", "pixel3"])
     ap.add_argument("--top", type=float, default=94.0, help="accuracy (%%) of the top cells the per-run lines look for")
+    ap.add_argument("--dead-operations", action="store_true", help="list the fast-part cells whose dead operations are run (both devices)")
     ap.add_argument("evaluations", nargs="*")
     args = ap.parse_args()
+    if args.dead_operations:
+        dead_operations(args.reference)
+        return
     try:
         acc = {encode(r["arch_str"]): float(r["cifar10_test_acc"]) for r in csv.DictReader(open(os.path.join(args.reference, "nb201_accuracy.csv")))}
         lat = {encode(r["arch_str"]): float(r[f"{args.device}_latency_ms"]) for r in csv.DictReader(open(os.path.join(args.reference, "nb201_latency_visible.csv")))}
@@ -87,6 +102,10 @@ def main():
     by_size = collections.Counter(size[form[c]] for c in front)
     print("front members by the size of their live form's class: "
           + ", ".join(f"{n} in classes of {s}" for s, n in sorted(by_size.items(), reverse=True)))
+    twins = collections.Counter((form[c], executed(c)) for c in cells)
+    by_twins = collections.Counter(twins[(form[c], executed(c))] for c in front)
+    print("front members by the size of their group of equal live form and equal executed operations: "
+          + ", ".join(f"{n} in groups of {s}" for s, n in sorted(by_twins.items(), reverse=True)))
     big = {f for f, n in size.items() if n == max(size.values())}
     print(f"classes of {max(size.values())} cells (one live edge from input to output, or none): "
           + "; ".join(f"{name(f)}: {sum(1 for c in front if form[c] == f)} members" for f in sorted(big)))
@@ -122,6 +141,31 @@ def main():
                   f"{sum(1 for c in set(in_big) if c in members)} members, {sum(1 for c in set(designs) if c in members)} members in all, "
                   f"best {max(acc[c] for c in designs):.2f} %, first >= {args.top:.2f} % at {first if first else 'never'}, "
                   f"distance {distance_to_top(designs[:30])} / {distance_to_top(designs[:60])}")
+
+
+def dead_operations(reference):
+    """Fast-part cells slower than 1.25 x their class median on each device, by dead-edge pattern."""
+    short = {0: "-", 1: "s", 2: "1", 3: "3", 4: "p"}  # none, skip, 1x1, 3x3, pool
+    try:
+        rows = list(csv.DictReader(open(os.path.join(reference, "nb201_latency_visible.csv"))))
+        lat = {d: {encode(r["arch_str"]): float(r[f"{d}_latency_ms"]) for r in rows} for d in ("raspi4", "pixel3")}
+    except (OSError, KeyError, ValueError) as e:
+        sys.exit(f"nb201_front_anatomy: cannot read the NB201 latency table in {reference}: {e}")
+    slow_in = collections.Counter()
+    lists = 0
+    for op in range(len(OPS)):
+        cells = [c for c in lat["pixel3"] if c[3] == op and c[4] == 0 and c[5] == 0]
+        for device in ("raspi4", "pixel3"):
+            values = sorted(lat[device][c] for c in cells)
+            median = values[len(values) // 2]
+            slow = {"".join(short[o] for o in c[:3]) for c in cells if lat[device][c] > 1.25 * median}
+            slow_in.update(slow)
+            lists += 1
+            print(f"{OPS[op]}(0->3), {device}: {len(cells)} cells, median {median:.3f} ms, {len(slow)} above 1.25 x median")
+    print(f"dead-edge patterns (0->1, 0->2, 1->2; - none, s skip, 1 1x1, 3 3x3, p pool) slow in all {lists} lists: "
+          + " ".join(sorted(p for p, k in slow_in.items() if k == lists)))
+    print(f"slow in at least half of the lists: " + " ".join(sorted(p for p, k in slow_in.items() if k >= lists / 2)))
+    print(f"slow in fewer (measurement outliers): {sum(1 for k in slow_in.values() if k < lists / 2)} patterns")
 
 
 if __name__ == "__main__":

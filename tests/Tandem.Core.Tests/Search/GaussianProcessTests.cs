@@ -122,4 +122,36 @@ public class GaussianProcessTests
         (one, three) = Predictions(ordered: false);
         Assert.Equal(one, three, 12);
     }
+    /// <summary>
+    /// Without the design's parameters (<c>withParameters: false</c>) a GP sees only the derived
+    /// features: designs with equal features are one input, so a parameter that only adds noise cannot
+    /// be fitted. Told y = c + a noise pattern in an irrelevant parameter d, it predicts the same for
+    /// every d of a c, near the mean of that c's observations, where the GP that also sees d predicts
+    /// different values; it needs features to model.
+    /// </summary>
+    [Fact]
+    public void A_model_without_parameters_treats_equal_features_as_repeated_measurements()
+    {
+        var space = new DesignSpace([new CategoricalParameter("c", ["a", "b", "c", "d", "e"]), new CategoricalParameter("d", ["p", "q", "r", "s", "t"])]);
+        var features = new ChoiceFeature(ordered: false);
+        double[] wobble = [0.4, -0.3, 0.2, -0.4, 0.1];
+        GaussianProcess Fitted(bool withParameters)
+        {
+            var gp = new GaussianProcess(space, features, withParameters: withParameters);
+            foreach (int c in new[] { 0, 2, 4 })
+                foreach (int d in new[] { 0, 1, 2, 3 })
+                    gp.Add(GaussianProcess.Encode(space.Create([c, d]), features), c + wobble[d]);
+            gp.Fit();
+            return gp;
+        }
+        var only = Fitted(withParameters: false);
+        double Mean(GaussianProcess gp, int c, int d) => gp.Unwarp(gp.Predict(GaussianProcess.Encode(space.Create([c, d]), features)).Mean);
+        double seen = Mean(only, 2, 0), unseen = Mean(only, 2, 4);
+        Assert.Equal(seen, unseen, 12);
+        Assert.InRange(unseen, 2 + wobble.Take(4).Average() - 0.3, 2 + wobble.Take(4).Average() + 0.3);
+        var both = Fitted(withParameters: true);
+        Assert.True(Math.Abs(Mean(both, 2, 0) - Mean(both, 2, 3)) > 0.2,
+            $"with d the model fits its pattern: {Mean(both, 2, 0)} vs {Mean(both, 2, 3)}");
+        Assert.Throws<ArgumentException>(() => new GaussianProcess(space, withParameters: false));
+    }
 }

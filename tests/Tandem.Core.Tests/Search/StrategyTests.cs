@@ -296,7 +296,7 @@ public class StrategyTests
         Assert.Equal([false, true], new[] { named.IsCategorical(0), named.IsCategorical(1) });
     }
 
-    /// <summary>A feature list that selects nothing, is empty, or is given for a space without derived features is a config error naming what is wrong.</summary>
+    /// <summary>A feature list that selects nothing, is empty, or is given for a space without derived features, or features_only without features or naming a metric the study does not have, is a config error naming what is wrong.</summary>
     [Fact]
     public void Bo_feature_lists_are_checked()
     {
@@ -307,6 +307,12 @@ public class StrategyTests
         Assert.Contains("selects no derived feature", e2.Message);
         var e3 = Assert.Throws<ConfigException>(() => Create("bo", Context(null), """{"features": ["sum_mod_5"]}"""));
         Assert.Contains("no derived features to select", e3.Message);
+        var e4 = Assert.Throws<ConfigException>(() => Create("bo", Context(new SumModFiveAndShare()), """{"features_only": true}"""));
+        Assert.Contains("features_only needs derived features", e4.Message);
+        var e5 = Assert.Throws<ConfigException>(() => Create("bo", Context(new SumModFiveAndShare()), """{"features": "auto", "features_only": ["accuracy"]}"""));
+        Assert.Contains("'accuracy' is not an objective or constraint metric of this study; accepted: loss", e5.Message);
+        var e6 = Assert.Throws<ConfigException>(() => Create("bo", Context(new SumModFiveAndShare()), """{"features": "auto", "features_only": []}"""));
+        Assert.Contains("names no metric", e6.Message);
     }
 
     /// <summary>

@@ -125,6 +125,22 @@ public sealed record BayesianOptimizationOptions
     /// </summary>
     public int MembershipExtremesEvery { get; init; }
 
+    /// <summary>
+    /// The metrics (objectives or constraint metrics) whose surrogates see only the derived features,
+    /// not the design's own parameters; null: none (default), every surrogate sees both. Designs with
+    /// equal features are then one input whose differences the model takes as noise — right for a
+    /// metric the features determine up to noise (NAS-Bench-201 accuracy: cells computing the same
+    /// function differ only by training noise), instead of fitting the noise to parameters that do not
+    /// matter. <see cref="FeaturesOnlyAll"/>: every metric.
+    /// </summary>
+    public IReadOnlyList<string>? FeaturesOnly { get; init; }
+
+    /// <summary><c>features_only: true</c>: every surrogate sees only the derived features.</summary>
+    public bool FeaturesOnlyAll { get; init; }
+
+    /// <summary>Where <c>features_only</c> was given (for error messages).</summary>
+    public string FeaturesOnlyWhere { get; init; } = "features_only";
+
     /// <summary>Lower bound of every surrogate's fitted noise variance, in the warped output scale (default 1e-6: effectively none).</summary>
     public double NoiseFloor { get; init; } = 1e-6;
 
@@ -140,13 +156,20 @@ public sealed record BayesianOptimizationOptions
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every", "membership_class_cap", "membership_extremes_every", "membership_region_ends"));
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every", "membership_class_cap", "membership_extremes_every", "membership_region_ends", "features_only"));
         IReadOnlyList<string>? featureNames = null;
         if (options["features"] is ConfigList list)
         {
             featureNames = list.Items.Select(i => i is ConfigScalar { Value: { Length: > 0 } v } ? v
                 : throw i.Error("expected a derived feature's name, or a name prefix ending in '*'")).ToArray();
             if (featureNames.Count == 0) throw list.Error("an empty list selects no derived feature; give feature names (or prefixes ending in '*'), or one of auto, categorical, none");
+        }
+        IReadOnlyList<string>? featuresOnly = null;
+        if (options["features_only"] is ConfigList only)
+        {
+            featuresOnly = only.Items.Select(i => i is ConfigScalar { Value: { Length: > 0 } v } ? v
+                : throw i.Error("expected the name of an objective or constraint metric")).ToArray();
+            if (featuresOnly.Count == 0) throw only.Error("an empty list names no metric; give metric names, or true / false");
         }
         var bound = new BayesianOptimizationOptions
         {
@@ -174,7 +197,12 @@ public sealed record BayesianOptimizationOptions
             Noise = options.GetChoice("noise", "warped", NoiseModes),
             MembershipClassCap = options.GetInt("membership_class_cap", 0, 0, 1_000_000),
             MembershipExtremesEvery = options.GetInt("membership_extremes_every", 0, 0, 1_000_000),
+            FeaturesOnly = featuresOnly,
+            FeaturesOnlyAll = featuresOnly is null && options.GetBool("features_only", false),
+            FeaturesOnlyWhere = options["features_only"]?.Where ?? "features_only",
         };
+        if ((bound.FeaturesOnlyAll || bound.FeaturesOnly is not null) && bound.Features == "none")
+            throw new ConfigException($"{bound.FeaturesOnlyWhere}: features_only needs derived features to model (features: auto, categorical or a list of names)");
         if (bound.MembershipClassCap > 0 && bound.Features == "none")
             throw new ConfigException($"{options.Location}: membership_class_cap needs features: auto or categorical (classes are designs with identical categorical derived features)");
         return bound;
@@ -237,8 +265,13 @@ internal sealed class BayesianOptimization : IStrategy
             _ => context.Features,
         };
         bool log = options.Warp == "log";
-        _objectiveModels = context.Objectives.Select(o => new GaussianProcess(context.Space, _features, log && o.Direction == Direction.Minimize, options.NoiseFloor, options.Noise == "raw")).ToArray();
-        _constraintModels = context.Constraints.Select(_ => new GaussianProcess(context.Space, _features, log, options.NoiseFloor, options.Noise == "raw")).ToArray();
+        var metrics = context.Objectives.Select(o => o.Metric).Concat(context.Constraints.Select(c => c.Metric)).ToList();
+        foreach (var name in options.FeaturesOnly ?? [])
+            if (!metrics.Contains(name))
+                throw new ConfigException($"{options.FeaturesOnlyWhere}: '{name}' is not an objective or constraint metric of this study; accepted: {string.Join(", ", metrics.Distinct())}");
+        bool WithParameters(string metric) => !options.FeaturesOnlyAll && !(options.FeaturesOnly?.Contains(metric) ?? false);
+        _objectiveModels = context.Objectives.Select(o => new GaussianProcess(context.Space, _features, log && o.Direction == Direction.Minimize, options.NoiseFloor, options.Noise == "raw", WithParameters(o.Metric))).ToArray();
+        _constraintModels = context.Constraints.Select(c => new GaussianProcess(context.Space, _features, log, options.NoiseFloor, options.Noise == "raw", WithParameters(c.Metric))).ToArray();
     }
 
     public string Name => "bo";

@@ -18,7 +18,8 @@ namespace Tandem.Core.Search.Strategies;
 /// </summary>
 internal sealed class GaussianProcess
 {
-    private readonly bool[] _categorical;
+    private readonly bool[] _categorical; // per input the model uses: input p is x[_skip + p]
+    private readonly int _skip;
     private readonly List<double[]> _x = [];
     private readonly List<double> _y = [];
     private double[] _logLength;
@@ -44,12 +45,20 @@ internal sealed class GaussianProcess
     /// at 0.011–0.012 ms) over a wide range of the warped scale, where the model then cannot tell
     /// them apart from real differences.
     /// </param>
-    public GaussianProcess(DesignSpace space, IDesignFeatures? features = null, bool logWarp = false, double minNoise = 1e-6, bool rawNoise = false)
+    /// <param name="withParameters">
+    /// Model the design's own parameters (default) as well as its derived features; false models the
+    /// derived features alone (they must then be given), for families whose features determine the
+    /// outputs up to noise, so designs with equal features are treated as repeated measurements.
+    /// </param>
+    public GaussianProcess(DesignSpace space, IDesignFeatures? features = null, bool logWarp = false, double minNoise = 1e-6, bool rawNoise = false, bool withParameters = true)
     {
+        if (!withParameters && (features is null || features.Names.Count == 0))
+            throw new ArgumentException("a model without the design's parameters needs derived features", nameof(withParameters));
         _logWarp = logWarp;
         _rawNoise = rawNoise;
         _logMinNoise = Math.Log(Math.Max(minNoise, 1e-6));
-        _categorical = space.Parameters.Select(p => p.Kind == ParameterKind.Categorical)
+        _skip = withParameters ? 0 : space.Count;
+        _categorical = (withParameters ? space.Parameters.Select(p => p.Kind == ParameterKind.Categorical) : [])
             .Concat(Enumerable.Range(0, features?.Names.Count ?? 0).Select(i => features!.IsCategorical(i))).ToArray();
         _logLength = _categorical.Select(c => Math.Log(c ? 1.0 : 0.5)).ToArray();
         _logSignal = 0;
@@ -86,7 +95,7 @@ internal sealed class GaussianProcess
 
     public int Count => _x.Count;
 
-    /// <summary>The GP input of a design: its parameters (categorical as choice indices, ordered kinds in [0, 1]), then the derived <paramref name="features"/> if any (category indices, or numbers in [0, 1] for ordered features).</summary>
+    /// <summary>The GP input of a design: its parameters (categorical as choice indices, ordered kinds in [0, 1]), then the derived <paramref name="features"/> if any (category indices, or numbers in [0, 1] for ordered features). A model without parameters skips the first part.</summary>
     public static double[] Encode(Design d, IDesignFeatures? features = null)
     {
         var space = d.Space;
@@ -223,7 +232,8 @@ internal sealed class GaussianProcess
             for (int j = 0; j <= i; j++)
                 for (int p = 0; p < d; p++)
                 {
-                    double diff = _categorical[p] ? (_x[i][p] == _x[j][p] ? 0 : 1) : _x[i][p] - _x[j][p];
+                    double a = _x[i][_skip + p], b = _x[j][_skip + p];
+                    double diff = _categorical[p] ? (a == b ? 0 : 1) : a - b;
                     pw[at++] = diff * diff;
                 }
         return pw;
@@ -557,13 +567,13 @@ internal sealed class GaussianProcess
         if (_byMismatch is { } table)
         {
             int mask = 0;
-            for (int p = 0; p < a.Length; p++) if (a[p] != b[p]) mask |= 1 << p;
+            for (int p = 0; p < _categorical.Length; p++) if (a[_skip + p] != b[_skip + p]) mask |= 1 << p;
             return table[mask];
         }
         double r2 = 0;
-        for (int p = 0; p < a.Length; p++)
+        for (int p = 0; p < _categorical.Length; p++)
         {
-            double d = _categorical[p] ? (a[p] == b[p] ? 0 : 1) : a[p] - b[p];
+            double d = _categorical[p] ? (a[_skip + p] == b[_skip + p] ? 0 : 1) : a[_skip + p] - b[_skip + p];
             if (d == 0) continue;
             r2 += d * d * _invLength2[p];
         }
