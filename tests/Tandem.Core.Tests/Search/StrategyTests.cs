@@ -3,6 +3,7 @@ using Tandem.Core.Benchmarking;
 using Tandem.Core.Configuration;
 using Tandem.Core.Objectives;
 using Tandem.Core.Search;
+using Tandem.Core.Search.Strategies;
 using Tandem.Core.Search.Pareto;
 using Tandem.Core.Spaces;
 using Tandem.Core.Studies;
@@ -294,6 +295,44 @@ public class StrategyTests
         var named = SelectedFeatures.Named(new SumModFiveAndShare(), ["sum_mod_5", "share_*"]);
         Assert.Equal(["share_e", "sum_mod_5"], named.Names);
         Assert.Equal([false, true], new[] { named.IsCategorical(0), named.IsCategorical(1) });
+    }
+
+    /// <summary>
+    /// <c>calibrate</c>'s factor is the root mean square of the last 50 standardised prediction errors:
+    /// 1 until ten are known, kept within 0.5–5, and older errors drop out of the window.
+    /// </summary>
+    [Fact]
+    public void Calibration_factor_is_the_rms_of_recent_standardised_errors()
+    {
+        Assert.Equal(1, BayesianOptimization.CalibrationFactor(Enumerable.Repeat(3.0, 9).ToList()));
+        Assert.Equal(2, BayesianOptimization.CalibrationFactor(Enumerable.Range(0, 20).Select(i => i % 2 == 0 ? 2.0 : -2.0).ToList()), 12);
+        Assert.Equal(5, BayesianOptimization.CalibrationFactor(Enumerable.Repeat(40.0, 12).ToList()));
+        Assert.Equal(0.5, BayesianOptimization.CalibrationFactor(Enumerable.Repeat(0.01, 12).ToList()));
+        // 30 old errors of 4, then 50 of 1: only the last 50 count
+        var errors = Enumerable.Repeat(4.0, 30).Concat(Enumerable.Repeat(1.0, 50)).ToList();
+        Assert.Equal(1, BayesianOptimization.CalibrationFactor(errors), 12);
+        errors.Add(4.0);
+        Assert.Equal(Math.Sqrt((49 + 16) / 50.0), BayesianOptimization.CalibrationFactor(errors), 12);
+    }
+
+    /// <summary>
+    /// With <c>calibrate: true</c> every model-based choice of a membership run is scored against its
+    /// evaluation, per objective (the ten initial random designs are not); without it none is.
+    /// </summary>
+    [Fact]
+    public async Task Calibrate_scores_every_model_based_choice()
+    {
+        var objectives = new[] { new Objective("f1", Direction.Minimize), new Objective("f2", Direction.Minimize) };
+        async Task<int[]> Counts(string json)
+        {
+            var ctx = new StrategyContext(TwoObjective, objectives, [], 5);
+            var bo = (BayesianOptimization)Create("bo", ctx, json);
+            await Run(ctx, bo, new Evaluator(TwoObjectiveValue), 30);
+            return bo.CalibrationErrorCounts;
+        }
+        var scored = await Counts("""{"acquisition": "membership", "membership_draws": 8, "calibrate": true}""");
+        Assert.Equal(new[] { 20, 20 }, scored);
+        Assert.Empty(await Counts("""{"acquisition": "membership", "membership_draws": 8}"""));
     }
 
     /// <summary>A feature list that selects nothing, is empty, or is given for a space without derived features, or features_only without features or naming a metric the study does not have, is a config error naming what is wrong.</summary>

@@ -135,6 +135,19 @@ public sealed record BayesianOptimizationOptions
     /// </summary>
     public IReadOnlyList<string>? FeaturesOnly { get; init; }
 
+    /// <summary>
+    /// "membership": scale each objective surrogate's predictive standard deviation by how far off its
+    /// own predictions have been — the root mean square of the standardised errors (observed − predicted
+    /// mean) / predicted standard deviation, warped scale, of the last <see cref="CalibrationWindow"/>
+    /// designs it chose and then saw evaluated (from 10 on; factor kept within 0.5–5). A model whose
+    /// errors are larger than it believes otherwise concentrates its membership probabilities on too
+    /// few designs.
+    /// </summary>
+    public bool Calibrate { get; init; }
+
+    /// <summary>Predictions whose errors set the <see cref="Calibrate"/> factor (the most recent ones).</summary>
+    public const int CalibrationWindow = 50;
+
     /// <summary><c>features_only: true</c>: every surrogate sees only the derived features.</summary>
     public bool FeaturesOnlyAll { get; init; }
 
@@ -156,7 +169,7 @@ public sealed record BayesianOptimizationOptions
     public static BayesianOptimizationOptions Bind(ConfigMap options)
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
-            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every", "membership_class_cap", "membership_extremes_every", "membership_region_ends", "features_only"));
+            "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every", "membership_class_cap", "membership_extremes_every", "membership_region_ends", "features_only", "calibrate"));
         IReadOnlyList<string>? featureNames = null;
         if (options["features"] is ConfigList list)
         {
@@ -198,6 +211,7 @@ public sealed record BayesianOptimizationOptions
             MembershipClassCap = options.GetInt("membership_class_cap", 0, 0, 1_000_000),
             MembershipExtremesEvery = options.GetInt("membership_extremes_every", 0, 0, 1_000_000),
             FeaturesOnly = featuresOnly,
+            Calibrate = options.GetBool("calibrate", false),
             FeaturesOnlyAll = featuresOnly is null && options.GetBool("features_only", false),
             FeaturesOnlyWhere = options["features_only"]?.Where ?? "features_only",
         };
@@ -243,6 +257,10 @@ internal sealed class BayesianOptimization : IStrategy
     private readonly IDesignFeatures? _features;
     // membership_class_cap: evaluations told per class of identical categorical derived features.
     private readonly Dictionary<string, int> _classCount = new(StringComparer.Ordinal);
+    // calibrate: per chosen design, each objective's predicted (warped mean, standard deviation), and
+    // per objective the standardised errors of those predictions once the design was evaluated.
+    private readonly Dictionary<string, (double Mean, double Std)[]> _predicted = new(StringComparer.Ordinal);
+    private List<double>[] _errors = [];
 
     private static SelectedFeatures Named(IDesignFeatures? all, IReadOnlyList<string> names, string where)
     {
@@ -315,6 +333,12 @@ internal sealed class BayesianOptimization : IStrategy
             int best = membership ? MembershipChoice(encoded, front, global || extreme >= 0 ? null : InRegion(candidates), ClassOpen(encoded, batchClasses), extreme) : Choose(encoded, front);
             if (ClassKey(encoded[best]) is { } chosenClass) batchClasses[chosenClass] = batchClasses.GetValueOrDefault(chosenClass) + 1;
             var chosen = candidates[best];
+            if (_options.Calibrate && membership)
+                _predicted[chosen.Key] = _objectiveModels.Select(g =>
+                {
+                    var (mu, sd) = g.Predict(encoded[best]);
+                    return (mu, Math.Sqrt(sd * sd + g.NoiseVarianceAt(mu)));
+                }).ToArray();
             result.Add(chosen);
             _seen.Add(chosen.Key);
             if (b + 1 < count)
@@ -350,7 +374,15 @@ internal sealed class BayesianOptimization : IStrategy
         var x = GaussianProcess.Encode(design, _features);
         if (ClassKey(x) is { } key) _classCount[key] = _classCount.GetValueOrDefault(key) + 1;
         if (ind.Objectives is { } obj)
+        {
+            if (_predicted.Remove(design.Key, out var predicted))
+            {
+                if (_errors.Length == 0) _errors = obj.Select(_ => new List<double>()).ToArray();
+                for (int i = 0; i < obj.Length; i++)
+                    if (predicted[i].Std > 0) _errors[i].Add((_objectiveModels[i].Warp(obj[i]) - predicted[i].Mean) / predicted[i].Std);
+            }
             for (int i = 0; i < obj.Length; i++) _objectiveModels[i].Add(x, obj[i]);
+        }
         for (int i = 0; i < _context.Constraints.Count; i++)
             if (outcome.Metrics.TryGetValue(_context.Constraints[i].Metric, out double v) && double.IsFinite(v))
                 _constraintModels[i].Add(x, v);
@@ -468,6 +500,7 @@ internal sealed class BayesianOptimization : IStrategy
         var eps = new Dictionary<int, double>(eligible.Count);
         foreach (int c in eligible) eps[c] = Epsilon(mean[c], meanFront);
         var pool = eligible.OrderBy(c => eps[c]).ThenBy(c => c).Take(_options.MembershipPool).ToArray();
+        var spread = Enumerable.Range(0, m).Select(Spread).ToArray();
         var poolMean = new double[pool.Length][];
         var poolStd = new double[pool.Length][];
         for (int a = 0; a < pool.Length; a++)
@@ -478,7 +511,7 @@ internal sealed class BayesianOptimization : IStrategy
             {
                 var (mu, sd) = _objectiveModels[k].Predict(encoded[pool[a]]);
                 poolMean[a][k] = mu;
-                poolStd[a][k] = Math.Sqrt(sd * sd + _objectiveModels[k].NoiseVarianceAt(mu));
+                poolStd[a][k] = Math.Sqrt(sd * sd + _objectiveModels[k].NoiseVarianceAt(mu)) * spread[k];
             }
         }
         // With a class cap: whether each pooled candidate's class is still open, asked once per candidate
@@ -511,6 +544,10 @@ internal sealed class BayesianOptimization : IStrategy
             {
                 var (mu, cov) = _objectiveModels[k].PredictJoint(xs);
                 for (int a = 0; a < joint; a++) cov[a, a] += _objectiveModels[k].NoiseVarianceAt(mu[a]);
+                double spread2 = spread[k] * spread[k];
+                if (spread2 != 1)
+                    for (int a = 0; a < joint; a++)
+                        for (int b = 0; b < joint; b++) cov[a, b] *= spread2;
                 means[k] = mu;
                 covariances[k] = cov;
             }
@@ -629,6 +666,26 @@ internal sealed class BayesianOptimization : IStrategy
             string key = ClassKey(encoded[c])!;
             return _classCount.GetValueOrDefault(key) + batch.GetValueOrDefault(key) < _options.MembershipClassCap;
         };
+    }
+
+    /// <summary>
+    /// With <c>calibrate</c>: objective k's factor on predictive standard deviations, the root mean square
+    /// of its last <see cref="BayesianOptimizationOptions.CalibrationWindow"/> standardised errors (1 before 10), within 0.5–5.
+    /// </summary>
+    /// <summary>With <c>calibrate</c>: per objective, how many evaluated predictions the factor has seen (for tests).</summary>
+    internal int[] CalibrationErrorCounts => _errors.Select(e => e.Count).ToArray();
+
+    private double Spread(int k) =>
+        !_options.Calibrate || k >= _errors.Length ? 1 : CalibrationFactor(_errors[k]);
+
+    /// <summary>The root mean square of the last <see cref="BayesianOptimizationOptions.CalibrationWindow"/> standardised errors, within 0.5–5; 1 with fewer than 10.</summary>
+    internal static double CalibrationFactor(IReadOnlyList<double> errors)
+    {
+        if (errors.Count < 10) return 1;
+        int from = Math.Max(0, errors.Count - BayesianOptimizationOptions.CalibrationWindow);
+        double sum = 0;
+        for (int i = from; i < errors.Count; i++) sum += errors[i] * errors[i];
+        return Math.Clamp(Math.Sqrt(sum / (errors.Count - from)), 0.5, 5);
     }
 
     private List<double[]> FeasibleFront() =>
