@@ -668,13 +668,13 @@ internal sealed class BayesianOptimization : IStrategy
         };
     }
 
+    /// <summary>With <c>calibrate</c>: per objective, how many evaluated predictions the factor has seen (for tests).</summary>
+    internal int[] CalibrationErrorCounts => _errors.Select(e => e.Count).ToArray();
+
     /// <summary>
     /// With <c>calibrate</c>: objective k's factor on predictive standard deviations, the root mean square
     /// of its last <see cref="BayesianOptimizationOptions.CalibrationWindow"/> standardised errors (1 before 10), within 0.5–5.
     /// </summary>
-    /// <summary>With <c>calibrate</c>: per objective, how many evaluated predictions the factor has seen (for tests).</summary>
-    internal int[] CalibrationErrorCounts => _errors.Select(e => e.Count).ToArray();
-
     private double Spread(int k) =>
         !_options.Calibrate || k >= _errors.Length ? 1 : CalibrationFactor(_errors[k]);
 
