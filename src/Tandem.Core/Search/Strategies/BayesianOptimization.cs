@@ -170,20 +170,18 @@ public sealed record BayesianOptimizationOptions
     {
         options.CheckKeys(StrategyModifiers.AcceptedKeys("initial", "candidates", "local_candidates", "mc_samples", "refit_every", "enumerate_up_to", "acquisition",
             "membership_pool", "membership_draws", "membership_joint", "membership_atoms", "features", "warp", "membership_region", "membership_outside", "membership_region_fronts", "noise_floor", "noise", "membership_global_every", "membership_class_cap", "membership_extremes_every", "membership_region_ends", "features_only", "calibrate"));
-        IReadOnlyList<string>? featureNames = null;
-        if (options["features"] is ConfigList list)
+        // "features" and "features_only" are a mode (a single value) or a list of names; unlike
+        // ConfigMap.GetStringList, a single value is not a one-name list, and names must not be empty.
+        static IReadOnlyList<string>? NameList(ConfigMap options, string key, string expected, string empty)
         {
-            featureNames = list.Items.Select(i => i is ConfigScalar { Value: { Length: > 0 } v } ? v
-                : throw i.Error("expected a derived feature's name, or a name prefix ending in '*'")).ToArray();
-            if (featureNames.Count == 0) throw list.Error("an empty list selects no derived feature; give feature names (or prefixes ending in '*'), or one of auto, categorical, none");
+            if (options[key] is not ConfigList list) return null;
+            var names = list.Items.Select(i => i is ConfigScalar { Value: { Length: > 0 } v } ? v : throw i.Error(expected)).ToArray();
+            return names.Length > 0 ? names : throw list.Error(empty);
         }
-        IReadOnlyList<string>? featuresOnly = null;
-        if (options["features_only"] is ConfigList only)
-        {
-            featuresOnly = only.Items.Select(i => i is ConfigScalar { Value: { Length: > 0 } v } ? v
-                : throw i.Error("expected the name of an objective or constraint metric")).ToArray();
-            if (featuresOnly.Count == 0) throw only.Error("an empty list names no metric; give metric names, or true / false");
-        }
+        var featureNames = NameList(options, "features", "expected a derived feature's name, or a name prefix ending in '*'",
+            "an empty list selects no derived feature; give feature names (or prefixes ending in '*'), or one of auto, categorical, none");
+        var featuresOnly = NameList(options, "features_only", "expected the name of an objective or constraint metric",
+            "an empty list names no metric; give metric names, or true / false");
         var bound = new BayesianOptimizationOptions
         {
             FeatureNames = featureNames,
