@@ -38,7 +38,7 @@ from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nb201_front_anatomy import EDGES, encode, live_form, reaches_output  # noqa: E402
+from nb201_front_anatomy import encode, executed, live_form  # noqa: E402
 
 PATHS = [(3,), (0, 4), (1, 5), (0, 2, 5)]  # 0→3, 0→1→3, 0→2→3, 0→1→2→3 as edge indices
 
@@ -51,12 +51,6 @@ def counts(live):
     convs = max((sum(1 for e in p if live[e] in (2, 3)) for p in alive), default=0)
     conv3 = max((sum(1 for e in p if live[e] == 3) for p in alive), default=0)
     return ops + [len(alive) / 4, depth / 3, convs / 3, conv3 / 3]
-
-
-def executed(cell):
-    """Each edge's operation if its result reaches the output along non-none edges, else 0 (Nb201Family.ExecutedCounts' edges)."""
-    back = reaches_output(cell)
-    return tuple(cell[i] if cell[i] and b in back else 0 for i, (a, b) in enumerate(EDGES))
 
 
 def executed_counts(cell):
