@@ -80,17 +80,11 @@ internal static class FidelityCommand
                 var result = await FidelityComparison.RunAsync(options, row => { if (rowsFile != null) WriteRow(rowsFile, row); },
                     progress, ct, previous);
                 var summary = result.Summary;
-                var table = new Table().AddColumns("fidelity", "designs", "Kendall τ", "Spearman ρ", "s/design (eval)", "s/design (amortised)", "one-off s");
-                foreach (var s in summary)
-                    table.AddRow(s.Fidelity, s.Designs.ToString(CultureInfo.InvariantCulture), F2(s.KendallTau), F2(s.SpearmanRho), F2(s.SecondsPerDesign), F2(s.AmortisedSecondsPerDesign), F2(s.OneOffSeconds));
-                context.Out.Write(table);
+                context.Out.Write(SummaryTable(summary));
                 string referenceNote = $"reference: standalone training, {options.ReferenceEpochs} epochs of {options.ReferenceTrainSamples} images, {options.ReferenceSeeds} seed(s); "
                     + "τ and ρ are against the per-design mean validation accuracy over the seeds (a reference seed row: against the mean of the other seeds); seconds are wall-clock seconds.";
                 context.Out.WriteLine(referenceNote);
-                var agreement = new Table().AddColumns("reference seeds", "designs", "Kendall τ", "Spearman ρ");
-                foreach (var a in result.ReferenceAgreement)
-                    agreement.AddRow($"{a.A} vs {a.B}", a.Designs.ToString(CultureInfo.InvariantCulture), F2(a.KendallTau), F2(a.SpearmanRho));
-                if (result.ReferenceAgreement.Count > 0) context.Out.Write(agreement);
+                if (result.ReferenceAgreement.Count > 0) context.Out.Write(AgreementTable(result.ReferenceAgreement));
                 string? load = progress.LoadSummary();
                 if (load != null) context.Out.WriteLine(load);
                 if (outDir != null)
@@ -121,7 +115,85 @@ internal static class FidelityCommand
             finally { rowsFile?.Dispose(); }
             return TandemCli.ExitOk;
         });
+        command.Subcommands.Add(CreateRank(context));
         return command;
+    }
+
+    /// <summary>
+    /// <c>tandem fidelity rank ROWS.csv [--reference OTHER.csv]</c>: ranks the rows of a designs.csv
+    /// written by <c>tandem fidelity</c> again, without training anything — against their own
+    /// reference replicates (the table the run printed), or against the reference rows of another run
+    /// of the same designs (matched by design key), such as a longer training; the file's own reference
+    /// replicates are then ranked like any other fidelity.
+    /// </summary>
+    private static Command CreateRank(CliContext context)
+    {
+        var rowsFile = new Argument<string>("ROWS") { Description = "A designs.csv written by 'tandem fidelity'." };
+        var reference = new Option<string?>("--reference") { Description = "Another run's designs.csv of the same designs: rank against the mean of its reference rows instead." };
+        var command = new Command("rank", "Rank the fidelities of a finished 'tandem fidelity' run again (against its own or another run's reference), without training.");
+        command.Arguments.Add(rowsFile);
+        command.Options.Add(reference);
+        command.SetAction(parse =>
+        {
+            string path = context.ResolvePath(parse.GetValue(rowsFile)!);
+            var rows = ReadDesignsFile(path);
+            if (rows.Count == 0) throw new InputException($"{path}: no rows; expected a designs.csv written by 'tandem fidelity'");
+            if (parse.GetValue(reference) is { } r)
+            {
+                string refPath = context.ResolvePath(r);
+                var refRows = ReadDesignsFile(refPath);
+                var scores = FidelityComparison.MeanReferenceByKey(refRows);
+                if (scores.Count == 0)
+                    throw new InputException($"{refPath}: no finite reference scores (rows labelled '{FidelityComparison.Reference}' or '{FidelityComparison.Reference}_seedN'); accepted: a designs.csv of a 'tandem fidelity' run with reference trainings");
+                int common = rows.Select(x => x.DesignKey).Distinct(StringComparer.Ordinal).Count(scores.ContainsKey);
+                if (common < 2)
+                    throw new InputException($"{refPath}: its reference covers {common} of the designs in {path}; at least 2 in common (same design keys) are needed to rank");
+                context.Out.Write(SummaryTable(FidelityComparison.SummariseAgainst(rows, scores)));
+                int replicates = refRows.Where(x => FidelityComparison.IsReference(x.Fidelity)).Select(x => x.Fidelity).Distinct().Count();
+                context.Out.WriteLine($"reference: the mean of {replicates} reference replicate(s) in {refPath} ({common} designs in common, matched by design key); "
+                    + $"every label of {path}, its own reference replicates included, is ranked against it.");
+            }
+            else
+            {
+                if (!rows.Any(x => FidelityComparison.IsReference(x.Fidelity)))
+                    throw new InputException($"{path}: no reference rows ('{FidelityComparison.Reference}', '{FidelityComparison.Reference}_seedN'); give --reference with a run that has them");
+                int designs = rows.Select(x => x.DesignKey).Distinct(StringComparer.Ordinal).Count();
+                context.Out.Write(SummaryTable(FidelityComparison.Summarise(rows, designs)));
+                var agreement = FidelityComparison.AgreeReferences(rows);
+                if (agreement.Count > 0) context.Out.Write(AgreementTable(agreement));
+                context.Out.WriteLine($"reference: the per-design mean of the reference replicates in {path} (a reference replicate: against the mean of the others).");
+            }
+            return TandemCli.ExitOk;
+        });
+        return command;
+    }
+
+    private static Table SummaryTable(IEnumerable<FidelitySummary> summary)
+    {
+        var table = new Table().AddColumns("fidelity", "designs", "Kendall τ", "Spearman ρ", "s/design (eval)", "s/design (amortised)", "one-off s");
+        foreach (var s in summary)
+            table.AddRow(s.Fidelity, s.Designs.ToString(CultureInfo.InvariantCulture), F2(s.KendallTau), F2(s.SpearmanRho), F2(s.SecondsPerDesign), F2(s.AmortisedSecondsPerDesign), F2(s.OneOffSeconds));
+        return table;
+    }
+
+    private static Table AgreementTable(IEnumerable<ReferenceAgreement> agreement)
+    {
+        var table = new Table().AddColumns("reference seeds", "designs", "Kendall τ", "Spearman ρ");
+        foreach (var a in agreement)
+            table.AddRow($"{a.A} vs {a.B}", a.Designs.ToString(CultureInfo.InvariantCulture), F2(a.KendallTau), F2(a.SpearmanRho));
+        return table;
+    }
+
+    /// <summary>
+    /// The rows of a designs.csv named by the user, one per fidelity and design: a later row replaces an
+    /// earlier one (a rerun into the same folder appends the supernet rows it always recomputes). A
+    /// missing or unreadable file is an input error.
+    /// </summary>
+    private static List<FidelityRow> ReadDesignsFile(string path)
+    {
+        if (!File.Exists(path)) throw new InputException($"{path}: file not found; expected a designs.csv written by 'tandem fidelity'");
+        try { return [.. ReadRows(path).GroupBy(r => (r.Fidelity, r.DesignKey)).Select(g => g.Last())]; }
+        catch (IOException e) { throw new InputException($"{path}: cannot be read ({e.Message})"); }
     }
 
     /// <summary>Parses repeated <c>--set LABEL.KEY=VALUE</c> into per-label option pairs (a later setting of the same key wins).</summary>
@@ -152,16 +224,31 @@ internal static class FidelityCommand
     private static void WriteRow(StreamWriter w, FidelityRow row) => w.WriteLine(string.Join(',',
         row.Design, row.Fidelity, F(row.Score), F(row.Seconds), F(row.Epochs), row.Macs, row.Parameters, F(row.OneOffSeconds), Quote(row.DesignKey), Quote(row.Failure ?? "")));
 
-    /// <summary>Rows of an earlier run's designs.csv (to continue an interrupted measurement).</summary>
+    /// <summary>Rows of an earlier run's designs.csv (to continue an interrupted measurement, or to rank it again).</summary>
     private static IEnumerable<FidelityRow> ReadRows(string path)
     {
-        foreach (var line in File.ReadLines(path).Skip(1))
+        const string Header = "design,fidelity,score,seconds,epochs,macs,parameters,one_off_seconds,design_key,failure";
+        int number = 0;
+        foreach (var line in File.ReadLines(path))
         {
+            number++;
+            if (number == 1)
+            {
+                if (line.Trim() != Header)
+                    throw new InputException($"{path}, line 1: the header is not that of a designs.csv written by 'tandem fidelity' (expected '{Header}')");
+                continue;
+            }
+            if (line.Length == 0) continue;
             var f = SplitCsv(line);
-            if (f.Count != 10) throw new InputException($"{path}: line '{line}' does not have the 10 columns of a designs.csv written by 'tandem fidelity'; delete the file to start over");
-            double D(string t) => double.Parse(t, NumberStyles.Float, CultureInfo.InvariantCulture);
-            yield return new FidelityRow(int.Parse(f[0], CultureInfo.InvariantCulture), f[8], long.Parse(f[5], CultureInfo.InvariantCulture), long.Parse(f[6], CultureInfo.InvariantCulture),
-                f[1], D(f[2]), D(f[3]), D(f[4]), f[9].Length == 0 ? null : f[9]) { OneOffSeconds = D(f[7]) };
+            if (f.Count != 10) throw new InputException($"{path}, line {number}: {f.Count} columns, expected the 10 of a designs.csv written by 'tandem fidelity'; delete the file to start over");
+            double D(int i, string column) => double.TryParse(f[i], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+                : throw new InputException($"{path}, line {number}: {column} '{f[i]}' is not a number");
+            long L(int i, string column) => long.TryParse(f[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v
+                : throw new InputException($"{path}, line {number}: {column} '{f[i]}' is not a whole number");
+            int design = int.TryParse(f[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var d) ? d
+                : throw new InputException($"{path}, line {number}: design '{f[0]}' is not a whole number");
+            yield return new FidelityRow(design, f[8], L(5, "macs"), L(6, "parameters"),
+                f[1], D(2, "score"), D(3, "seconds"), D(4, "epochs"), f[9].Length == 0 ? null : f[9]) { OneOffSeconds = D(7, "one_off_seconds") };
         }
     }
 

@@ -207,24 +207,48 @@ public static class FidelityComparison
     /// </summary>
     public static IReadOnlyList<FidelitySummary> Summarise(IReadOnlyList<FidelityRow> rows, int designs)
     {
-        var oneOff = rows.GroupBy(r => r.Fidelity).ToDictionary(g => g.Key, g => g.Max(r => r.OneOffSeconds));
-        var replicates = rows.Where(r => IsReference(r.Fidelity)).GroupBy(r => r.Fidelity)
-            .ToDictionary(g => g.Key, g => g.GroupBy(r => r.Design).ToDictionary(d => d.Key, d => d.First().Score));
-        var result = new List<FidelitySummary>();
-        foreach (var group in rows.GroupBy(r => r.Fidelity))
+        var replicates = ReplicateScores(rows, r => r.Design);
+        return rows.GroupBy(r => r.Fidelity).Select(group =>
         {
             var others = IsReference(group.Key) && replicates.Count > 1 ? replicates.Where(p => p.Key != group.Key).Select(p => p.Value).ToList() : replicates.Values.ToList();
             var reference = MeanReference(others);
-            var both = group.Where(r => double.IsFinite(r.Score) && reference.ContainsKey(r.Design)).ToList();
-            var x = both.Select(r => r.Score).ToArray();
-            var y = both.Select(r => reference[r.Design]).ToArray();
-            double tau = both.Count >= 2 ? RankCorrelation.KendallTau(x, y) : double.NaN;
-            double rho = both.Count >= 2 ? RankCorrelation.SpearmanRho(x, y) : double.NaN;
-            double mean = group.Average(r => r.Seconds);
-            double once = oneOff[group.Key];
-            result.Add(new FidelitySummary(group.Key, both.Count, tau, rho, mean, mean + once / Math.Max(1, designs), once));
-        }
-        return result;
+            return Summary(group, designs, r => reference.TryGetValue(r.Design, out var v) ? v : null);
+        }).ToList();
+    }
+
+    /// <summary>
+    /// Per-fidelity τ, ρ and costs of every label in <paramref name="rows"/> — its own reference
+    /// replicates included, ranked like any other fidelity — against an outside reference, for
+    /// example a longer training of the same designs in another run: <paramref name="reference"/> gives
+    /// a score per design key (see <see cref="MeanReferenceByKey"/>). Designs it lacks are left out.
+    /// </summary>
+    public static IReadOnlyList<FidelitySummary> SummariseAgainst(IReadOnlyList<FidelityRow> rows, IReadOnlyDictionary<string, double> reference)
+    {
+        int designs = rows.Select(r => r.DesignKey).Distinct(StringComparer.Ordinal).Count();
+        return rows.GroupBy(r => r.Fidelity).Select(group =>
+            Summary(group, designs, r => reference.TryGetValue(r.DesignKey, out var v) ? v : null)).ToList();
+    }
+
+    /// <summary>Per design key, the mean score over the reference replicates of <paramref name="rows"/>, for designs every replicate scored with a finite value.</summary>
+    public static Dictionary<string, double> MeanReferenceByKey(IReadOnlyList<FidelityRow> rows) =>
+        MeanReference(ReplicateScores(rows, r => r.DesignKey).Values.ToList());
+
+    /// <summary>Per reference replicate, each design's score (the first row of a design counts).</summary>
+    private static Dictionary<string, Dictionary<TKey, double>> ReplicateScores<TKey>(IReadOnlyList<FidelityRow> rows, Func<FidelityRow, TKey> key) where TKey : notnull =>
+        rows.Where(r => IsReference(r.Fidelity)).GroupBy(r => r.Fidelity)
+            .ToDictionary(g => g.Key, g => g.GroupBy(key).ToDictionary(d => d.Key, d => d.First().Score));
+
+    /// <summary>τ and ρ of one fidelity's finite scores against the reference score of each row's design (null: left out), with its costs.</summary>
+    private static FidelitySummary Summary(IGrouping<string, FidelityRow> group, int designs, Func<FidelityRow, double?> referenceOf)
+    {
+        var both = group.Where(r => double.IsFinite(r.Score) && referenceOf(r) is not null).ToList();
+        var x = both.Select(r => r.Score).ToArray();
+        var y = both.Select(r => referenceOf(r)!.Value).ToArray();
+        double tau = both.Count >= 2 ? RankCorrelation.KendallTau(x, y) : double.NaN;
+        double rho = both.Count >= 2 ? RankCorrelation.SpearmanRho(x, y) : double.NaN;
+        double mean = group.Average(r => r.Seconds);
+        double once = group.Max(r => r.OneOffSeconds);
+        return new FidelitySummary(group.Key, both.Count, tau, rho, mean, mean + once / Math.Max(1, designs), once);
     }
 
     /// <summary>τ and ρ between every pair of reference replicates, over the designs both scored.</summary>
@@ -247,9 +271,9 @@ public static class FidelityComparison
     }
 
     /// <summary>Per design, the mean score over <paramref name="replicates"/>, for designs every replicate scored with a finite value.</summary>
-    private static Dictionary<int, double> MeanReference(IReadOnlyList<Dictionary<int, double>> replicates)
+    private static Dictionary<TKey, double> MeanReference<TKey>(IReadOnlyList<Dictionary<TKey, double>> replicates) where TKey : notnull
     {
-        var mean = new Dictionary<int, double>();
+        var mean = new Dictionary<TKey, double>();
         if (replicates.Count == 0) return mean;
         foreach (var design in replicates[0].Keys)
         {

@@ -40,6 +40,72 @@ public sealed class AccuracyCommandsTests : IDisposable
         Assert.Contains("reference_seed2: reused 3 earlier results", _err.ToString());
     }
 
+    private const string DesignsHeader = "design,fidelity,score,seconds,epochs,macs,parameters,one_off_seconds,design_key,failure";
+
+    private string DesignsFile(string name, params (int Design, string Fidelity, double Score)[] rows)
+    {
+        var lines = new List<string> { DesignsHeader };
+        lines.AddRange(rows.Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{r.Design},{r.Fidelity},{r.Score},2,0,100,10,0,\"k{r.Design}\",\"\"")));
+        string path = _dir.File(name);
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    [Fact]
+    public async Task Fidelity_rank_reranks_a_finished_run_against_its_own_or_another_reference()
+    {
+        // Own reference orders k0 < k1 < k2 < k3; "p" agrees, "q" is reversed; a later "p" row of k3
+        // replaces the earlier one (as a rerun's recomputed supernet rows do).
+        string rows = DesignsFile("run.csv", (0, "reference", 1), (1, "reference", 2), (2, "reference", 3), (3, "reference", 4),
+            (0, "p", 10), (1, "p", 20), (2, "p", 30), (3, "p", 0), (3, "p", 40), (0, "q", 4), (1, "q", 3), (2, "q", 2), (3, "q", 1));
+        int code = await TandemCli.RunAsync(["fidelity", "rank", rows], Context(), TestContext.Current.CancellationToken);
+        Assert.True(code == 0, _err.ToString());
+        string text = _out.ToString();
+        Assert.Matches(@"│ p\s+│ 4\s+│ 1\.00 ", text);
+        Assert.Matches(@"│ q\s+│ 4\s+│ -1\.00 ", text);
+
+        // Another run whose reference is the reverse: now q agrees and the own reference is reversed.
+        // (Its designs are numbered differently; they are matched by design key.)
+        string other = _dir.File("long.csv");
+        File.WriteAllLines(other, [DesignsHeader, .. new[] { 4.0, 3, 2, 1 }.Select((score, d) => $"{9 - d},reference,{score},2,0,100,10,0,\"k{d}\",\"\"")]);
+        _out.GetStringBuilder().Clear();
+        code = await TandemCli.RunAsync(["fidelity", "rank", rows, "--reference", other], Context(), TestContext.Current.CancellationToken);
+        Assert.True(code == 0, _err.ToString());
+        text = _out.ToString();
+        Assert.Matches(@"│ q\s+│ 4\s+│ 1\.00 ", text);
+        Assert.Matches(@"│ reference\s+│ 4\s+│ -1\.00 ", text);
+        Assert.Contains("4 designs in common", text);
+    }
+
+    [Fact]
+    public async Task Fidelity_rank_rejects_bad_files_with_exit_code_2()
+    {
+        string good = DesignsFile("good.csv", (0, "reference", 1), (1, "reference", 2), (0, "p", 1), (1, "p", 2));
+        string noReference = DesignsFile("noref.csv", (0, "p", 1), (1, "p", 2));
+        string badScore = _dir.File("bad.csv");
+        File.WriteAllLines(badScore, [DesignsHeader, "0,p,abc,1,0,1,1,0,\"k0\",\"\""]);
+        string other = DesignsFile("other.csv", (0, "reference", 1));
+        foreach (var (args, expected) in new (string[], string)[]
+        {
+            (["fidelity", "rank", _dir.File("missing.csv")], "file not found"),
+            (["fidelity", "rank", badScore], "line 2: score 'abc' is not a number"),
+            (["fidelity", "rank", noReference], "no reference rows"),
+            (["fidelity", "rank", good, "--reference", noReference], "no finite reference scores"),
+            (["fidelity", "rank", good, "--reference", other], "covers 1 of the designs"),
+        })
+        {
+            _err.GetStringBuilder().Clear();
+            int code = await TandemCli.RunAsync(args, Context(), TestContext.Current.CancellationToken);
+            Assert.Equal(2, code);
+            Assert.Contains(expected, _err.ToString());
+        }
+        File.WriteAllText(badScore, "not,a,designs,file\n");
+        _err.GetStringBuilder().Clear();
+        Assert.Equal(2, await TandemCli.RunAsync(["fidelity", "rank", badScore], Context(), TestContext.Current.CancellationToken));
+        Assert.Contains("line 1: the header", _err.ToString());
+    }
+
     [Theory]
     [InlineData("--set", "batch_size=16", "LABEL.KEY=VALUE")]
     [InlineData("--reference-seeds", "0", "--reference-seeds")]

@@ -44,6 +44,33 @@ public sealed class FidelityComparisonTests
     }
 
     [Fact]
+    public void An_outside_reference_ranks_every_label_including_the_own_replicates_by_design_key()
+    {
+        // This run: designs d0..d3 with a proxy and its own reference seed; another run of the same
+        // designs (numbered differently) has two longer reference seeds whose mean orders d3 < d2 < d1 < d0.
+        var rows = new List<FidelityRow>();
+        for (int d = 0; d < 4; d++)
+        {
+            rows.Add(Row(d, "proxy", -d));
+            rows.Add(Row(d, FidelityComparison.ReferenceLabel(0), d));
+        }
+        var other = new List<FidelityRow>
+        {
+            Row(0, "x", 5) with { DesignKey = "d3" },
+            Row(0, "reference", 1) with { DesignKey = "d3" }, Row(1, "reference", 2) with { DesignKey = "d2" },
+            Row(2, "reference", 3) with { DesignKey = "d1" }, Row(3, "reference", 6) with { DesignKey = "d0" },
+            Row(0, "reference_seed2", 1) with { DesignKey = "d3" }, Row(1, "reference_seed2", 2) with { DesignKey = "d2" },
+            Row(2, "reference_seed2", 5) with { DesignKey = "d1" }, Row(3, "reference_seed2", double.NaN) with { DesignKey = "d0" },
+        };
+        var mean = FidelityComparison.MeanReferenceByKey(other);
+        Assert.Equal(new Dictionary<string, double> { ["d3"] = 1, ["d2"] = 2, ["d1"] = 4 }, mean); // d0 failed on one seed: left out
+        var summary = FidelityComparison.SummariseAgainst(rows, mean).ToDictionary(s => s.Fidelity);
+        Assert.Equal((3, 1.0), (summary["proxy"].Designs, summary["proxy"].KendallTau));
+        Assert.Equal((3, -1.0), (summary["reference"].Designs, summary["reference"].KendallTau)); // its own reference is just another label here
+        Assert.Equal(1, summary["proxy"].SecondsPerDesign, 12);
+    }
+
+    [Fact]
     public void Labels_name_variants_of_one_evaluator_and_seeds_stay_stable()
     {
         Assert.Equal(("supernet-ft", "supernet"), FidelityComparison.ParseFidelity("supernet-ft:supernet"));
