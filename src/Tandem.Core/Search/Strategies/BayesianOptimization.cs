@@ -403,18 +403,7 @@ internal sealed class BayesianOptimization : IStrategy
         for (int c = 0; c < candidates.Count; c++)
         {
             var mu = _objectiveModels.Select(g => Mean(g, encoded[c])).ToArray();
-            double eps;
-            if (m == 1 || warpedFront.Count == 0) eps = mu.Sum();
-            else
-            {
-                eps = double.PositiveInfinity;
-                foreach (var p in warpedFront)
-                {
-                    double worst = double.NegativeInfinity;
-                    for (int k = 0; k < m; k++) worst = Math.Max(worst, mu[k] - p[k]);
-                    eps = Math.Min(eps, worst);
-                }
-            }
+            double eps = m == 1 || warpedFront.Count == 0 ? mu.Sum() : Epsilon(mu, warpedFront);
             for (int i = 0; i < _constraintModels.Length; i++)
             {
                 var g = _constraintModels[i];
