@@ -14,7 +14,11 @@ many of those into cells with no edge into the output but 0→3, the classes' fa
 members found there and in all, the best accuracy evaluated, the first evaluation (1-based) of a cell
 at or above --top accuracy (default 94.0 %: the table's most accurate cells), and how many parameter
 changes separated those cells from the run's evaluated front after its first 30 and 60 evaluations
-(the `membership_region` trust region reaches one change).
+(the `membership_region` trust region reaches one change). Then, per strategy (means over its runs in the
+file): evaluations and members found by the size of the group of cells with equal live form and equal
+executed operations (cells of one such group differ only by noise and the dead-operation patterns below),
+and evaluations per 50-evaluation phase by how far below the exact front at their own latency the cells'
+accuracies lie (front members; within 0.3 points; 0.3 to 1; more than 1).
 
 With --dead-operations it prints instead which cells of the fast part (edges 1->3 and 2->3 `none`, so
 only 0->3 reaches the output and edges 0->1, 0->2, 1->2 are dead code) are slower than 1.25 x their
@@ -28,6 +32,7 @@ import collections
 import csv
 import os
 import re
+import statistics
 import sys
 
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
@@ -106,6 +111,14 @@ def main():
     by_twins = collections.Counter(twins[(form[c], executed(c))] for c in front)
     print("front members by the size of their group of equal live form and equal executed operations: "
           + ", ".join(f"{n} in groups of {s}" for s, n in sorted(by_twins.items(), reverse=True)))
+    spreads = sorted(statistics.pstdev(v) for v in group_values(cells, form, acc) if len(v) >= 25 and max(v) > 11)
+    quartiles = statistics.quantiles(spreads, n=4)
+    print(f"accuracy spread within the {len(spreads)} live forms of at least 25 cells with a live path (standard deviation, points): "
+          f"median {quartiles[1]:.2f}, middle half {quartiles[0]:.2f}-{quartiles[2]:.2f}, largest {spreads[-1]:.2f}")
+    gap = shortfall_below(front, acc, lat)
+    near = collections.Counter("<= 0.3" if gap(c) <= 0.3 else "0.3-1" if gap(c) <= 1 else "> 1" for c in cells if c not in members)
+    print(f"other cells by accuracy points below the exact front at their latency: {near['<= 0.3']} within 0.3, {near['0.3-1']} 0.3-1, {near['> 1']} more than 1"
+          + f" ({sum(1 for c in cells if c not in members and gap(c) <= 0.3 and twins[(form[c], executed(c))] == 1)} of those within 0.3 alone in their group)")
     big = {f for f, n in size.items() if n == max(size.values())}
     print(f"classes of {max(size.values())} cells (one live edge from input to output, or none): "
           + "; ".join(f"{name(f)}: {sum(1 for c in front if form[c] == f)} members" for f in sorted(big)))
@@ -141,6 +154,60 @@ def main():
                   f"{sum(1 for c in set(in_big) if c in members)} members, {sum(1 for c in set(designs) if c in members)} members in all, "
                   f"best {max(acc[c] for c in designs):.2f} %, first >= {args.top:.2f} % at {first if first else 'never'}, "
                   f"distance {distance_to_top(designs[:30])} / {distance_to_top(designs[:60])}")
+        allocation(runs, cells, acc, lat, front, twins, form, executed)
+
+
+def group_values(cells, key, value):
+    """The values of the cells of each group of equal key(cell)."""
+    groups = collections.defaultdict(list)
+    for c in cells:
+        groups[key[c]].append(value[c])
+    return groups.values()
+
+
+def shortfall_below(front, acc, lat):
+    """A function giving how many accuracy points a cell lies below the exact front's best cell no slower than it (the fastest cell is on the front)."""
+    front_lat = [lat[c] for c in front]  # increasing, accuracy increasing too
+
+    def shortfall(c):
+        lo, hi = 0, len(front) - 1
+        while lo < hi:  # last front member with latency <= lat[c]
+            mid = (lo + hi + 1) // 2
+            if front_lat[mid] <= lat[c]:
+                lo = mid
+            else:
+                hi = mid - 1
+        return acc[front[lo]] - acc[c]
+    return shortfall
+
+
+def allocation(runs, cells, acc, lat, front, twins, form, executed_of):
+    """Per strategy, means over its runs: where the evaluations went and where the members found were."""
+    members = set(front)
+    shortfall = shortfall_below(front, acc, lat)
+    group = {c: twins[(form[c], executed_of(c))] for c in cells}
+    members_by_size = collections.Counter(group[c] for c in front)
+    for strategy in sorted({s for s, _ in runs}):
+        seeds = [d for (s, _), d in sorted(runs.items()) if s == strategy]
+        n = len(seeds)
+        evals, found = collections.Counter(), collections.Counter()
+        for designs in seeds:
+            for c in designs:
+                evals[group[c]] += 1
+            for c in set(designs) & members:
+                found[group[c]] += 1
+        print(f"  {strategy}, mean of {n} runs, by the size of the group of equal live form and executed operations: "
+              + "; ".join(f"groups of {k}: {members_by_size[k]} members, {evals[k] / n:.1f} evaluations, {found[k] / n:.1f} found"
+                          for k in sorted(set(evals) | set(members_by_size))))
+        bins = ("members", "<= 0.3", "0.3-1", "> 1")
+        phases = collections.defaultdict(collections.Counter)
+        for designs in seeds:
+            for i, c in enumerate(designs):
+                gap = shortfall(c)
+                phases[i // 50][bins[0] if c in members else bins[1] if gap <= 0.3 else bins[2] if gap <= 1 else bins[3]] += 1
+        print(f"  {strategy}, evaluations per run by accuracy points below the exact front at their latency (members / <= 0.3 / 0.3-1 / > 1):")
+        for k in sorted(phases):
+            print(f"    evaluations {k * 50 + 1}-{k * 50 + 50}: " + " / ".join(f"{phases[k][b] / n:.1f}" for b in bins))
 
 
 def dead_operations(reference):
