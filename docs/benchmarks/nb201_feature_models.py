@@ -9,7 +9,9 @@ outputs, fitted noise — by maximum marginal likelihood (L-BFGS-B from two star
 other live cell. Printed per feature set: Spearman ρ over all held-out live cells, and ρ and RMSE
 (accuracy points) over the held-out cells at ≥ 92 %, where the exact fronts' accurate halves lie;
 mean over repetitions with different random training sets (same sets for every feature set).
-Unlike Tandem's GP this one models raw accuracies (no rank warp): it compares inputs, not the BO.
+By default, unlike Tandem's GP, this one models raw accuracies: it compares inputs, not the BO; with
+`--warp rank` it fits rank-warped accuracies as Tandem's BO does (`warp: rank`, the default) and maps
+its predictions back through the training accuracies' empirical quantiles for the RMSE.
 
 Feature sets: `raw` (the six edges' operations, categorical), `raw+live` (plus the six live edges:
 `features: categorical`), `raw+live+counts` (plus the eight ordered counts of the live form:
@@ -25,7 +27,7 @@ per-edge operation costs explains (R²) when an edge counts if it is anything bu
 (`live`), or executed (`executed`).
 
 usage: nb201_feature_models.py [--reference DIR] [--target accuracy|latency] [--device raspi4|pixel3]
-                               [--n 100 200] [--repeats 3] [--seed 0]
+                               [--n 100 200] [--repeats 3] [--seed 0] [--warp none|rank]
 Needs NumPy and SciPy.
 """
 import argparse
@@ -35,7 +37,7 @@ import sys
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.stats import spearmanr
+from scipy.stats import norm, rankdata, spearmanr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nb201_front_anatomy import encode, executed, live_form  # noqa: E402
@@ -69,8 +71,22 @@ def kernel(ls, a, b, cat, num):
     return (1 + r + r * r / 3) * np.exp(-r)
 
 
-def fit_predict(train, test, y_all, cat, num):
+def rank_warp(y):
+    """Tandem's output warp: ranks (ties averaged) to standard normal quantiles (rank − ½)/n."""
+    return norm.ppf((rankdata(y) - 0.5) / len(y))
+
+
+def fit_predict(train, test, y_all, cat, num, warp="none"):
     y = y_all[train]
+    if warp == "rank":
+        # Fit and predict on the warped scale, then map predictions back through the training outputs'
+        # empirical quantiles so that errors are in accuracy points again.
+        pred = fit_predict_z(train, test, rank_warp(y), cat, num)
+        return np.quantile(y, np.clip(norm.cdf(pred), 0, 1))
+    return fit_predict_z(train, test, y, cat, num)
+
+
+def fit_predict_z(train, test, y, cat, num):
     mu, sd = y.mean(), y.std()
     z = (y - mu) / sd
     dims = cat.shape[1] + num.shape[1]
@@ -114,6 +130,7 @@ def main():
     ap.add_argument("--n", type=int, nargs="+", default=[100, 200])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--warp", default="none", choices=["none", "rank"], help="rank: fit on rank-warped outputs as Tandem's BO does (accuracy only)")
     args = ap.parse_args()
     table, column = ("nb201_accuracy.csv", "cifar10_test_acc") if args.target == "accuracy" else ("nb201_latency_visible.csv", f"{args.device}_latency_ms")
     try:
@@ -151,7 +168,7 @@ def main():
             train = rng.choice(pool, n, replace=False)
             test = np.setdiff1d(pool, train)
             for name, (cat, num) in sets.items():
-                pred = fit_predict(train, test, y, cat, num)
+                pred = fit_predict(train, test, y, cat, num, args.warp if args.target == "accuracy" else "none")
                 if args.target == "accuracy":
                     top = y[test] >= 92
                     scores[name].append((spearmanr(pred, y[test])[0], spearmanr(pred[top], y[test][top])[0],
