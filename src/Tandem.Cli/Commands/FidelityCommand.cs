@@ -193,7 +193,7 @@ internal static class FidelityCommand
     {
         if (!File.Exists(path)) throw new InputException($"{path}: file not found; expected a designs.csv written by 'tandem fidelity'");
         try { return [.. ReadRows(path).GroupBy(r => (r.Fidelity, r.DesignKey)).Select(g => g.Last())]; }
-        catch (IOException e) { throw new InputException($"{path}: cannot be read ({e.Message})"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new InputException($"{path}: cannot be read ({e.Message})"); }
     }
 
     /// <summary>Parses repeated <c>--set LABEL.KEY=VALUE</c> into per-label option pairs (a later setting of the same key wins).</summary>
