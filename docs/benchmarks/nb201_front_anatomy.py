@@ -28,6 +28,7 @@ whose dead operations are nevertheless run, which the executed-operation rule do
 usage: nb201_front_anatomy.py [--reference DIR] [--device raspi4|pixel3] [--top PERCENT] [--dead-operations] [EVALUATIONS.csv ...]
 """
 import argparse
+import bisect
 import collections
 import csv
 import os
@@ -108,17 +109,19 @@ def main():
     print("front members by the size of their live form's class: "
           + ", ".join(f"{n} in classes of {s}" for s, n in sorted(by_size.items(), reverse=True)))
     twins = collections.Counter((form[c], executed(c)) for c in cells)
-    by_twins = collections.Counter(twins[(form[c], executed(c))] for c in front)
+    group = {c: twins[(form[c], executed(c))] for c in cells}  # size of each cell's group of equal live form and executed operations
+    by_twins = collections.Counter(group[c] for c in front)
     print("front members by the size of their group of equal live form and equal executed operations: "
           + ", ".join(f"{n} in groups of {s}" for s, n in sorted(by_twins.items(), reverse=True)))
     spreads = sorted(statistics.pstdev(v) for v in group_values(cells, form, acc) if len(v) >= 25 and max(v) > 11)
     quartiles = statistics.quantiles(spreads, n=4)
     print(f"accuracy spread within the {len(spreads)} live forms of at least 25 cells with a live path (standard deviation, points): "
           f"median {quartiles[1]:.2f}, middle half {quartiles[0]:.2f}-{quartiles[2]:.2f}, largest {spreads[-1]:.2f}")
-    gap = shortfall_below(front, acc, lat)
-    near = collections.Counter("<= 0.3" if gap(c) <= 0.3 else "0.3-1" if gap(c) <= 1 else "> 1" for c in cells if c not in members)
+    shortfall = shortfall_below(front, acc, lat)
+    gaps = {c: shortfall(c) for c in cells if c not in members}
+    near = collections.Counter("<= 0.3" if g <= 0.3 else "0.3-1" if g <= 1 else "> 1" for g in gaps.values())
     print(f"other cells by accuracy points below the exact front at their latency: {near['<= 0.3']} within 0.3, {near['0.3-1']} 0.3-1, {near['> 1']} more than 1"
-          + f" ({sum(1 for c in cells if c not in members and gap(c) <= 0.3 and twins[(form[c], executed(c))] == 1)} of those within 0.3 alone in their group)")
+          + f" ({sum(1 for c, g in gaps.items() if g <= 0.3 and group[c] == 1)} of those within 0.3 alone in their group)")
     big = {f for f, n in size.items() if n == max(size.values())}
     print(f"classes of {max(size.values())} cells (one live edge from input to output, or none): "
           + "; ".join(f"{name(f)}: {sum(1 for c in front if form[c] == f)} members" for f in sorted(big)))
@@ -154,7 +157,7 @@ def main():
                   f"{sum(1 for c in set(in_big) if c in members)} members, {sum(1 for c in set(designs) if c in members)} members in all, "
                   f"best {max(acc[c] for c in designs):.2f} %, first >= {args.top:.2f} % at {first if first else 'never'}, "
                   f"distance {distance_to_top(designs[:30])} / {distance_to_top(designs[:60])}")
-        allocation(runs, cells, acc, lat, front, twins, form, executed)
+        allocation(runs, front, group, shortfall)
 
 
 def group_values(cells, key, value):
@@ -170,22 +173,13 @@ def shortfall_below(front, acc, lat):
     front_lat = [lat[c] for c in front]  # increasing, accuracy increasing too
 
     def shortfall(c):
-        lo, hi = 0, len(front) - 1
-        while lo < hi:  # last front member with latency <= lat[c]
-            mid = (lo + hi + 1) // 2
-            if front_lat[mid] <= lat[c]:
-                lo = mid
-            else:
-                hi = mid - 1
-        return acc[front[lo]] - acc[c]
+        return acc[front[bisect.bisect_right(front_lat, lat[c]) - 1]] - acc[c]  # last front member no slower than c
     return shortfall
 
 
-def allocation(runs, cells, acc, lat, front, twins, form, executed_of):
-    """Per strategy, means over its runs: where the evaluations went and where the members found were."""
+def allocation(runs, front, group, shortfall):
+    """Per strategy, means over its runs: where the evaluations went (by the size of each cell's group, and by shortfall(cell)) and where the members found were."""
     members = set(front)
-    shortfall = shortfall_below(front, acc, lat)
-    group = {c: twins[(form[c], executed_of(c))] for c in cells}
     members_by_size = collections.Counter(group[c] for c in front)
     for strategy in sorted({s for s, _ in runs}):
         seeds = [d for (s, _), d in sorted(runs.items()) if s == strategy]
