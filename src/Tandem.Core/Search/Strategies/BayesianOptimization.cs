@@ -332,11 +332,7 @@ internal sealed class BayesianOptimization : IStrategy
             if (ClassKey(encoded[best]) is { } chosenClass) batchClasses[chosenClass] = batchClasses.GetValueOrDefault(chosenClass) + 1;
             var chosen = candidates[best];
             if (_options.Calibrate && membership)
-                _predicted[chosen.Key] = _objectiveModels.Select(g =>
-                {
-                    var (mu, sd) = g.Predict(encoded[best]);
-                    return (mu, Math.Sqrt(sd * sd + g.NoiseVarianceAt(mu)));
-                }).ToArray();
+                _predicted[chosen.Key] = _objectiveModels.Select(g => PredictWithNoise(g, encoded[best])).ToArray();
             result.Add(chosen);
             _seen.Add(chosen.Key);
             if (b + 1 < count)
@@ -496,9 +492,9 @@ internal sealed class BayesianOptimization : IStrategy
             poolStd[a] = new double[m];
             for (int k = 0; k < m; k++)
             {
-                var (mu, sd) = _objectiveModels[k].Predict(encoded[pool[a]]);
+                var (mu, sd) = PredictWithNoise(_objectiveModels[k], encoded[pool[a]]);
                 poolMean[a][k] = mu;
-                poolStd[a][k] = Math.Sqrt(sd * sd + _objectiveModels[k].NoiseVarianceAt(mu)) * spread[k];
+                poolStd[a][k] = sd * spread[k];
             }
         }
         // With a class cap: whether each pooled candidate's class is still open, asked once per candidate
@@ -653,6 +649,13 @@ internal sealed class BayesianOptimization : IStrategy
             string key = ClassKey(encoded[c])!;
             return _classCount.GetValueOrDefault(key) + batch.GetValueOrDefault(key) < _options.MembershipClassCap;
         };
+    }
+
+    /// <summary>A surrogate's posterior mean at x and the standard deviation of a new measurement there (model and fitted noise), warped scale.</summary>
+    private static (double Mean, double Std) PredictWithNoise(GaussianProcess g, double[] x)
+    {
+        var (mu, sd) = g.Predict(x);
+        return (mu, Math.Sqrt(sd * sd + g.NoiseVarianceAt(mu)));
     }
 
     /// <summary>With <c>calibrate</c>: per objective, how many evaluated predictions the factor has seen (for tests).</summary>
