@@ -18,13 +18,15 @@ internal static class Profile
     public static int RunRows(string path, int top, string? only = null)
     {
         var rows = new List<(string Id, double Total, double Ifmap, long Misses)>();
-        // Warm-up pass: without it the first rows' CPU time includes the JIT's tier-up compilations.
-        foreach (var row in ScaleSimReferenceRow.Read(path))
-            if (only is null || row.Id.Contains(only, StringComparison.Ordinal))
-                for (int i = 0; i < 3; i++) SystolicModel.Evaluate(row.Shape, row.Config);
-        foreach (var row in ScaleSimReferenceRow.Read(path))
+        var selected = ScaleSimReferenceRow.Read(path).Where(r => only is null || r.Id.Contains(only, StringComparison.Ordinal)).ToList();
+        // Warm-up: without it the first rows' CPU time includes the JIT's tier-up compilations, which
+        // wait for 30 calls of a method and then run in the background, so a few filtered rows need
+        // repeating for a while (at least three passes and half a second).
+        var warm = Stopwatch.StartNew();
+        for (int pass = 0; pass < 3 || warm.ElapsedMilliseconds < 500; pass++)
+            foreach (var row in selected) SystolicModel.Evaluate(row.Shape, row.Config);
+        foreach (var row in selected)
         {
-            if (only is not null && !row.Id.Contains(only, StringComparison.Ordinal)) continue;
             var (s, config) = (row.Shape, row.Config);
             var g = new SystolicModel.Geometry(s, config);
             long w = SystolicModel.Window(config.IfmapSramWords);
