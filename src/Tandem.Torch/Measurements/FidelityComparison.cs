@@ -208,10 +208,11 @@ public static class FidelityComparison
     public static IReadOnlyList<FidelitySummary> Summarise(IReadOnlyList<FidelityRow> rows, int designs)
     {
         var replicates = ReplicateScores(rows, r => r.Design);
+        var all = MeanReference(replicates.Values.ToList());
         return rows.GroupBy(r => r.Fidelity).Select(group =>
         {
-            var others = IsReference(group.Key) && replicates.Count > 1 ? replicates.Where(p => p.Key != group.Key).Select(p => p.Value).ToList() : replicates.Values.ToList();
-            var reference = MeanReference(others);
+            var reference = IsReference(group.Key) && replicates.Count > 1
+                ? MeanReference(replicates.Where(p => p.Key != group.Key).Select(p => p.Value).ToList()) : all;
             return Summary(group, designs, r => reference.TryGetValue(r.Design, out var v) ? v : null);
         }).ToList();
     }
