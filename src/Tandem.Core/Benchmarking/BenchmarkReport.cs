@@ -86,14 +86,14 @@ public static class BenchmarkReport
         return sb.ToString();
     }
 
-    /// <summary>One row per evaluation of every run that recorded its designs: strategy, seed, evaluation number, design key, whether it is an exact front member.</summary>
+    /// <summary>One row per evaluation of every run that recorded its designs: strategy, seed, evaluation number, design key, whether it is an exact front member, and the probability of membership the strategy predicted when it proposed the design (empty when it made no such forecast).</summary>
     public static string EvaluationsCsv(BenchmarkResult result)
     {
-        var sb = new StringBuilder("strategy,seed,evaluation,design,exact_front_member\n");
+        var sb = new StringBuilder("strategy,seed,evaluation,design,exact_front_member,predicted_member_probability\n");
         foreach (var s in result.Strategies)
             foreach (var r in s.Runs)
                 for (int k = 0; k < r.Keys.Count; k++)
-                    sb.Append(CultureInfo.InvariantCulture, $"{Csv(s.Label)},{r.Seed},{k + 1},{Csv(r.Keys[k])},{(result.Exact.Keys.Contains(r.Keys[k]) ? 1 : 0)}\n");
+                    sb.Append(CultureInfo.InvariantCulture, $"{Csv(s.Label)},{r.Seed},{k + 1},{Csv(r.Keys[k])},{(result.Exact.Keys.Contains(r.Keys[k]) ? 1 : 0)},{(k < r.Forecasts.Count && r.Forecasts[k] is double p ? p.ToString("R", CultureInfo.InvariantCulture) : "")}\n");
         return sb.ToString();
     }
 

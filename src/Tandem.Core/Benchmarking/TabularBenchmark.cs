@@ -89,7 +89,7 @@ public sealed class TabularBenchmark(TabularBenchmarkOptions options, StrategyRe
                 var run = await new StudyRunner(storage).RunAsync("bench", context, strategy, evaluator,
                     new StudyRunnerOptions { Budget = new StudyBudget { MaxTrials = o.Budget }, Workers = o.Workers }, null, cancellationToken);
                 watch.Stop();
-                runs.Add(Track(exact, context, run.Trials, seed, watch.Elapsed.TotalSeconds, run.StopReason));
+                runs.Add(Track(exact, context, run.Trials, seed, watch.Elapsed.TotalSeconds, run.StopReason, strategy as IFrontForecast));
                 progress?.Report($"{s.Label} seed {seed}: hypervolume ratio {runs[^1].HypervolumeRatio[^1]:F4}, front found {runs[^1].FrontFound}/{exact.Size} ({watch.Elapsed.TotalSeconds:F1} s)");
             }
             results.Add(new StrategyResult(s.Label, runs));
@@ -120,13 +120,14 @@ public sealed class TabularBenchmark(TabularBenchmarkOptions options, StrategyRe
         catch (SpaceException e) { throw new TableException($"{string.Join(" + ", options.Table.Files)}: {options.Table.Key} '{tableKey}' is not a design of the {options.Space.Name} space: {e.Message}"); }
     }
 
-    private RunCurve Track(ExactFront exact, StrategyContext context, IReadOnlyList<TrialRecord> trials, int seed, double seconds, StopReason stop)
+    private RunCurve Track(ExactFront exact, StrategyContext context, IReadOnlyList<TrialRecord> trials, int seed, double seconds, StopReason stop, IFrontForecast? forecaster)
     {
         var tracker = new ParetoTracker(exact);
         var hv = new double[options.Budget];
         var ff = new double[options.Budget];
         var ordered = trials.OrderBy(t => t.Number).ToArray();
         var keys = new List<string>(ordered.Length);
+        var forecasts = new List<double?>(ordered.Length);
         for (int k = 0; k < options.Budget; k++)
         {
             if (k < ordered.Length)
@@ -135,12 +136,13 @@ public sealed class TabularBenchmark(TabularBenchmarkOptions options, StrategyRe
                 var outcome = t.ToOutcome();
                 var design = options.Space.Space.Parse(t.Params);
                 keys.Add(options.Space.KeyOf(design));
+                forecasts.Add(forecaster?.FrontProbability(design.Key));
                 tracker.Add(keys[^1], context.ObjectiveVector(outcome), context.IsFeasible(outcome));
             }
             hv[k] = tracker.HypervolumeRatio;
             ff[k] = tracker.FrontFraction;
         }
-        return new RunCurve(seed, hv, ff, tracker.FrontFound, ordered.Length, seconds, stop) { Keys = keys };
+        return new RunCurve(seed, hv, ff, tracker.FrontFound, ordered.Length, seconds, stop) { Keys = keys, Forecasts = forecasts };
     }
 
     /// <summary>Answers a design from the table: the objective and constraint columns of its row.</summary>
@@ -174,6 +176,9 @@ public sealed record RunCurve(int Seed, double[] HypervolumeRatio, double[] Fron
 {
     /// <summary>The evaluated designs in evaluation order (the table's keys), when the benchmark records them.</summary>
     public IReadOnlyList<string> Keys { get; init; } = [];
+
+    /// <summary>Per evaluated design (as <see cref="Keys"/>), the strategy's predicted probability that it is a front member when it proposed it (<see cref="IFrontForecast"/>), or null.</summary>
+    public IReadOnlyList<double?> Forecasts { get; init; } = [];
 }
 
 /// <summary>All runs of one strategy.</summary>

@@ -28,6 +28,18 @@ public interface IStrategy
 }
 
 /// <summary>
+/// A strategy that can say how likely it believed a design it proposed to be a member of the true
+/// Pareto front (feasible and non-dominated among all designs), for checking that belief against the
+/// outcome (<c>tandem benchmark tabular</c> writes it beside every evaluation). Null for designs it
+/// did not propose by such a forecast (initial random designs, other acquisitions, told designs).
+/// </summary>
+public interface IFrontForecast
+{
+    /// <summary>The predicted probability (0–1) that the design with this key is a feasible front member, as of its proposal; null if none was made.</summary>
+    double? FrontProbability(string designKey);
+}
+
+/// <summary>
 /// What a strategy knows about the problem: the space, the objectives, the hard constraints and the
 /// seed. Helpers turn an outcome into a minimisation vector and a constraint violation so that every
 /// strategy treats pruned and failed trials the same way.

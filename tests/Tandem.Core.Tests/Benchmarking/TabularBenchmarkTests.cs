@@ -95,9 +95,28 @@ public class TabularBenchmarkTests
                 Assert.Equal(Enumerable.Range(1, 60).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), mine.Select(x => x[2]));
                 Assert.Equal(r.FrontFound, mine.Count(x => x[4] == "1"));
                 Assert.Equal(60, mine.Select(x => x[3]).Distinct().Count());
+                Assert.All(mine, x => Assert.Equal("", x[5])); // random and NSGA-II make no membership forecasts
             }
         await BenchmarkReport.WriteAsync(result, [], dir.Path);
         Assert.True(File.Exists(Path.Combine(dir.Path, "evaluations.csv")));
+    }
+
+    [Fact]
+    public async Task Membership_forecasts_are_written_beside_the_evaluations_they_chose()
+    {
+        using var dir = new TempDirectory();
+        var config = Tandem.Core.Tests.Search.SearchTestKit.Options("""{"name": "bo", "acquisition": "membership", "initial": 8, "membership_draws": 8, "membership_pool": 200}""");
+        var options = Options(SyntheticTable(dir), [], 30, 1) with { Strategies = [new BenchmarkStrategy("bo-member", config)] };
+        var result = await new TabularBenchmark(options, Registry).RunAsync();
+        var run = result.Strategies[0].Runs[0];
+        Assert.Equal(30, run.Forecasts.Count);
+        Assert.All(run.Forecasts.Take(8), f => Assert.Null(f)); // the initial random designs
+        Assert.All(run.Forecasts.Skip(8), f => Assert.InRange(f!.Value, 0, 1));
+        Assert.Contains(run.Forecasts, f => f > 0);
+        var rows = BenchmarkReport.EvaluationsCsv(result).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("strategy,seed,evaluation,design,exact_front_member,predicted_member_probability", rows[0]);
+        var written = rows.Skip(1).Select(l => l.Split(',')[5]).ToArray();
+        Assert.Equal(run.Forecasts.Select(f => f is double p ? p.ToString("R", CultureInfo.InvariantCulture) : ""), written);
     }
 
     [Fact]

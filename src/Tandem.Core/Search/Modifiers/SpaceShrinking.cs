@@ -43,7 +43,7 @@ public sealed record ShrinkingOptions
 /// seeded random surviving choice, floats are clamped) and the repaired design is what is evaluated
 /// and told back. Shrinking never removes the last <see cref="ShrinkingOptions.MinValues"/> values.
 /// </summary>
-internal sealed class SpaceShrinking : IStrategy
+internal sealed class SpaceShrinking : IStrategy, IFrontForecast
 {
     private readonly IStrategy _inner;
     private readonly StrategyContext _context;
@@ -65,6 +65,8 @@ internal sealed class SpaceShrinking : IStrategy
         _lo = new double[space.Count];
         _hi = Enumerable.Repeat(1.0, space.Count).ToArray();
     }
+
+    public double? FrontProbability(string designKey) => (_inner as IFrontForecast)?.FrontProbability(designKey);
 
     public string Name => $"{_inner.Name}+shrinking";
 

@@ -44,7 +44,7 @@ public sealed record TwoLevelOptions
 /// is dropped without any accuracy being paid for: the inner strategy is told it was pruned (with
 /// the reason), an event is recorded, and a replacement is asked for.
 /// </summary>
-internal sealed class TwoLevelExploration : IStrategy
+internal sealed class TwoLevelExploration : IStrategy, IFrontForecast
 {
     private readonly IStrategy _inner;
     private readonly StrategyContext _context;
@@ -66,6 +66,8 @@ internal sealed class TwoLevelExploration : IStrategy
             throw new ConfigException($"two_level exploration: the design space has no parameters in group(s) {string.Join(", ", options.Groups)}; its groups are {string.Join(", ", context.Space.Parameters.Select(p => p.Group).Distinct())}");
         _rng = new Random(unchecked(context.Seed * 31 + 7));
     }
+
+    public double? FrontProbability(string designKey) => (_inner as IFrontForecast)?.FrontProbability(designKey);
 
     public string Name => $"{_inner.Name}+two_level";
 

@@ -236,7 +236,7 @@ public sealed record BayesianOptimizationOptions
 /// chosen design is added to the models with its predicted mean before choosing the next.
 /// Pruned trials still teach the constraint models through the hardware metrics they carry.
 /// </summary>
-internal sealed class BayesianOptimization : IStrategy
+internal sealed class BayesianOptimization : IStrategy, IFrontForecast
 {
     private readonly StrategyContext _context;
     private readonly BayesianOptimizationOptions _options;
@@ -259,6 +259,10 @@ internal sealed class BayesianOptimization : IStrategy
     // per objective the standardised errors of those predictions once the design was evaluated.
     private readonly Dictionary<string, (double Mean, double Std)[]> _predicted = new(StringComparer.Ordinal);
     private List<double>[] _errors = [];
+    // "membership": per proposed design, the probability it was chosen with (IFrontForecast).
+    private readonly Dictionary<string, double> _forecasts = new(StringComparer.Ordinal);
+
+    public double? FrontProbability(string designKey) => _forecasts.TryGetValue(designKey, out double p) ? p : null;
 
     private static SelectedFeatures Named(IDesignFeatures? all, IReadOnlyList<string> names, string where)
     {
@@ -328,9 +332,11 @@ internal sealed class BayesianOptimization : IStrategy
             bool global = _options.MembershipGlobalEvery > 0 && _modelProposals % _options.MembershipGlobalEvery == 0;
             int extreme = membership && _options.MembershipExtremesEvery > 0 && _modelProposals % _options.MembershipExtremesEvery == 0
                 ? (int)(_extremeTurns++ % _objectiveModels.Length) : -1;
-            int best = membership ? MembershipChoice(encoded, front, global || extreme >= 0 ? null : InRegion(candidates), ClassOpen(encoded, batchClasses), extreme) : Choose(encoded, front);
+            double forecast = double.NaN;
+            int best = membership ? MembershipChoice(encoded, front, global || extreme >= 0 ? null : InRegion(candidates), ClassOpen(encoded, batchClasses), extreme, out forecast) : Choose(encoded, front);
             if (ClassKey(encoded[best]) is { } chosenClass) batchClasses[chosenClass] = batchClasses.GetValueOrDefault(chosenClass) + 1;
             var chosen = candidates[best];
+            if (!double.IsNaN(forecast)) _forecasts[chosen.Key] = forecast;
             if (_options.Calibrate && membership)
                 _predicted[chosen.Key] = _objectiveModels.Select(g => PredictWithNoise(g, encoded[best])).ToArray();
             result.Add(chosen);
@@ -465,8 +471,9 @@ internal sealed class BayesianOptimization : IStrategy
     /// O(candidates · n) for the means plus O(pool · n²) for the variances, n observations.
     /// Multiplied by the probability of feasibility; ties (e.g. all zero) go to the smaller ε.
     /// </summary>
-    private int MembershipChoice(List<double[]> encoded, List<double[]> front, Func<int, bool>? choosable = null, Func<int, bool>? classOpen = null, int extreme = -1)
+    private int MembershipChoice(List<double[]> encoded, List<double[]> front, Func<int, bool>? choosable, Func<int, bool>? classOpen, int extreme, out double forecast)
     {
+        forecast = double.NaN;
         int m = _objectiveModels.Length, n = encoded.Count;
         var known = front.Select(p => p.Select((v, k) => _objectiveModels[k].Warp(v)).ToArray()).ToList();
         var mean = new double[n][];
@@ -545,8 +552,9 @@ internal sealed class BayesianOptimization : IStrategy
             if (open is not null && !open[a]) continue;
             double weight = anyChoosable && !choosable!(pool[a]) ? _options.MembershipOutside : 1;
             if (weight <= 0) continue;
-            double score = weight * probability[a] * ProbabilityOfFeasibility(encoded[pool[a]]);
-            if (score > bestScore) { bestScore = score; best = pool[a]; } // pool is in ε order: ties keep the smaller ε
+            double pof = ProbabilityOfFeasibility(encoded[pool[a]]);
+            double score = weight * probability[a] * pof;
+            if (score > bestScore) { bestScore = score; best = pool[a]; forecast = probability[a] * pof; } // pool is in ε order: ties keep the smaller ε
         }
         return best;
     }
