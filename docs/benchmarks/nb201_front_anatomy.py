@@ -18,7 +18,10 @@ changes separated those cells from the run's evaluated front after its first 30 
 file): evaluations and members found by the size of the group of cells with equal live form and equal
 executed operations (cells of one such group differ only by noise and the dead-operation patterns below),
 and evaluations per 50-evaluation phase by how far below the exact front at their own latency the cells'
-accuracies lie (front members; within 0.3 points; 0.3 to 1; more than 1).
+accuracies lie (front members; within 0.3 points; 0.3 to 1; more than 1). For a strategy whose rows carry
+a `predicted_member_probability` (BO's membership acquisition), it then prints how well those forecasts
+were calibrated: per band of forecast and per group size, the evaluations, their mean forecast and the
+share that are exact front members.
 
 With --dead-operations it prints instead which cells of the fast part (edges 1->3 and 2->3 `none`, so
 only 0->3 reaches the output and edges 0->1, 0->2, 1->2 are dead code) are slower than 1.25 x their
@@ -134,9 +137,12 @@ def main():
 
     for path in args.evaluations:
         runs = collections.defaultdict(list)
+        forecasts = collections.defaultdict(list)  # per run, the strategy's predicted member probability of each evaluation (None: no forecast)
         with open(path) as fh:
             for r in csv.DictReader(fh):
                 runs[(r["strategy"], int(r["seed"]))].append(encode(r["design"]))
+                p = r.get("predicted_member_probability") or ""
+                forecasts[(r["strategy"], int(r["seed"]))].append(float(p) if p else None)
         top = [c for c in cells if acc[c] >= args.top]
 
         def distance_to_top(designs):
@@ -158,6 +164,7 @@ def main():
                   f"best {max(acc[c] for c in designs):.2f} %, first >= {args.top:.2f} % at {first if first else 'never'}, "
                   f"distance {distance_to_top(designs[:30])} / {distance_to_top(designs[:60])}")
         allocation(runs, front, group, shortfall)
+        calibration(runs, forecasts, front, group)
 
 
 def group_values(cells, key, value):
@@ -202,6 +209,27 @@ def allocation(runs, front, group, shortfall):
         print(f"  {strategy}, evaluations per run by accuracy points below the exact front at their latency (members / <= 0.3 / 0.3-1 / > 1):")
         for k in sorted(phases):
             print(f"    evaluations {k * 50 + 1}-{k * 50 + 50}: " + " / ".join(f"{phases[k][b] / n:.1f}" for b in bins))
+
+
+def calibration(runs, forecasts, front, group):
+    """Per strategy that forecast membership (BO's membership acquisition): predicted probability against the share of exact front members, by forecast and by group size."""
+    members = set(front)
+    for strategy in sorted({s for s, _ in runs}):
+        pairs = [(p, c) for key in sorted(runs) if key[0] == strategy for p, c in zip(forecasts[key], runs[key]) if p is not None]
+        if not pairs:
+            continue
+
+        def line(label, chosen):
+            if chosen:
+                hits = sum(1 for _, c in chosen if c in members)
+                print(f"    {label}: {len(chosen)} evaluations, mean forecast {statistics.fmean(p for p, _ in chosen):.3f}, "
+                      f"members {hits} ({hits / len(chosen):.3f})")
+        print(f"  {strategy}, calibration of its {len(pairs)} membership forecasts (predicted probability that the chosen cell is an exact front member):")
+        edges = [0, 0.02, 0.05, 0.1, 0.2, 1.0000001]
+        for lo, hi in zip(edges, edges[1:]):
+            line(f"forecast {lo:.2f}-{min(hi, 1):.2f}", [(p, c) for p, c in pairs if lo <= p < hi])
+        for size in sorted({group[c] for _, c in pairs}):
+            line(f"cells in groups of {size}", [(p, c) for p, c in pairs if group[c] == size])
 
 
 def dead_operations(reference):
