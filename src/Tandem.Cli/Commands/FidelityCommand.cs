@@ -71,7 +71,7 @@ internal static class FidelityCommand
                 string existing = Path.Combine(outDir, "designs.csv");
                 if (File.Exists(existing)) previous.AddRange(ReadRows(existing));
                 rowsFile = new StreamWriter(Path.Combine(outDir, "designs.csv"), append: false, new UTF8Encoding(false)) { AutoFlush = true };
-                rowsFile.WriteLine("design,fidelity,score,seconds,epochs,macs,parameters,one_off_seconds,design_key,failure");
+                rowsFile.WriteLine(DesignsHeader);
                 foreach (var row in previous) WriteRow(rowsFile, row);
             }
             var progress = new LineProgress(context);
@@ -109,7 +109,11 @@ internal static class FidelityCommand
                     File.WriteAllText(Path.Combine(outDir, "summary.csv"), csv.ToString());
                     File.WriteAllText(Path.Combine(outDir, "reference-agreement.csv"), agreementCsv.ToString());
                     File.WriteAllText(Path.Combine(outDir, "summary.md"), md.ToString());
-                    context.Out.WriteLine($"wrote {Path.Combine(outDir, "designs.csv")}, summary.csv, reference-agreement.csv and summary.md");
+                    rowsFile!.Dispose();
+                    rowsFile = null;
+                    int dropped = DropSuperseded(Path.Combine(outDir, "designs.csv"));
+                    context.Out.WriteLine($"wrote {Path.Combine(outDir, "designs.csv")}, summary.csv, reference-agreement.csv and summary.md"
+                        + (dropped > 0 ? $" ({dropped} superseded row(s) of an earlier run dropped from designs.csv)" : ""));
                 }
             }
             finally { rowsFile?.Dispose(); }
@@ -221,21 +225,43 @@ internal static class FidelityCommand
         _ => throw new InputException($"--family '{name}' is not accepted; accepted: {PlainCnnFamily.FamilyName}, {MobileNetV2Family.FamilyName}"),
     };
 
+    private const string DesignsHeader = "design,fidelity,score,seconds,epochs,macs,parameters,one_off_seconds,design_key,failure";
+
+    /// <summary>
+    /// After a finished run: keeps only the last row of each fidelity and design key in designs.csv (a
+    /// rerun recomputes supernet rows and failed ones and appends them after the earlier rows). Done
+    /// only once the run has finished, through a temporary file renamed over the old one, so an
+    /// interrupted run never loses rows. Returns the number of rows dropped.
+    /// </summary>
+    private static int DropSuperseded(string path)
+    {
+        var rows = ReadRows(path).ToList();
+        var kept = rows.GroupBy(r => (r.Fidelity, r.DesignKey)).Select(g => g.Last()).ToHashSet(ReferenceEqualityComparer.Instance);
+        if (kept.Count == rows.Count) return 0;
+        string temporary = path + ".tmp";
+        using (var w = new StreamWriter(temporary, append: false, new UTF8Encoding(false)))
+        {
+            w.WriteLine(DesignsHeader);
+            foreach (var row in rows) if (kept.Contains(row)) WriteRow(w, row);
+        }
+        File.Move(temporary, path, overwrite: true);
+        return rows.Count - kept.Count;
+    }
+
     private static void WriteRow(StreamWriter w, FidelityRow row) => w.WriteLine(string.Join(',',
         row.Design, row.Fidelity, F(row.Score), F(row.Seconds), F(row.Epochs), row.Macs, row.Parameters, F(row.OneOffSeconds), Quote(row.DesignKey), Quote(row.Failure ?? "")));
 
     /// <summary>Rows of an earlier run's designs.csv (to continue an interrupted measurement, or to rank it again).</summary>
     private static IEnumerable<FidelityRow> ReadRows(string path)
     {
-        const string Header = "design,fidelity,score,seconds,epochs,macs,parameters,one_off_seconds,design_key,failure";
         int number = 0;
         foreach (var line in File.ReadLines(path))
         {
             number++;
             if (number == 1)
             {
-                if (line.Trim() != Header)
-                    throw new InputException($"{path}, line 1: the header is not that of a designs.csv written by 'tandem fidelity' (expected '{Header}')");
+                if (line.Trim() != DesignsHeader)
+                    throw new InputException($"{path}, line 1: the header is not that of a designs.csv written by 'tandem fidelity' (expected '{DesignsHeader}')");
                 continue;
             }
             if (line.Length == 0) continue;

@@ -38,6 +38,22 @@ public sealed class AccuracyCommandsTests : IDisposable
         Assert.Equal(0, code);
         Assert.Contains("reference: reused 3 earlier results", _err.ToString());
         Assert.Contains("reference_seed2: reused 3 earlier results", _err.ToString());
+
+        // A failed row is recomputed and the new row appended; once the rerun finishes,
+        // only the last row of each fidelity and design is kept.
+        var lines = File.ReadAllLines(_dir.File("fid/designs.csv"));
+        int synflow = Array.FindIndex(lines, l => l.Contains(",synflow,", StringComparison.Ordinal));
+        lines[synflow] = lines[synflow][..lines[synflow].LastIndexOf(',')] + ",\"out of memory\"";
+        File.WriteAllLines(_dir.File("fid/designs.csv"), lines);
+        _out.GetStringBuilder().Clear();
+        code = await TandemCli.RunAsync(args, Context(), TestContext.Current.CancellationToken);
+        Assert.True(code == 0, _err.ToString());
+        Assert.True(_out.ToString().Contains("1 superseded row(s) of an earlier run dropped", StringComparison.Ordinal), _out.ToString() + _err.ToString());
+        csv = File.ReadAllLines(_dir.File("fid/designs.csv"));
+        Assert.Equal(1 + 3 * 4, csv.Length);
+        Assert.DoesNotContain(csv, l => l.Contains("out of memory", StringComparison.Ordinal));
+        Assert.Equal(3, csv.Count(l => l.Contains(",synflow,", StringComparison.Ordinal)));
+        Assert.False(File.Exists(_dir.File("fid/designs.csv.tmp")));
     }
 
     private const string DesignsHeader = "design,fidelity,score,seconds,epochs,macs,parameters,one_off_seconds,design_key,failure";
