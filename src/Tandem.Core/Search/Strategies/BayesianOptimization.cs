@@ -259,7 +259,9 @@ internal sealed class BayesianOptimization : IStrategy, IFrontForecast
     // per objective the standardised errors of those predictions once the design was evaluated.
     private readonly Dictionary<string, (double Mean, double Std)[]> _predicted = new(StringComparer.Ordinal);
     private List<double>[] _errors = [];
-    // "membership": per proposed design, the probability it was chosen with (IFrontForecast).
+    // "membership": per proposed design, the probability it was chosen with (IFrontForecast): of
+    // membership of the whole space's front when the space is scored whole (enumerate_up_to), else of
+    // the front of the scored candidates and the evaluated designs, which can only be larger.
     private readonly Dictionary<string, double> _forecasts = new(StringComparer.Ordinal);
 
     public double? FrontProbability(string designKey) => _forecasts.TryGetValue(designKey, out double p) ? p : null;
