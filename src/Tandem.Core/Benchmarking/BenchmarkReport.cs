@@ -58,6 +58,7 @@ public static class BenchmarkReport
                     ["front_fraction_std"] = Array(checkpoints.Select(c => ffStd[c - 1])),
                 },
             };
+            if (Forecasts(result, s) is { } forecasts) strategies[s.Label]!["membership_forecasts"] = forecasts;
         }
         var root = new JsonObject();
         foreach (var (k, v) in meta) root[k] = v?.DeepClone();
@@ -71,6 +72,42 @@ public static class BenchmarkReport
         };
         root["strategies"] = strategies;
         return root;
+    }
+
+    /// <summary>Upper ends of the forecast bands of <see cref="Forecasts"/> (the last band ends at 1 inclusive).</summary>
+    private static readonly double[] Bands = [0.02, 0.05, 0.1, 0.2, 1];
+
+    /// <summary>
+    /// For a strategy whose runs forecast membership (<see cref="Search.IFrontForecast"/>): over all its
+    /// forecast evaluations, their count, the sum of the forecasts (members expected) and the exact
+    /// front members among them (members found), and the same per forecast band — how well calibrated
+    /// the forecasts were. Null when the strategy made none.
+    /// </summary>
+    private static JsonObject? Forecasts(BenchmarkResult result, StrategyResult s)
+    {
+        var pairs = s.Runs.SelectMany(r => r.Keys.Select((k, i) => (Key: k, P: i < r.Forecasts.Count ? r.Forecasts[i] : null)))
+            .Where(x => x.P is not null).Select(x => (x.P!.Value, Member: result.Exact.Keys.Contains(x.Key))).ToList();
+        if (pairs.Count == 0) return null;
+        var bands = new JsonArray();
+        double lo = 0;
+        foreach (double hi in Bands)
+        {
+            var inBand = pairs.Where(x => x.Value >= lo && (x.Value < hi || hi == 1)).ToList();
+            bands.Add(new JsonObject
+            {
+                ["from"] = lo, ["to"] = hi, ["evaluations"] = inBand.Count,
+                ["mean_forecast"] = inBand.Count == 0 ? null : inBand.Average(x => x.Value),
+                ["member_share"] = inBand.Count == 0 ? null : inBand.Count(x => x.Member) / (double)inBand.Count,
+            });
+            lo = hi;
+        }
+        return new JsonObject
+        {
+            ["evaluations"] = pairs.Count,
+            ["members_expected"] = pairs.Sum(x => x.Value),
+            ["members_found"] = pairs.Count(x => x.Member),
+            ["bands"] = bands,
+        };
     }
 
     public static string CurvesCsv(BenchmarkResult result)

@@ -75,6 +75,7 @@ public class TabularBenchmarkTests
         }
         var json = BenchmarkReport.Summary(result, new System.Text.Json.Nodes.JsonObject { ["benchmark"] = "tabular" });
         var nsga = json["strategies"]!["nsga2"]!;
+        Assert.Null(nsga["membership_forecasts"]); // NSGA-II makes no forecasts
         var (mean, std) = StrategyResult.MeanStd(result.Strategies[1].Runs.Select(r => r.HypervolumeRatio[^1]).ToArray());
         Assert.Equal(mean, (double)nsga["hypervolume_ratio"]!["mean"]!, 12);
         Assert.Equal(std, (double)nsga["hypervolume_ratio"]!["std"]!, 12);
@@ -117,6 +118,20 @@ public class TabularBenchmarkTests
         Assert.Equal("strategy,seed,evaluation,design,exact_front_member,predicted_member_probability", rows[0]);
         var written = rows.Skip(1).Select(l => l.Split(',')[5]).ToArray();
         Assert.Equal(run.Forecasts.Select(f => f is double p ? p.ToString("R", CultureInfo.InvariantCulture) : ""), written);
+
+        // summary.json: the forecasts' sum against the members among the forecast designs, and per band
+        var summary = BenchmarkReport.Summary(result, [])["strategies"]!["bo-member"]!["membership_forecasts"]!;
+        var forecast = run.Keys.Zip(run.Forecasts).Where(x => x.Second is not null).ToList();
+        Assert.Equal(22, (int)summary["evaluations"]!);
+        Assert.Equal(forecast.Sum(x => x.Second!.Value), (double)summary["members_expected"]!, 12);
+        Assert.Equal(forecast.Count(x => result.Exact.Keys.Contains(x.First)), (int)summary["members_found"]!);
+        var bands = summary["bands"]!.AsArray();
+        Assert.Equal(22, bands.Sum(b => (int)b!["evaluations"]!));
+        Assert.Equal(0, (double)bands[0]!["from"]!);
+        Assert.Equal(1, (double)bands[^1]!["to"]!);
+        foreach (var b in bands)
+            if ((int)b!["evaluations"]! > 0)
+                Assert.InRange((double)b["mean_forecast"]!, (double)b["from"]!, (double)b["to"]!);
     }
 
     [Fact]
