@@ -8,7 +8,8 @@ namespace Tandem.Core.Benchmarking;
 /// <summary>
 /// Writes a benchmark's results: <c>summary.json</c> (per strategy, <c>hypervolume_ratio</c> and
 /// <c>front_fraction</c> objects with <c>mean</c> and <c>std</c> at the final budget, per-seed values,
-/// and curve checkpoints; the exact front; the command and machine) and <c>curves.csv</c> (one row per
+/// and curve checkpoints, and for a strategy that forecasts membership how its forecasts fared; the
+/// exact front; the command and machine) and <c>curves.csv</c> (one row per
 /// strategy and evaluation count: mean and standard deviation of both measures). Ratios are
 /// fractions in [0, 1]; standard deviations are sample standard deviations over seeds.
 /// </summary>
