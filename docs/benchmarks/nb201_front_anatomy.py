@@ -140,9 +140,10 @@ def main():
         forecasts = collections.defaultdict(list)  # per run, the strategy's predicted member probability of each evaluation (None: no forecast)
         with open(path) as fh:
             for r in csv.DictReader(fh):
-                runs[(r["strategy"], int(r["seed"]))].append(encode(r["design"]))
+                run = (r["strategy"], int(r["seed"]))
+                runs[run].append(encode(r["design"]))
                 p = r.get("predicted_member_probability") or ""
-                forecasts[(r["strategy"], int(r["seed"]))].append(float(p) if p else None)
+                forecasts[run].append(float(p) if p else None)
         top = [c for c in cells if acc[c] >= args.top]
 
         def distance_to_top(designs):

@@ -65,6 +65,7 @@ internal static class FidelityCommand
             };
             StreamWriter? rowsFile = null;
             var previous = new List<FidelityRow>();
+            var written = new List<FidelityRow>(); // every row in designs.csv, in file order
             if (outDir != null)
             {
                 Directory.CreateDirectory(outDir);
@@ -73,11 +74,12 @@ internal static class FidelityCommand
                 rowsFile = new StreamWriter(Path.Combine(outDir, "designs.csv"), append: false, new UTF8Encoding(false)) { AutoFlush = true };
                 rowsFile.WriteLine(DesignsHeader);
                 foreach (var row in previous) WriteRow(rowsFile, row);
+                written.AddRange(previous);
             }
             var progress = new LineProgress(context);
             try
             {
-                var result = await FidelityComparison.RunAsync(options, row => { if (rowsFile != null) WriteRow(rowsFile, row); },
+                var result = await FidelityComparison.RunAsync(options, row => { if (rowsFile != null) { WriteRow(rowsFile, row); written.Add(row); } },
                     progress, ct, previous);
                 var summary = result.Summary;
                 context.Out.Write(SummaryTable(summary));
@@ -111,7 +113,7 @@ internal static class FidelityCommand
                     File.WriteAllText(Path.Combine(outDir, "summary.md"), md.ToString());
                     rowsFile!.Dispose();
                     rowsFile = null;
-                    int dropped = DropSuperseded(Path.Combine(outDir, "designs.csv"));
+                    int dropped = DropSuperseded(Path.Combine(outDir, "designs.csv"), written);
                     context.Out.WriteLine($"wrote {Path.Combine(outDir, "designs.csv")}, summary.csv, reference-agreement.csv and summary.md"
                         + (dropped > 0 ? $" ({dropped} superseded row(s) of an earlier run dropped from designs.csv)" : ""));
                 }
@@ -196,7 +198,7 @@ internal static class FidelityCommand
     private static List<FidelityRow> ReadDesignsFile(string path)
     {
         if (!File.Exists(path)) throw new InputException($"{path}: file not found; expected a designs.csv written by 'tandem fidelity'");
-        try { return [.. ReadRows(path).GroupBy(r => (r.Fidelity, r.DesignKey)).Select(g => g.Last())]; }
+        try { return [.. Latest(ReadRows(path))]; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new InputException($"{path}: cannot be read ({e.Message})"); }
     }
 
@@ -231,12 +233,12 @@ internal static class FidelityCommand
     /// After a finished run: keeps only the last row of each fidelity and design key in designs.csv (a
     /// rerun recomputes supernet rows and failed ones and appends them after the earlier rows). Done
     /// only once the run has finished, through a temporary file renamed over the old one, so an
-    /// interrupted run never loses rows. Returns the number of rows dropped.
+    /// interrupted run never loses rows. <paramref name="rows"/> are the file's rows in file order.
+    /// Returns the number of rows dropped.
     /// </summary>
-    private static int DropSuperseded(string path)
+    private static int DropSuperseded(string path, IReadOnlyList<FidelityRow> rows)
     {
-        var rows = ReadRows(path).ToList();
-        var kept = rows.GroupBy(r => (r.Fidelity, r.DesignKey)).Select(g => g.Last()).ToHashSet(ReferenceEqualityComparer.Instance);
+        var kept = Latest(rows).ToHashSet(ReferenceEqualityComparer.Instance);
         if (kept.Count == rows.Count) return 0;
         string temporary = path + ".tmp";
         using (var w = new StreamWriter(temporary, append: false, new UTF8Encoding(false)))
@@ -247,6 +249,10 @@ internal static class FidelityCommand
         File.Move(temporary, path, overwrite: true);
         return rows.Count - kept.Count;
     }
+
+    /// <summary>The last row of each fidelity and design key (a later row replaces an earlier one), in order of first appearance.</summary>
+    private static IEnumerable<FidelityRow> Latest(IEnumerable<FidelityRow> rows) =>
+        rows.GroupBy(r => (r.Fidelity, r.DesignKey)).Select(g => g.Last());
 
     private static void WriteRow(StreamWriter w, FidelityRow row) => w.WriteLine(string.Join(',',
         row.Design, row.Fidelity, F(row.Score), F(row.Seconds), F(row.Epochs), row.Macs, row.Parameters, F(row.OneOffSeconds), Quote(row.DesignKey), Quote(row.Failure ?? "")));

@@ -86,7 +86,7 @@ public static class BenchmarkReport
     /// </summary>
     private static JsonObject? Forecasts(BenchmarkResult result, StrategyResult s)
     {
-        var pairs = s.Runs.SelectMany(r => r.Keys.Select((k, i) => (Key: k, P: i < r.Forecasts.Count ? r.Forecasts[i] : null)))
+        var pairs = s.Runs.SelectMany(r => r.Keys.Select((k, i) => (Key: k, P: r.ForecastAt(i))))
             .Where(x => x.P is not null).Select(x => (x.P!.Value, Member: result.Exact.Keys.Contains(x.Key))).ToList();
         if (pairs.Count == 0) return null;
         var bands = new JsonArray();
@@ -131,7 +131,7 @@ public static class BenchmarkReport
         foreach (var s in result.Strategies)
             foreach (var r in s.Runs)
                 for (int k = 0; k < r.Keys.Count; k++)
-                    sb.Append(CultureInfo.InvariantCulture, $"{Csv(s.Label)},{r.Seed},{k + 1},{Csv(r.Keys[k])},{(result.Exact.Keys.Contains(r.Keys[k]) ? 1 : 0)},{(k < r.Forecasts.Count && r.Forecasts[k] is double p ? p.ToString("R", CultureInfo.InvariantCulture) : "")}\n");
+                    sb.Append(CultureInfo.InvariantCulture, $"{Csv(s.Label)},{r.Seed},{k + 1},{Csv(r.Keys[k])},{(result.Exact.Keys.Contains(r.Keys[k]) ? 1 : 0)},{(r.ForecastAt(k) is double p ? p.ToString("R", CultureInfo.InvariantCulture) : "")}\n");
         return sb.ToString();
     }
 

@@ -179,6 +179,9 @@ public sealed record RunCurve(int Seed, double[] HypervolumeRatio, double[] Fron
 
     /// <summary>Per evaluated design (as <see cref="Keys"/>), the strategy's predicted probability that it is a front member when it proposed it (<see cref="IFrontForecast"/>), or null.</summary>
     public IReadOnlyList<double?> Forecasts { get; init; } = [];
+
+    /// <summary>The forecast of evaluation k (0-based), or null when none was recorded.</summary>
+    public double? ForecastAt(int k) => k < Forecasts.Count ? Forecasts[k] : null;
 }
 
 /// <summary>All runs of one strategy.</summary>
