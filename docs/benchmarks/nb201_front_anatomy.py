@@ -20,8 +20,9 @@ executed operations (cells of one such group differ only by noise and the dead-o
 and evaluations per 50-evaluation phase by how far below the exact front at their own latency the cells'
 accuracies lie (front members; within 0.3 points; 0.3 to 1; more than 1). For a strategy whose rows carry
 a `predicted_member_probability` (BO's membership acquisition), it then prints how well those forecasts
-were calibrated: per band of forecast and per group size, the evaluations, their mean forecast and the
-share that are exact front members.
+were calibrated: the forecasts' sum against the exact front members found among those evaluations, and
+per band of forecast and per group size the evaluations, their mean forecast and the share that are
+exact front members.
 
 With --dead-operations it prints instead which cells of the fast part (edges 1->3 and 2->3 `none`, so
 only 0->3 reaches the output and edges 0->1, 0->2, 1->2 are dead code) are slower than 1.25 x their
@@ -225,7 +226,8 @@ def calibration(runs, forecasts, front, group):
                 hits = sum(1 for _, c in chosen if c in members)
                 print(f"    {label}: {len(chosen)} evaluations, mean forecast {statistics.fmean(p for p, _ in chosen):.3f}, "
                       f"members {hits} ({hits / len(chosen):.3f})")
-        print(f"  {strategy}, calibration of its {len(pairs)} membership forecasts (predicted probability that the chosen cell is an exact front member):")
+        print(f"  {strategy}, calibration of its {len(pairs)} membership forecasts (predicted probability that the chosen cell is an exact front member): "
+              f"they add up to {sum(p for p, _ in pairs):.1f} members, {sum(1 for _, c in pairs if c in members)} found")
         edges = [0, 0.02, 0.05, 0.1, 0.2, 1.0000001]
         for lo, hi in zip(edges, edges[1:]):
             line(f"forecast {lo:.2f}-{min(hi, 1):.2f}", [(p, c) for p, c in pairs if lo <= p < hi])
