@@ -23,7 +23,7 @@ internal static class FidelityCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the designs, the split and the weights.", DefaultValueFactory = _ => 1 };
         var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, mnist, cifar10, cifar100 or synthetic.", DefaultValueFactory = _ => "fashion-mnist" };
         var data = new Option<string?>("--data") { Description = "Folder with the dataset files (IDX files, gzip or not; CIFAR binary batches)." };
-        var fidelities = new Option<string>("--fidelities") { Description = "Comma-separated fidelities to rank: evaluator names, or label:evaluator for a variant (e.g. supernet-ft:supernet).", DefaultValueFactory = _ => "synflow,naswot,grad_norm,snip,supernet,train" };
+        var fidelities = new Option<string>("--fidelities") { Description = "Comma-separated fidelities to rank: evaluator names, or label:evaluator for a variant (e.g. supernet-ft:supernet); append /metric to score by another metric of the evaluator (e.g. supernet-ll:supernet/log_likelihood).", DefaultValueFactory = _ => "synflow,naswot,grad_norm,snip,supernet,train" };
         var refEpochs = new Option<double>("--reference-epochs") { Description = "Epochs of the reference (standalone) training.", DefaultValueFactory = _ => 3 };
         var refSamples = new Option<int>("--reference-samples") { Description = "Training images of the reference training.", DefaultValueFactory = _ => 16_000 };
         var refSeeds = new Option<int>("--reference-seeds") { Description = "Reference trainings per design with different seeds; fidelities are ranked against their mean.", DefaultValueFactory = _ => 3 };

@@ -23,8 +23,9 @@ public sealed record FidelityComparisonOptions
     public string? DataDirectory { get; init; }
     /// <summary>
     /// Fidelities to rank: an evaluator name ("supernet"), or "label:evaluator" to rank one evaluator
-    /// twice under different <see cref="Overrides"/> (e.g. "supernet-ft:supernet"). Labels must be
-    /// distinct and must not start with <see cref="Reference"/>.
+    /// twice under different <see cref="Overrides"/> (e.g. "supernet-ft:supernet"); "/metric" after either
+    /// scores by another of the evaluator's metrics (e.g. "supernet-ll:supernet/log_likelihood"). Labels
+    /// must be distinct and must not start with <see cref="Reference"/>.
     /// </summary>
     public IReadOnlyList<string> Fidelities { get; init; } = ["synflow", "naswot", "grad_norm", "snip", "supernet", "train"];
     public double ReferenceEpochs { get; init; } = 3;
@@ -100,16 +101,30 @@ public static class FidelityComparison
     /// </summary>
     public static int RequestSeed(int seed, int design, int replicate) => unchecked(seed * 1000 + design + replicate * 100_003);
 
-    /// <summary>Parses a <see cref="FidelityComparisonOptions.Fidelities"/> entry into its label and evaluator name.</summary>
-    public static (string Label, string Evaluator) ParseFidelity(string entry)
+    /// <summary>
+    /// Parses a <see cref="FidelityComparisonOptions.Fidelities"/> entry — <c>evaluator</c>, <c>label:evaluator</c>,
+    /// or either followed by <c>/metric</c> to score by another metric of the evaluator than its first (e.g.
+    /// <c>supernet-ll:supernet/log_likelihood</c>) — into its label, evaluator name and metric (null: the first).
+    /// </summary>
+    public static (string Label, string Evaluator, string? Metric) ParseFidelity(string entry)
     {
         int colon = entry.IndexOf(':', StringComparison.Ordinal);
         var (label, evaluator) = colon < 0 ? (entry.Trim(), entry.Trim()) : (entry[..colon].Trim(), entry[(colon + 1)..].Trim());
+        string? metric = null;
+        int slash = evaluator.IndexOf('/', StringComparison.Ordinal);
+        if (slash >= 0)
+        {
+            metric = evaluator[(slash + 1)..].Trim();
+            evaluator = evaluator[..slash].Trim();
+            if (colon < 0) label = entry.Trim();
+            if (metric.Length == 0)
+                throw new Tandem.Core.Configuration.ConfigException($"fidelity '{entry}': expected a metric name after '/'");
+        }
         if (label.Length == 0 || evaluator.Length == 0)
-            throw new Tandem.Core.Configuration.ConfigException($"fidelity '{entry}': expected an evaluator name or label:evaluator");
+            throw new Tandem.Core.Configuration.ConfigException($"fidelity '{entry}': expected an evaluator name or label:evaluator, optionally followed by /metric");
         if (label.StartsWith(Reference, StringComparison.Ordinal))
             throw new Tandem.Core.Configuration.ConfigException($"fidelity '{entry}': labels starting with '{Reference}' are reserved for the reference trainings");
-        return (label, evaluator);
+        return (label, evaluator, metric);
     }
 
     public static async Task<FidelityComparisonResult> RunAsync(
@@ -117,10 +132,10 @@ public static class FidelityComparison
         IReadOnlyList<FidelityRow>? previous = null)
     {
         if (options.ReferenceSeeds < 1) throw new Tandem.Core.Configuration.ConfigException($"reference seeds must be ≥ 1 (got {options.ReferenceSeeds})");
-        var plan = options.Fidelities.Select(f => { var (label, evaluator) = ParseFidelity(f); return (Name: label, Evaluator: evaluator, Replicate: 0); }).ToList();
+        var plan = options.Fidelities.Select(f => { var (label, evaluator, metric) = ParseFidelity(f); return (Name: label, Evaluator: evaluator, Metric: metric, Replicate: 0); }).ToList();
         var duplicate = plan.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate != null) throw new Tandem.Core.Configuration.ConfigException($"fidelity label '{duplicate.Key}' is given twice; name variants label:evaluator");
-        for (int r = 0; r < options.ReferenceSeeds; r++) plan.Add((ReferenceLabel(r), "train", r));
+        for (int r = 0; r < options.ReferenceSeeds; r++) plan.Add((ReferenceLabel(r), "train", null, r));
 
         // Rows of an earlier, interrupted run (same fidelity and design key) are reused, not recomputed.
         var done = (previous ?? []).Where(r => r.Failure is null).GroupBy(r => (r.Fidelity, r.DesignKey)).ToDictionary(g => g.Key, g => g.First());
@@ -128,7 +143,7 @@ public static class FidelityComparison
         var environment = new AccuracyEnvironment { Family = options.Family, DataDirectory = options.DataDirectory, Seed = options.Seed };
         var designs = SampleDesigns(options.Family, options.Designs, options.Seed);
         var rows = new List<FidelityRow>();
-        foreach (var (name, evaluatorName, replicate) in plan)
+        foreach (var (name, evaluatorName, metricName, replicate) in plan)
         {
             // A supernet's evaluation is cheap once it is trained (or cached) and its recipe may have
             // changed since the earlier run, so its rows are always recomputed.
@@ -158,7 +173,10 @@ public static class FidelityComparison
             try
             {
                 var task = evaluator.Task;
-                string metric = evaluator.MetricNames[0];
+                string metric = metricName ?? evaluator.MetricNames[0];
+                if (!evaluator.MetricNames.Contains(metric))
+                    throw new Tandem.Core.Configuration.ConfigException(
+                        $"fidelity '{name}': the {evaluatorName} evaluator has no metric '{metric}'; accepted: {string.Join(", ", evaluator.MetricNames)}");
                 log?.Report($"{name}: {designs.Count} designs");
                 for (int i = 0; i < designs.Count; i++)
                 {

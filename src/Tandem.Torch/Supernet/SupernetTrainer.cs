@@ -62,6 +62,14 @@ public sealed record SandwichOptions
     /// point at the old channel order.
     /// </summary>
     public bool ReorderChannels { get; init; }
+    /// <summary>
+    /// Decay per optimiser step of an exponential moving average of the shared weights (0 = off). When
+    /// set, the trained supernet's weights are replaced by their average at the end of training (BigNAS
+    /// evaluates its sub-networks with such averaged weights): the last steps' randomly drawn
+    /// sub-networks then pull less on the weights every other sub-network shares. Batch-norm statistics
+    /// are not averaged; they are recalibrated per sub-network anyway.
+    /// </summary>
+    public double EmaDecay { get; init; }
 
     /// <summary>Throws a <see cref="Tandem.Core.Configuration.ConfigException"/> naming the first broken invariant.</summary>
     public void Validate()
@@ -74,6 +82,7 @@ public sealed record SandwichOptions
                 $"phases must be 4 non-negative fractions of the budget (largest, +kernel, +depth, +width) with a positive sum (got [{string.Join(", ", PhaseFractions)}])");
         if (Schedule == SupernetSchedule.Uniform && RandomSubnets < 1)
             throw new Tandem.Core.Configuration.ConfigException("shrinking: uniform trains random_subnets sub-networks per step, so random_subnets must be at least 1");
+        if (!(EmaDecay >= 0 && EmaDecay < 1)) throw new Tandem.Core.Configuration.ConfigException($"ema must be within 0 … 1, 1 excluded (0 = off; got {EmaDecay})");
         if (ReorderChannels && Schedule != SupernetSchedule.Progressive)
             throw new Tandem.Core.Configuration.ConfigException("reorder_channels: true needs shrinking: progressive (channels are sorted between its phases)");
     }
@@ -103,9 +112,10 @@ public sealed record SandwichOptions
         _ => ElasticDimensions.All,
     };
 
-    /// <summary>Text that identifies the recipe (for the supernet cache key): every field, lists spelled out.</summary>
+    /// <summary>Text that identifies the recipe (for the supernet cache key): every field, lists spelled out (the averaging only when on, so earlier keys stay valid).</summary>
     public string Identity() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"random {RandomSubnets} distill {Distill} {DistillWeight:R} clip {ClipNorm:R} schedule {Schedule} phases {string.Join('/', PhaseFractions.Select(f => f.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))} reorder {ReorderChannels}");
+        $"random {RandomSubnets} distill {Distill} {DistillWeight:R} clip {ClipNorm:R} schedule {Schedule} phases {string.Join('/', PhaseFractions.Select(f => f.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))} reorder {ReorderChannels}")
+        + (EmaDecay > 0 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" ema {EmaDecay:R}") : "");
 }
 
 /// <summary>Cost of training a supernet: wall seconds, steps, training images per sub-network, epochs over the subset, and how often channels were sorted.</summary>
@@ -131,6 +141,10 @@ internal static class SupernetTrainer
         string stoppedBy;
         int lastLoggedEpoch = -1, phase = -1, reorders = 0;
         var optimizer = NewOptimizer();
+        // The moving average of the weights (BigNAS), when on: shadow copies updated after every step.
+        Tensor[]? average = null;
+        if (sandwich.EmaDecay > 0)
+            using (no_grad()) average = [.. parameters.Select(p => p.detach().clone())];
         try
         {
             net.train();
@@ -167,13 +181,30 @@ internal static class SupernetTrainer
                     else TrainSandwich(net, x, y, sandwich, elastic, o.LabelSmoothing, rng, steps);
                     if (sandwich.ClipNorm > 0) nn.utils.clip_grad_norm_(parameters, sandwich.ClipNorm);
                     optimizer.step();
+                    if (average != null)
+                    {
+                        // Early steps use a shorter memory, min(decay, (1 + t)/(10 + t)) as TensorFlow's
+                        // ExponentialMovingAverage with num_updates does, so the random initial weights
+                        // do not linger in the average of a short training.
+                        double d = Math.Min(sandwich.EmaDecay, (1.0 + steps) / (10.0 + steps));
+                        using (no_grad())
+                            for (int i = 0; i < parameters.Length; i++) average[i].mul_(d).add_(parameters[i], alpha: 1 - d);
+                    }
                 }
                 steps++;
                 samples += batch.Length;
                 if (sampler.Epoch != lastLoggedEpoch) { lastLoggedEpoch = sampler.Epoch; log?.Report($"supernet epoch {sampler.Epoch + 1}, step {steps}"); }
             }
+            // A finished training hands over the averaged weights (a cancelled or failed one throws past this).
+            if (average != null)
+                using (no_grad())
+                    for (int i = 0; i < parameters.Length; i++) parameters[i].copy_(average[i]);
         }
-        finally { optimizer.Dispose(); }
+        finally
+        {
+            optimizer.Dispose();
+            if (average != null) foreach (var t in average) t.Dispose();
+        }
         return new SupernetTrainingOutcome(time.GetElapsedTime(start).TotalSeconds, steps, samples, (double)samples / data.TrainIndices.Length, stoppedBy, reorders);
     }
 

@@ -135,6 +135,15 @@ public sealed class AccuracyCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Fidelity_rejects_a_metric_the_evaluator_does_not_report_with_exit_code_2()
+    {
+        int code = await TandemCli.RunAsync(["fidelity", "--dataset", "synthetic", "--designs", "3", "--fidelities", "naswot/nope",
+            "--reference-epochs", "0.3", "--validation-samples", "300", "--out", "fid-metric"], Context(), TestContext.Current.CancellationToken);
+        Assert.Equal(2, code);
+        Assert.Contains("fidelity 'naswot/nope': the naswot evaluator has no metric 'nope'; accepted: ", _err.ToString());
+    }
+
+    [Fact]
     public async Task Fidelity_rejects_an_unknown_family_with_exit_code_2()
     {
         int code = await TandemCli.RunAsync(["fidelity", "--family", "resnet"], Context(), TestContext.Current.CancellationToken);

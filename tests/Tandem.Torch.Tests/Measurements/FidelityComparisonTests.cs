@@ -73,8 +73,11 @@ public sealed class FidelityComparisonTests
     [Fact]
     public void Labels_name_variants_of_one_evaluator_and_seeds_stay_stable()
     {
-        Assert.Equal(("supernet-ft", "supernet"), FidelityComparison.ParseFidelity("supernet-ft:supernet"));
-        Assert.Equal(("naswot", "naswot"), FidelityComparison.ParseFidelity("naswot"));
+        Assert.Equal(("supernet-ft", "supernet", (string?)null), FidelityComparison.ParseFidelity("supernet-ft:supernet"));
+        Assert.Equal(("naswot", "naswot", (string?)null), FidelityComparison.ParseFidelity("naswot"));
+        Assert.Equal(("supernet-ll", "supernet", "log_likelihood"), FidelityComparison.ParseFidelity("supernet-ll:supernet/log_likelihood"));
+        Assert.Equal(("supernet/weight_angle", "supernet", "weight_angle"), FidelityComparison.ParseFidelity("supernet/weight_angle"));
+        Assert.Throws<ConfigException>(() => FidelityComparison.ParseFidelity("supernet-ll:supernet/"));
         Assert.Throws<ConfigException>(() => FidelityComparison.ParseFidelity("reference2:train"));
         Assert.Throws<ConfigException>(() => FidelityComparison.ParseFidelity(":train"));
         Assert.True(FidelityComparison.IsReference("reference_seed3"));

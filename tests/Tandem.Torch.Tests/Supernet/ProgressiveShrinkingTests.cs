@@ -174,6 +174,42 @@ public sealed class ProgressiveShrinkingTests
     }
 
     [Fact]
+    public void Weight_averaging_hands_over_the_moving_average_of_every_step()
+    {
+        using var scope = NewDisposeScope();
+        var data = SmallTrainingData();
+        // A constant learning rate makes the first k steps of any budget the same, so the weights after
+        // each step come from trainings of 1 … 6 steps and the average is recomputed by hand.
+        var options = new TrainingOptions { Budget = new TrainingBudget { Steps = 6 }, BatchSize = 32, LearningRate = 0.05, Schedule = LearningRateSchedule.Constant };
+        var recipe = new SandwichOptions { Schedule = SupernetSchedule.Uniform, RandomSubnets = 1 };
+        float[] Run(SandwichOptions r, long steps)
+        {
+            using var net = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1);
+            SupernetTrainer.Train(net, data, options with { Budget = new TrainingBudget { Steps = steps } }, r, seed: 3, TimeProvider.System, TestContext.Current.CancellationToken);
+            return Weights(net);
+        }
+        const double decay = 0.6;
+        double[] expected;
+        using (var fresh = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1))
+            expected = [.. Weights(fresh).Select(w => (double)w)];
+        for (long t = 0; t < 6; t++)
+        {
+            var after = Run(recipe, t + 1);
+            double d = Math.Min(decay, (1.0 + t) / (10.0 + t));
+            for (int i = 0; i < expected.Length; i++) expected[i] = d * expected[i] + (1 - d) * after[i];
+        }
+        var plain = Run(recipe, 6);
+        var averaged = Run(recipe with { EmaDecay = decay }, 6);
+        Assert.Equal(expected.Length, averaged.Length);
+        double worst = expected.Zip(averaged, (e, a) => Math.Abs(e - a)).Max();
+        Assert.True(worst < 1e-5, $"largest difference from the hand-computed average: {worst}");
+        Assert.True(plain.Zip(averaged, (p, a) => Math.Abs(p - a)).Max() > 1e-3); // the average is not the last weights
+        Assert.Contains(" ema 0.6", (recipe with { EmaDecay = decay }).Identity());
+        Assert.DoesNotContain("ema", recipe.Identity()); // earlier cache keys stay valid
+        Assert.Throws<ConfigException>(() => (recipe with { EmaDecay = 1 }).Validate());
+    }
+
+    [Fact]
     public void Bad_supernet_options_are_clear_config_errors()
     {
         var registry = TorchComponents.Register(new AccuracyEvaluatorRegistry());
@@ -191,6 +227,7 @@ public sealed class ProgressiveShrinkingTests
         Bad("out of range", ("finetune_steps", -1));
         Bad("out of range", ("finetune_lr", 0));
         Bad("did you mean 'finetune_steps'", ("finetune_step", 10));
+        Bad("out of range", ("ema", 1));
 
         var ok = SupernetEvaluatorOptions.Bind(Config(("dataset", "synthetic"), ("shrinking", "progressive"), ("phases", "0.1,0.2,0.3,0.4"), ("reorder_channels", true), ("finetune_steps", 20)),
             Environment());

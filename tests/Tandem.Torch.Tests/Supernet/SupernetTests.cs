@@ -108,6 +108,15 @@ public sealed class SupernetTests
         Assert.Equal("no", r3.Attributes["supernet_trained_in_this_trial"]); // loading is not training
         Assert.Equal(r1.Attributes["supernet_train_seconds"], r3.Attributes["supernet_train_seconds"]);
         Assert.Equal(r1.Metrics["accuracy"], r3.Metrics["accuracy"]);
+        // The other metrics: log-likelihood of the true class (better than chance for the largest
+        // network; −ln 4 for four equally likely classes) and the angle to the initial weights, which a
+        // supernet loaded from the cache measures against the same rebuilt initialisation.
+        Assert.Equal(["accuracy", "log_likelihood", "weight_angle"], eval.MetricNames);
+        Assert.True(r1.Metrics["log_likelihood"] > -Math.Log(4), $"log-likelihood {r1.Metrics["log_likelihood"]}");
+        Assert.True(r1.Metrics["log_likelihood"] < 0);
+        Assert.InRange(r1.Metrics["weight_angle"], 0.01, Math.PI / 2);
+        Assert.Equal(r1.Metrics["weight_angle"], r3.Metrics["weight_angle"], 12);
+        Assert.Equal(r1.Metrics["log_likelihood"], r3.Metrics["log_likelihood"], 12);
         (eval as IDisposable)?.Dispose();
         (again as IDisposable)?.Dispose();
     }
