@@ -101,6 +101,20 @@ public static class FidelityComparison
     /// </summary>
     public static int RequestSeed(int seed, int design, int replicate) => unchecked(seed * 1000 + design + replicate * 100_003);
 
+    /// <summary>Text identifying an evaluation: evaluator, its settings (sorted by key) and the replicate.</summary>
+    private static string EvaluationKey(string evaluator, IEnumerable<(string Key, object? Value)> pairs, int replicate)
+    {
+        static string Text(object? v) => v switch
+        {
+            null => "",
+            string t => t,
+            System.Collections.IEnumerable list => "[" + string.Join(",", list.Cast<object?>().Select(Text)) + "]",
+            IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+            _ => v.ToString() ?? "",
+        };
+        return $"{evaluator}|{replicate}|" + string.Join("|", pairs.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key + "=" + Text(p.Value)));
+    }
+
     /// <summary>
     /// Parses a <see cref="FidelityComparisonOptions.Fidelities"/> entry — <c>evaluator</c>, <c>label:evaluator</c>,
     /// or either followed by <c>/metric</c> to score by another metric of the evaluator than its first (e.g.
@@ -143,6 +157,9 @@ public static class FidelityComparison
         var environment = new AccuracyEnvironment { Family = options.Family, DataDirectory = options.DataDirectory, Seed = options.Seed };
         var designs = SampleDesigns(options.Family, options.Designs, options.Seed);
         var rows = new List<FidelityRow>();
+        // Results per evaluator, settings and replicate: labels that differ only in the metric they rank
+        // (label:evaluator/metric) share one evaluation of each design.
+        var evaluated = new Dictionary<string, AccuracyResult?[]>(StringComparer.Ordinal);
         foreach (var (name, evaluatorName, metricName, replicate) in plan)
         {
             // A supernet's evaluation is cheap once it is trained (or cached) and its recipe may have
@@ -169,6 +186,8 @@ public static class FidelityComparison
                 pairs.RemoveAll(p => extra.Any(e => e.Key == p.Key));
                 pairs.AddRange(extra);
             }
+            string setting = EvaluationKey(evaluatorName, pairs, replicate);
+            if (!evaluated.TryGetValue(setting, out var memo)) evaluated[setting] = memo = new AccuracyResult?[designs.Count];
             var evaluator = registry.Create(evaluatorName, ConfigPairs.Map($"fidelity '{name}'", pairs), environment);
             try
             {
@@ -193,7 +212,8 @@ public static class FidelityComparison
                     long start = Stopwatch.GetTimestamp();
                     try
                     {
-                        var r = await evaluator.EvaluateAsync(request, ct).ConfigureAwait(false);
+                        var r = memo[i] ?? await evaluator.EvaluateAsync(request, ct).ConfigureAwait(false);
+                        memo[i] = r;
                         // The supernet's training is the one-off cost its evaluations rest on, also when it was
                         // loaded from the cache; it is taken out of the design's seconds only where it was paid.
                         if (r.Attributes.TryGetValue("supernet_train_seconds", out var text)

@@ -71,6 +71,28 @@ public sealed class FidelityComparisonTests
     }
 
     [Fact]
+    public async Task Labels_that_differ_only_in_their_metric_share_one_evaluation_per_design()
+    {
+        var options = new FidelityComparisonOptions
+        {
+            Family = new Tandem.Core.Spaces.Families.PlainCnnFamily(),
+            Designs = 3,
+            Dataset = "synthetic",
+            Fidelities = ["naswot", "again:naswot/naswot", "other:naswot"],
+            ReferenceSeeds = 1,
+            ReferenceEpochs = 0.2,
+            ValidationSamples = 200,
+            Overrides = new Dictionary<string, IReadOnlyList<(string, object?)>> { ["other"] = [("batch_size", 8)] },
+        };
+        var result = await FidelityComparison.RunAsync(options, null, null, TestContext.Current.CancellationToken);
+        var by = result.Rows.ToLookup(r => r.Fidelity);
+        // Same evaluator and settings: the very same results, seconds included (a second evaluation would time differently).
+        Assert.Equal(by["naswot"].Select(r => (r.Score, r.Seconds)), by["again"].Select(r => (r.Score, r.Seconds)));
+        // Other settings: evaluated again.
+        Assert.NotEqual(by["naswot"].Select(r => r.Seconds), by["other"].Select(r => r.Seconds));
+    }
+
+    [Fact]
     public void Labels_name_variants_of_one_evaluator_and_seeds_stay_stable()
     {
         Assert.Equal(("supernet-ft", "supernet", (string?)null), FidelityComparison.ParseFidelity("supernet-ft:supernet"));
