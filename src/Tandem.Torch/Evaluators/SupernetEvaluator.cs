@@ -27,7 +27,7 @@ public sealed record SupernetEvaluatorOptions
     public static readonly IReadOnlyList<string> ConfigKeys =
     [
         .. DatasetOptions.ConfigKeys, .. TrainingOptions.ConfigKeys, "train_samples", "validation_samples", "random_subnets", "distill", "distill_weight", "clip_norm",
-        "shrinking", "phases", "reorder_channels", "ema", "calibration_samples", "finetune_steps", "finetune_lr", "cache", "threads",
+        "shrinking", "phases", "reorder_channels", "ema", "kernel_weights", "calibration_samples", "finetune_steps", "finetune_lr", "cache", "threads",
     ];
 
     public DatasetOptions Dataset { get; init; } = new();
@@ -36,6 +36,11 @@ public sealed record SupernetEvaluatorOptions
     public int ValidationSamples { get; init; } = 5_000;
     public SandwichOptions Sandwich { get; init; } = new();
     public int CalibrationSamples { get; init; } = 2_048;
+    /// <summary>
+    /// <c>kernel_weights: independent</c> (plain-CNN family): each layer keeps its own weights per kernel size
+    /// instead of smaller kernels taking the centre of the largest (<see cref="PlainCnnSupernet"/>).
+    /// </summary>
+    public bool IndependentKernels { get; init; }
     /// <summary>Optimiser steps (batches of the training batch size) that fine-tune a copy of each sub-network before it is validated; 0 = none. Its cost is part of the design's seconds.</summary>
     public int FinetuneSteps { get; init; }
     /// <summary>Peak learning rate of the fine-tuning (cosine decay to zero over <see cref="FinetuneSteps"/>).</summary>
@@ -92,6 +97,7 @@ public sealed record SupernetEvaluatorOptions
             ValidationSamples = map.GetInt("validation_samples", 5_000, 1, int.MaxValue),
             Sandwich = sandwich,
             CalibrationSamples = map.GetInt("calibration_samples", 2_048, 1, 1_000_000),
+            IndependentKernels = map.GetChoice("kernel_weights", "shared", "shared", "independent") == "independent",
             FinetuneSteps = map.GetInt("finetune_steps", 0, 0, 1_000_000),
             FinetuneLearningRate = map.GetDouble("finetune_lr", 0.02, 1e-6, 10),
             CacheDirectory = cache is null ? DefaultCacheDirectory()
@@ -141,6 +147,8 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
         if (environment.Family is not (PlainCnnFamily or MobileNetV2Family))
             throw new ConfigException($"the supernet evaluator supports the plain-cnn and mobilenetv2 families; this study searches '{environment.Family?.Name}'");
         options.Training.Budget.Validate();
+        if (options.IndependentKernels && environment.Family is not PlainCnnFamily)
+            throw new ConfigException($"the supernet's kernel_weights: independent is available for the plain-cnn family only; this study searches '{environment.Family?.Name}' (accepted there: shared)");
         _options = options;
         _environment = environment;
         TorchRuntime.ConfigureThreads(options.Threads, environment.Workers);
@@ -272,7 +280,7 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
         var task = _data.Data.Task;
         return _environment.Family switch
         {
-            PlainCnnFamily p => new PlainCnnSupernet(p, task.Input, task.NumClasses, _environment.Seed),
+            PlainCnnFamily p => new PlainCnnSupernet(p, task.Input, task.NumClasses, _environment.Seed, _options.IndependentKernels),
             MobileNetV2Family m => new MobileNetV2Supernet(m, task.Input, task.NumClasses, _environment.Seed),
             _ => throw new InvalidOperationException("unreachable: family checked in the constructor"),
         };
@@ -338,6 +346,7 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
             .AppendLine(_options.Training.ToString())
             .AppendLine(_options.Training.Budget.ToString())
             .AppendLine(recipe)
+            .Append(_options.IndependentKernels ? "independent kernels\n" : "")
             .ToString();
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 12));
     }

@@ -12,19 +12,24 @@ namespace Tandem.Torch.Supernet;
 /// Supernet of the plain-CNN family: per stage, the maximum number of layers, each a convolution of
 /// the maximum channels and kernel with its batch norm; a dense head over the maximum channels at the
 /// final resolution. A sub-network uses the first layers of each stage, the first channels (of inputs
-/// and outputs) and the centre of each kernel; its head takes the weights of its channels.
+/// and outputs) and the centre of each kernel; its head takes the weights of its channels. With
+/// independent kernels, each layer instead holds one weight tensor per kernel size of the family (the
+/// choice blocks of single-path one-shot NAS, Guo et al. 2020), so a 3×3 sub-network does not run on the
+/// centre of weights trained together with their outer ring; channels and layers stay shared.
 /// </summary>
 internal sealed class PlainCnnSupernet : Supernet
 {
     private readonly PlainCnnFamily _family;
     private readonly int _classes, _maxLayers, _maxChannels, _maxKernel, _finalH, _finalW;
     private readonly Parameter[][] _conv, _bnWeight, _bnBias;
+    // Independent kernels: per stage, layer and kernel size of the family, its own weights (null: shared centres).
+    private readonly Dictionary<int, Parameter>[][]? _kernelConv;
     private readonly Tensor[][] _runningMean, _runningVar;
     private readonly Parameter _headWeight, _headBias;
     private PlainCnnStage[] _stages;
     private bool _maxPool = true;
 
-    public PlainCnnSupernet(PlainCnnFamily family, TensorShape input, int classes, int seed)
+    public PlainCnnSupernet(PlainCnnFamily family, TensorShape input, int classes, int seed, bool independentKernels = false)
         : base("plain_cnn_supernet", new DesignSpace(family.Parameters))
     {
         TorchRuntime.EnsureCorrectConvolutions();
@@ -44,6 +49,8 @@ internal sealed class PlainCnnSupernet : Supernet
         _bnBias = new Parameter[o.Stages][];
         _runningMean = new Tensor[o.Stages][];
         _runningVar = new Tensor[o.Stages][];
+        int[] kernels = [.. o.Kernels.Select(k => (int)k).Distinct().Order()];
+        if (independentKernels) _kernelConv = new Dictionary<int, Parameter>[o.Stages][];
         for (int s = 0; s < o.Stages; s++)
         {
             _conv[s] = new Parameter[_maxLayers];
@@ -51,13 +58,29 @@ internal sealed class PlainCnnSupernet : Supernet
             _bnBias[s] = new Parameter[_maxLayers];
             _runningMean[s] = new Tensor[_maxLayers];
             _runningVar[s] = new Tensor[_maxLayers];
+            if (_kernelConv != null) _kernelConv[s] = new Dictionary<int, Parameter>[_maxLayers];
             for (int l = 0; l < _maxLayers; l++)
             {
                 int cin = s == 0 && l == 0 ? input.Channels : _maxChannels;
-                var weight = empty([_maxChannels, cin, _maxKernel, _maxKernel]);
-                weight.normal_(0, Math.Sqrt(2.0 / (_maxChannels * _maxKernel * _maxKernel)), g);
                 string n = $"s{s + 1}_l{l + 1}";
-                register_parameter($"{n}_weight", _conv[s][l] = nn.Parameter(weight));
+                if (_kernelConv != null)
+                {
+                    // One tensor per kernel size, each initialised for its own fan-out (He et al.).
+                    _kernelConv[s][l] = [];
+                    foreach (int k in kernels)
+                    {
+                        var kw = empty([_maxChannels, cin, k, k]);
+                        kw.normal_(0, Math.Sqrt(2.0 / (_maxChannels * k * k)), g);
+                        register_parameter($"{n}_k{k}_weight", _kernelConv[s][l][k] = nn.Parameter(kw));
+                    }
+                    _conv[s][l] = _kernelConv[s][l][_maxKernel];
+                }
+                else
+                {
+                    var weight = empty([_maxChannels, cin, _maxKernel, _maxKernel]);
+                    weight.normal_(0, Math.Sqrt(2.0 / (_maxChannels * _maxKernel * _maxKernel)), g);
+                    register_parameter($"{n}_weight", _conv[s][l] = nn.Parameter(weight));
+                }
                 register_parameter($"{n}_bn_weight", _bnWeight[s][l] = nn.Parameter(ones(_maxChannels)));
                 register_parameter($"{n}_bn_bias", _bnBias[s][l] = nn.Parameter(zeros(_maxChannels)));
                 register_buffer($"{n}_running_mean", _runningMean[s][l] = zeros(_maxChannels));
@@ -95,18 +118,22 @@ internal sealed class PlainCnnSupernet : Supernet
         {
             var importance = zeros(_maxChannels);
             using (no_grad())
-                for (int l = 0; l < _maxLayers; l++) importance.add_(_conv[s][l].abs().sum([1L, 2L, 3L]));
+                for (int l = 0; l < _maxLayers; l++)
+                    foreach (var w in Weights(s, l)) importance.add_(w.abs().sum([1L, 2L, 3L]));
             var order = tensor(DescendingOrder(importance.data<float>().ToArray()));
             for (int l = 0; l < _maxLayers; l++)
             {
-                PermuteInPlace(_conv[s][l], 0, order);
-                if (l > 0) PermuteInPlace(_conv[s][l], 1, order);
+                foreach (var w in Weights(s, l))
+                {
+                    PermuteInPlace(w, 0, order);
+                    if (l > 0) PermuteInPlace(w, 1, order);
+                }
                 PermuteInPlace(_bnWeight[s][l], 0, order);
                 PermuteInPlace(_bnBias[s][l], 0, order);
                 PermuteInPlace(_runningMean[s][l], 0, order);
                 PermuteInPlace(_runningVar[s][l], 0, order);
             }
-            if (s + 1 < _conv.Length) PermuteInPlace(_conv[s + 1][0], 1, order);
+            if (s + 1 < _conv.Length) foreach (var w in Weights(s + 1, 0)) PermuteInPlace(w, 1, order);
             else
             {
                 using var noGrad = no_grad();
@@ -163,10 +190,13 @@ internal sealed class PlainCnnSupernet : Supernet
         yield return ("classifier.bias", _headBias);
     }
 
+    /// <summary>Every convolution weight tensor of layer l of stage s (one, or one per kernel size).</summary>
+    private IEnumerable<Parameter> Weights(int s, int l) => _kernelConv is null ? [_conv[s][l]] : _kernelConv[s][l].Values;
+
     private (Tensor W, Tensor BnW, Tensor BnB, Tensor Mean, Tensor Var) Slice(int s, int l, int cin, int c, int k)
     {
-        var w = _conv[s][l].narrow(0, 0, c).narrow(1, 0, cin);
-        if (k < _maxKernel)
+        var w = (_kernelConv is null ? _conv[s][l] : _kernelConv[s][l][k]).narrow(0, 0, c).narrow(1, 0, cin);
+        if (_kernelConv is null && k < _maxKernel)
         {
             int off = (_maxKernel - k) / 2;
             w = w.narrow(2, off, k).narrow(3, off, k);

@@ -81,6 +81,56 @@ public sealed class ProgressiveShrinkingTests
     }
 
     [Fact]
+    public void Independent_kernels_give_each_kernel_size_its_own_weights_and_survive_reordering()
+    {
+        using var net = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1, independentKernels: true);
+        var names = net.named_parameters().Select(p => p.name).ToHashSet();
+        Assert.Contains("s1_l1_k3_weight", names);
+        Assert.Contains("s1_l1_k5_weight", names);
+        Assert.DoesNotContain("s1_l1_weight", names);
+        Assert.Equal([16, 1, 3, 3], net.named_parameters().Single(p => p.name == "s1_l1_k3_weight").parameter.shape);
+        Scramble(net);
+        using var batch = randn([6, 1, 12, 12], generator: new Generator(5));
+        var rng = new Random(7);
+        var designs = new[] { SmallDesign(1, 4, 3), SmallDesign(2, 16, 3, "yes", "avg"), SmallDesign(2, 8, 5, "yes", "max"), SmallSpace.Sample(rng), SmallSpace.Sample(rng) };
+        foreach (var design in designs)
+        {
+            net.Activate(design);
+            AssertCopyMatches(net, Lower(design), batch);
+        }
+        // A 3×3 sub-network runs on its own tensor, not on the centre of the 5×5 one.
+        net.Activate(SmallDesign(1, 16, 3));
+        var active = net.ActiveTensors().Single(t => t.Name == "s1_conv1.weight").Tensor;
+        var five = net.named_parameters().Single(p => p.name == "s1_l1_k5_weight").parameter;
+        Assert.True(active.allclose(net.named_parameters().Single(p => p.name == "s1_l1_k3_weight").parameter, rtol: 0, atol: 0));
+        Assert.False(active.allclose(five.narrow(2, 1, 3).narrow(3, 1, 3)));
+        // Sorting channels permutes every kernel size's tensor alike: full-width networks of either kernel compute the same.
+        var wide = new[] { SmallDesign(2, 16, 3, "yes", "max"), SmallDesign(2, 16, 5, "no", "avg") };
+        var before = new List<Tensor>();
+        foreach (var design in wide)
+        {
+            net.Activate(design);
+            net.Recalibrate([batch]);
+            net.eval();
+            before.Add(net.forward(batch));
+        }
+        Assert.Equal(2, net.ReorderChannels());
+        for (int i = 0; i < wide.Length; i++)
+        {
+            net.Activate(wide[i]);
+            net.Recalibrate([batch]);
+            net.eval();
+            using var after = net.forward(batch);
+            Assert.True(before[i].allclose(after, rtol: 1e-4, atol: 1e-4), $"kernel {wide[i].GetInt("arch.s1.kernel")}: max difference {(before[i] - after).abs().max().item<float>()}");
+        }
+        foreach (var design in designs)
+        {
+            net.Activate(design);
+            AssertCopyMatches(net, Lower(design), batch);
+        }
+    }
+
+    [Fact]
     public void Sub_networks_inherit_exactly_after_channels_are_reordered()
     {
         using var net = new PlainCnnSupernet(SmallFamily, new TensorShape(1, 12, 12), 4, seed: 1);
@@ -228,6 +278,10 @@ public sealed class ProgressiveShrinkingTests
         Bad("out of range", ("finetune_lr", 0));
         Bad("did you mean 'finetune_steps'", ("finetune_step", 10));
         Bad("out of range", ("ema", 1));
+        Bad("did you mean 'independent'", ("kernel_weights", "independant"));
+        var mobile = Assert.Throws<ConfigException>(() => registry.Create("supernet", Config(("dataset", "synthetic"), ("kernel_weights", "independent")),
+            Environment(SupernetTests.SmallMobile)));
+        Assert.Contains("plain-cnn family only", mobile.Message);
 
         var ok = SupernetEvaluatorOptions.Bind(Config(("dataset", "synthetic"), ("shrinking", "progressive"), ("phases", "0.1,0.2,0.3,0.4"), ("reorder_channels", true), ("finetune_steps", 20)),
             Environment());
