@@ -63,24 +63,23 @@ internal sealed class PlainCnnSupernet : Supernet
             {
                 int cin = s == 0 && l == 0 ? input.Channels : _maxChannels;
                 string n = $"s{s + 1}_l{l + 1}";
+                // A k×k weight initialised for its own fan-out (He et al.).
+                Parameter Weight(string name, int k)
+                {
+                    var w = empty([_maxChannels, cin, k, k]);
+                    w.normal_(0, Math.Sqrt(2.0 / (_maxChannels * k * k)), g);
+                    var p = nn.Parameter(w);
+                    register_parameter(name, p);
+                    return p;
+                }
                 if (_kernelConv != null)
                 {
-                    // One tensor per kernel size, each initialised for its own fan-out (He et al.).
+                    // One tensor per kernel size.
                     _kernelConv[s][l] = [];
-                    foreach (int k in kernels)
-                    {
-                        var kw = empty([_maxChannels, cin, k, k]);
-                        kw.normal_(0, Math.Sqrt(2.0 / (_maxChannels * k * k)), g);
-                        register_parameter($"{n}_k{k}_weight", _kernelConv[s][l][k] = nn.Parameter(kw));
-                    }
+                    foreach (int k in kernels) _kernelConv[s][l][k] = Weight($"{n}_k{k}_weight", k);
                     _conv[s][l] = _kernelConv[s][l][_maxKernel];
                 }
-                else
-                {
-                    var weight = empty([_maxChannels, cin, _maxKernel, _maxKernel]);
-                    weight.normal_(0, Math.Sqrt(2.0 / (_maxChannels * _maxKernel * _maxKernel)), g);
-                    register_parameter($"{n}_weight", _conv[s][l] = nn.Parameter(weight));
-                }
+                else _conv[s][l] = Weight($"{n}_weight", _maxKernel);
                 register_parameter($"{n}_bn_weight", _bnWeight[s][l] = nn.Parameter(ones(_maxChannels)));
                 register_parameter($"{n}_bn_bias", _bnBias[s][l] = nn.Parameter(zeros(_maxChannels)));
                 register_buffer($"{n}_running_mean", _runningMean[s][l] = zeros(_maxChannels));
