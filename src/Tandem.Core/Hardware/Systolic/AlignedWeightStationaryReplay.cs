@@ -1,0 +1,230 @@
+using System.Buffers;
+
+namespace Tandem.Core.Hardware.Systolic;
+
+/// <summary>
+/// Exact ifmap DRAM reads of SCALE-Sim's CALC read buffer for weight-stationary folds aligned to
+/// channel groups (the array's rows divide the channels), counted per fold without touching addresses.
+/// <para>
+/// Such a fold is one filter tap × one group of Ra channels: pixel p reads channel c0 + r of the ifmap
+/// position its tap lands on, on fold line p + r. Within a fold every read is a different word (one
+/// position per pixel, one channel per array row), and a word of the fold can be in the window only if
+/// an earlier fold of the same channel group read the same position since the last close — a fold of
+/// another tap whose offset from this one is a multiple of the stride, or this very tap in an earlier
+/// sweep. Those folds are read whole after the last close, so they hold every channel of the group, or
+/// the close fell inside one of them, so it holds the channels read after the close: for pixel p′ of
+/// that fold, the channels from some row r_min(p′) up. So read (p, r) hits exactly when r ≥ ρ(p), where
+/// ρ(p) is the least such threshold over the earlier folds that saw p's position (Ra when none did, 0
+/// for pixels whose tap lies outside the ifmap, which read nothing), and the fold's misses on lines
+/// below ℓ are Σ_p min(ρ(p), max(0, ℓ − p)). A fold whose misses fit the open window is counted at
+/// once; otherwise the close line is found from the per-line counts and the read within the line by
+/// walking its at most Ra reads in SCALE-Sim's order (array rows ascending). After a close the window
+/// is empty and the rest of the fold misses on every valid read.
+/// </para>
+/// </summary>
+internal static class AlignedWeightStationaryReplay
+{
+    /// <summary>Whether the layer's weight-stationary folds are aligned to channel groups (Ra divides C).</summary>
+    public static bool Applies(in SystolicModel.Geometry g) =>
+        g.Flow == SystolicDataflow.WeightStationary && g.L.Channels % g.Ra == 0;
+
+    public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window)
+    {
+        var l = g.L;
+        int eh = l.OfmapHeight, ew = l.OfmapWidth, m = checked((int)g.M), rows = g.Ra;
+        int blocks = l.Channels / rows, s = l.FilterWidth, taps = l.FilterHeight * s;
+        long rowFolds = g.RowFolds, foldLines = g.M + rows - 1;
+        var ints = ArrayPool<int>.Shared;
+        int[] rho = ints.Rent(m), count = ints.Rent(checked((int)foldLines + rows + 1));
+        try
+        {
+            long open = 0, misses = 0, lastCloseLine = -1;
+            // The last close: global fold index (−1: none yet), its fold line and array row.
+            long closeFold = -1;
+            int closeLine = 0, closeRow = 0;
+            (long Fold, int Line, int Row, long Open, long Misses)? previousSweep = null;
+            for (long fc = 0; fc < g.ColFolds; fc++)
+            {
+                long missesBefore = misses, closeBefore = closeFold;
+                for (long fr = 0; fr < rowFolds; fr++)
+                {
+                    long f = fc * rowFolds + fr;
+                    int tap = (int)(fr / blocks), block = (int)(fr % blocks);
+                    int kr = tap / s, kc = tap % s;
+                    long total = Thresholds(rho, l, eh, ew, rows, kr, kc);
+                    // Earlier folds of this channel group that share positions with this one.
+                    for (int t2 = 0; t2 < taps; t2++)
+                    {
+                        long f2 = (t2 < tap ? fc : fc - 1) * rowFolds + (long)t2 * blocks + block;
+                        if (f2 < 0 || f2 < closeFold) continue;
+                        int kr2 = t2 / s, kc2 = t2 % s, dy = kr - kr2, dx = kc - kc2;
+                        if (dy % l.StrideHeight != 0 || dx % l.StrideWidth != 0) continue;
+                        total -= Cover(rho, eh, ew, dy / l.StrideHeight, dx / l.StrideWidth, f2 == closeFold, closeLine, closeRow, rows);
+                    }
+                    long lineBase = f * g.FoldCycles + rows;
+                    long need = window - open;
+                    if (total < need)
+                    {
+                        open += total;
+                        misses += total;
+                        continue;
+                    }
+                    // The window closes in this fold: misses per line from each pixel's run of lines
+                    // [p, p + ρ(p)), then the close's line and, walking that line, its read.
+                    int lines = (int)foldLines, line = -1, row = 0;
+                    LineCounts(rho, m, lines, count);
+                    bool emptied = false;
+                    while (true)
+                    {
+                        (line, row) = NthMiss(rho, count, m, rows, line, row, need);
+                        misses += need;
+                        open = 0;
+                        closeFold = f; closeLine = line; closeRow = row;
+                        lastCloseLine = lineBase + line;
+                        // The window is empty now: every later valid read of this fold is a new word.
+                        if (!emptied)
+                        {
+                            Thresholds(rho, l, eh, ew, rows, kr, kc);
+                            LineCounts(rho, m, lines, count);
+                            emptied = true;
+                        }
+                        long after = ValidAfter(l, eh, ew, rows, kr, kc, m, line, row);
+                        if (after < window) { open = after; misses += after; break; }
+                        need = window;
+                    }
+                }
+                // A sweep without a close leaves the whole sweep in the window: later sweeps only hit.
+                if (closeFold == closeBefore) break;
+                // Two sweeps whose last close falls on the same read leave identical windows, so every
+                // later sweep repeats the last one.
+                long left = g.ColFolds - 1 - fc, sweepMisses = misses - missesBefore;
+                var current = (closeFold - fc * rowFolds, closeLine, closeRow, open, sweepMisses);
+                if (previousSweep == current)
+                {
+                    misses += left * sweepMisses;
+                    lastCloseLine += left * rowFolds * g.FoldCycles;
+                    break;
+                }
+                previousSweep = current;
+            }
+            return (misses, lastCloseLine);
+        }
+        finally
+        {
+            ints.Return(rho);
+            ints.Return(count);
+        }
+    }
+
+    /// <summary>ρ(p) before any earlier fold is considered: Ra where tap (kr, kc) lands inside the ifmap, else 0; returns Σ ρ.</summary>
+    private static long Thresholds(int[] rho, in SystolicLayerShape l, int eh, int ew, int rows, int kr, int kc)
+    {
+        int validRows = Math.Min(eh, (l.IfmapHeight - kr + l.StrideHeight - 1) / l.StrideHeight);
+        int validCols = Math.Min(ew, (l.IfmapWidth - kc + l.StrideWidth - 1) / l.StrideWidth);
+        for (int oy = 0; oy < eh; oy++)
+        {
+            var line = rho.AsSpan(oy * ew, ew);
+            if (oy >= validRows) { line.Clear(); continue; }
+            line[..validCols].Fill(rows);
+            line[validCols..].Clear();
+        }
+        return (long)validRows * validCols * rows;
+    }
+
+    /// <summary>
+    /// Lowers ρ for the pixels whose position an earlier fold of the same channel group read (its pixel is
+    /// this one shifted by (sy, sx) ofmap rows and columns); that fold holds every channel in the window,
+    /// or — when the last close fell inside it, on fold line <paramref name="closeLine"/> at array row
+    /// <paramref name="closeRow"/> — the channels it read after the close. Returns how much Σ ρ fell.
+    /// </summary>
+    private static long Cover(int[] rho, int eh, int ew, int sy, int sx, bool partial, int closeLine, int closeRow, int rows)
+    {
+        long fell = 0;
+        int y0 = Math.Max(0, -sy), y1 = Math.Min(eh, eh - sy), x0 = Math.Max(0, -sx), x1 = Math.Min(ew, ew - sx);
+        for (int oy = y0; oy < y1; oy++)
+        {
+            int rowBase = oy * ew, otherBase = (oy + sy) * ew + sx;
+            for (int ox = x0; ox < x1; ox++)
+            {
+                int p = rowBase + ox;
+                int current = rho[p];
+                if (current == 0) continue;
+                int threshold = 0;
+                if (partial)
+                {
+                    // The other fold's pixel read channel r on its line p′ + r; on the close line only
+                    // rows after the closing one came after the close.
+                    int d = closeLine - (otherBase + ox);
+                    threshold = d < 0 ? 0 : d > closeRow ? d : d + 1;
+                }
+                if (threshold < current) { fell += current - threshold; rho[p] = threshold; }
+            }
+        }
+        return fell;
+    }
+
+    /// <summary>Misses per fold line: pixel p misses on lines [p, p + ρ(p)).</summary>
+    private static void LineCounts(int[] rho, int m, int lines, int[] count)
+    {
+        Array.Clear(count, 0, lines + 1);
+        for (int p = 0; p < m; p++)
+            if (rho[p] > 0) { count[p]++; count[p + rho[p]]--; }
+        for (int t = 0, run = 0; t < lines; t++) { run += count[t]; count[t] = run; }
+    }
+
+    /// <summary>
+    /// The line and array row of the n-th (1-based) miss after the read of array row <paramref name="row"/>
+    /// on line <paramref name="line"/> (line −1: from the fold's start); reads within a line go by array row.
+    /// </summary>
+    private static (int Line, int Row) NthMiss(int[] rho, int[] count, int m, int rows, int line, int row, long n)
+    {
+        if (line >= 0)
+            for (int r = row + 1, end = Math.Min(rows - 1, line); r <= end; r++)
+            {
+                int p = line - r;
+                if (p < m && r < rho[p] && --n == 0) return (line, r);
+            }
+        for (int t = line + 1; ; t++)
+        {
+            if (n > count[t]) { n -= count[t]; continue; }
+            for (int r = Math.Max(0, t - m + 1), end = Math.Min(rows - 1, t); r <= end; r++)
+                if (r < rho[t - r] && --n == 0) return (t, r);
+            throw new InvalidOperationException("unreachable: the line's misses were counted from the same thresholds");
+        }
+    }
+
+    /// <summary>Valid reads of the fold after the read of array row <paramref name="row"/> on line <paramref name="line"/>.</summary>
+    private static long ValidAfter(in SystolicLayerShape l, int eh, int ew, int rows, int kr, int kc, int m, int line, int row)
+    {
+        long after = 0;
+        // Pixels p > line − rows … read rows r with p + r > line, or r > row on the line itself.
+        for (int p = Math.Max(0, line - rows + 1); p < m && p <= line; p++)
+        {
+            if (!Valid(l, ew, p, kr, kc)) continue;
+            int first = line - p + (line - p > row ? 0 : 1);
+            after += Math.Max(0, rows - first);
+        }
+        // Pixels after the line read all their rows later.
+        long validBeyond = ValidPixels(l, eh, ew, kr, kc, m) - ValidPixelsBelow(l, ew, kr, kc, Math.Min(m, line + 1));
+        return after + validBeyond * rows;
+    }
+
+    private static bool Valid(in SystolicLayerShape l, int ew, int p, int kr, int kc)
+    {
+        int oy = p / ew, ox = p - oy * ew;
+        return oy * l.StrideHeight + kr < l.IfmapHeight && ox * l.StrideWidth + kc < l.IfmapWidth;
+    }
+
+    private static long ValidPixels(in SystolicLayerShape l, int eh, int ew, int kr, int kc, int m) => ValidPixelsBelow(l, ew, kr, kc, m);
+
+    /// <summary>Pixels in [0, n) for which tap (kr, kc) lands inside the ifmap.</summary>
+    private static long ValidPixelsBelow(in SystolicLayerShape l, int ew, int kr, int kc, int n)
+    {
+        int validRows = (l.IfmapHeight - kr + l.StrideHeight - 1) / l.StrideHeight;
+        int validCols = Math.Min(ew, (l.IfmapWidth - kc + l.StrideWidth - 1) / l.StrideWidth);
+        int fullRows = n / ew, rest = n - fullRows * ew;
+        long count = (long)Math.Min(fullRows, validRows) * validCols;
+        if (fullRows < validRows) count += Math.Min(rest, validCols);
+        return count;
+    }
+}
