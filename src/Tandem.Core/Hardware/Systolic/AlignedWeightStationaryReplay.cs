@@ -34,8 +34,23 @@ internal static class AlignedWeightStationaryReplay
         int eh = l.OfmapHeight, ew = l.OfmapWidth, m = checked((int)g.M), rows = g.Ra;
         int blocks = l.Channels / rows, s = l.FilterWidth, taps = l.FilterHeight * s;
         long rowFolds = g.RowFolds, foldLines = g.M + rows - 1;
+        int lines = checked((int)foldLines);
+        // Per tap: the taps whose folds can share positions with it (offsets a multiple of the stride;
+        // the tap itself, for earlier sweeps) and the shift of their pixels in ofmap rows and columns.
+        var overlaps = new (int Tap, int Sy, int Sx)[taps][];
+        for (int tap = 0; tap < taps; tap++)
+        {
+            var list = new List<(int, int, int)>();
+            for (int t2 = 0; t2 < taps; t2++)
+            {
+                int dy = tap / s - t2 / s, dx = tap % s - t2 % s;
+                if (dy % l.StrideHeight == 0 && dx % l.StrideWidth == 0) list.Add((t2, dy / l.StrideHeight, dx / l.StrideWidth));
+            }
+            overlaps[tap] = [.. list];
+        }
         var ints = ArrayPool<int>.Shared;
-        int[] rho = ints.Rent(m), count = ints.Rent(checked((int)foldLines + rows + 1));
+        int[] rho = ints.Rent(m), count = ints.Rent(lines + 1), validRho = ints.Rent(m), validCount = ints.Rent(lines + 1);
+        int validTap = -1;
         try
         {
             long open = 0, misses = 0, lastCloseLine = -1;
@@ -46,51 +61,56 @@ internal static class AlignedWeightStationaryReplay
             for (long fc = 0; fc < g.ColFolds; fc++)
             {
                 long missesBefore = misses, closeBefore = closeFold;
-                for (long fr = 0; fr < rowFolds; fr++)
+                for (int tap = 0; tap < taps; tap++)
                 {
-                    long f = fc * rowFolds + fr;
-                    int tap = (int)(fr / blocks), block = (int)(fr % blocks);
                     int kr = tap / s, kc = tap % s;
-                    long total = Thresholds(rho, l, eh, ew, rows, kr, kc);
-                    // Earlier folds of this channel group that share positions with this one.
-                    for (int t2 = 0; t2 < taps; t2++)
+                    for (int block = 0; block < blocks;)
                     {
-                        long f2 = (t2 < tap ? fc : fc - 1) * rowFolds + (long)t2 * blocks + block;
-                        if (f2 < 0 || f2 < closeFold) continue;
-                        int kr2 = t2 / s, kc2 = t2 % s, dy = kr - kr2, dx = kc - kc2;
-                        if (dy % l.StrideHeight != 0 || dx % l.StrideWidth != 0) continue;
-                        total -= Cover(rho, eh, ew, dy / l.StrideHeight, dx / l.StrideWidth, f2 == closeFold, closeLine, closeRow, rows);
-                    }
-                    long lineBase = f * g.FoldCycles + rows;
-                    long need = window - open;
-                    if (total < need)
-                    {
-                        open += total;
-                        misses += total;
-                        continue;
-                    }
-                    // The window closes in this fold: misses per line from each pixel's run of lines
-                    // [p, p + ρ(p)), then the close's line and, walking that line, its read.
-                    int lines = (int)foldLines, line = -1, row = 0;
-                    LineCounts(rho, m, lines, count);
-                    bool emptied = false;
-                    while (true)
-                    {
-                        (line, row) = NthMiss(rho, count, m, rows, line, row, need);
-                        misses += need;
-                        open = 0;
-                        closeFold = f; closeLine = line; closeRow = row;
-                        lastCloseLine = lineBase + line;
-                        // The window is empty now: every later valid read of this fold is a new word.
-                        if (!emptied)
+                        // ρ for this fold, and the run of blocks [block, end) over which the earlier folds
+                        // that share positions keep their standing (before the last close, holding the
+                        // close, after it): every fold of the run then has the same thresholds.
+                        long total = Thresholds(rho, l, eh, ew, rows, kr, kc);
+                        long end = blocks;
+                        foreach (var (t2, sy, sx) in overlaps[tap])
                         {
-                            Thresholds(rho, l, eh, ew, rows, kr, kc);
-                            LineCounts(rho, m, lines, count);
-                            emptied = true;
+                            long base2 = (t2 < tap ? fc : fc - 1) * rowFolds + (long)t2 * blocks, f2 = base2 + block;
+                            if (f2 < 0) continue;
+                            if (f2 < closeFold) { end = Math.Min(end, closeFold - base2); continue; }
+                            bool partial = f2 == closeFold;
+                            if (partial) end = block + 1;
+                            total -= Cover(rho, eh, ew, sy, sx, partial, closeLine, closeRow, rows);
                         }
-                        long after = ValidAfter(l, eh, ew, rows, kr, kc, m, line, row);
-                        if (after < window) { open = after; misses += after; break; }
-                        need = window;
+                        long run = end - block, need = window - open;
+                        long quiet = total == 0 ? run : Math.Min(run, (need - 1) / total);
+                        open += quiet * total;
+                        misses += quiet * total;
+                        block += (int)quiet;
+                        if (quiet == run) continue;
+                        // The window closes in this fold: misses per line from each pixel's run of lines
+                        // [p, p + ρ(p)), then the close's line and, walking that line, its read.
+                        long f = fc * rowFolds + (long)tap * blocks + block, lineBase = f * g.FoldCycles + rows;
+                        need = window - open;
+                        LineCounts(rho, m, lines, count);
+                        var (line, row) = NthMiss(rho, count, m, rows, -1, 0, need);
+                        // Once the window is empty every later valid read of the fold is a new word.
+                        if (validTap != tap)
+                        {
+                            Thresholds(validRho, l, eh, ew, rows, kr, kc);
+                            LineCounts(validRho, m, lines, validCount);
+                            validTap = tap;
+                        }
+                        while (true)
+                        {
+                            misses += need;
+                            open = 0;
+                            closeFold = f; closeLine = line; closeRow = row;
+                            lastCloseLine = lineBase + line;
+                            long after = ValidAfter(l, eh, ew, rows, kr, kc, m, line, row);
+                            if (after < window) { open = after; misses += after; break; }
+                            need = window;
+                            (line, row) = NthMiss(validRho, validCount, m, rows, line, row, need);
+                        }
+                        block++;
                     }
                 }
                 // A sweep without a close leaves the whole sweep in the window: later sweeps only hit.
@@ -113,6 +133,8 @@ internal static class AlignedWeightStationaryReplay
         {
             ints.Return(rho);
             ints.Return(count);
+            ints.Return(validRho);
+            ints.Return(validCount);
         }
     }
 

@@ -18,7 +18,7 @@ public sealed class AlignedWeightStationaryReplayTests
         for (int trial = 0; trial < 400; trial++)
         {
             int ra = rng.Next(1, 9), r = rng.Next(1, 5), s = rng.Next(1, 5), sh = rng.Next(1, 4), sw = rng.Next(1, 4);
-            int c = ra * rng.Next(1, 5);
+            int c = ra * rng.Next(1, 9);
             var shape = SystolicLayerShape.FromScaleSim(rng.Next(r, r + 10), rng.Next(s, s + 10), r, s, c, rng.Next(1, 12), sh, sw);
             var config = new SystolicConfig { Rows = ra, Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.WeightStationary };
             var g = new SystolicModel.Geometry(shape, config);
