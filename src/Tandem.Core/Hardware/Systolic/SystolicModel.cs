@@ -441,8 +441,8 @@ public static class SystolicModel
     /// Ifmap DRAM reads. When every ifmap word the layer touches fits in one window, each is read
     /// once (closed form). When every read is bound to miss (see <see cref="IfmapStream.EveryReadMisses"/>)
     /// the misses are the valid reads and the last close is the line of the last whole window's
-    /// last read (closed form). Weight-stationary folds aligned to channel groups are counted per fold
-    /// (<see cref="AlignedWeightStationaryReplay"/>). Otherwise the ifmap address stream is replayed in
+    /// last read (closed form). Weight- and input-stationary folds aligned to channel groups are counted
+    /// per fold (<see cref="AlignedWeightStationaryReplay"/>, <see cref="AlignedInputStationaryReplay"/>). Otherwise the ifmap address stream is replayed in
     /// SCALE-Sim's demand order through the window.
     /// </summary>
     internal static (long Misses, long LastCloseLine) IfmapDramReads(in Geometry g, long window)
@@ -455,7 +455,9 @@ public static class SystolicModel
             long total = stream.Total;
             return (total, stream.LineOfValidPair(total / window * window - 1));
         }
-        return AlignedWeightStationaryReplay.Applies(g) ? AlignedWeightStationaryReplay.Run(g, window) : IfmapWindowReplay.Run(g, window);
+        if (AlignedWeightStationaryReplay.Applies(g)) return AlignedWeightStationaryReplay.Run(g, window);
+        if (AlignedInputStationaryReplay.Applies(g)) return AlignedInputStationaryReplay.Run(g, window);
+        return IfmapWindowReplay.Run(g, window);
     }
 
     /// <summary>Ifmap words covered by at least one convolution window.</summary>
