@@ -33,8 +33,7 @@ internal static class AlignedWeightStationaryReplay
         var l = g.L;
         int eh = l.OfmapHeight, ew = l.OfmapWidth, m = checked((int)g.M), rows = g.Ra;
         int blocks = l.Channels / rows, s = l.FilterWidth, taps = l.FilterHeight * s;
-        long rowFolds = g.RowFolds, foldLines = g.M + rows - 1;
-        int lines = checked((int)foldLines);
+        long rowFolds = g.RowFolds;
         // Per tap: the taps whose folds can share positions with it (offsets a multiple of the stride;
         // the tap itself, for earlier sweeps) and the shift of their pixels in ofmap rows and columns.
         var overlaps = new (int Tap, int Sy, int Sx)[taps][];
@@ -49,7 +48,7 @@ internal static class AlignedWeightStationaryReplay
             overlaps[tap] = [.. list];
         }
         var ints = ArrayPool<int>.Shared;
-        int[] rho = ints.Rent(m), count = ints.Rent(lines + 1), validRho = ints.Rent(m), validCount = ints.Rent(lines + 1);
+        int[] rho = ints.Rent(m), validRho = ints.Rent(m), ring = ints.Rent(rows + 1);
         int validTap = -1;
         try
         {
@@ -90,13 +89,11 @@ internal static class AlignedWeightStationaryReplay
                         // [p, p + ρ(p)), then the close's line and, walking that line, its read.
                         long f = fc * rowFolds + (long)tap * blocks + block, lineBase = f * g.FoldCycles + rows;
                         need = window - open;
-                        LineCounts(rho, m, lines, count);
-                        var (line, row) = NthMiss(rho, count, m, rows, -1, 0, need);
+                        var (line, row) = NthMiss(rho, ring, m, rows, -1, 0, need);
                         // Once the window is empty every later valid read of the fold is a new word.
                         if (validTap != tap)
                         {
                             Thresholds(validRho, l, eh, ew, rows, kr, kc);
-                            LineCounts(validRho, m, lines, validCount);
                             validTap = tap;
                         }
                         while (true)
@@ -108,7 +105,7 @@ internal static class AlignedWeightStationaryReplay
                             long after = ValidAfter(l, eh, ew, rows, kr, kc, m, line, row);
                             if (after < window) { open = after; misses += after; break; }
                             need = window;
-                            (line, row) = NthMiss(validRho, validCount, m, rows, line, row, need);
+                            (line, row) = NthMiss(validRho, ring, m, rows, line, row, need);
                         }
                         block++;
                     }
@@ -132,9 +129,8 @@ internal static class AlignedWeightStationaryReplay
         finally
         {
             ints.Return(rho);
-            ints.Return(count);
             ints.Return(validRho);
-            ints.Return(validCount);
+            ints.Return(ring);
         }
     }
 
@@ -163,6 +159,17 @@ internal static class AlignedWeightStationaryReplay
     {
         long fell = 0;
         int y0 = Math.Max(0, -sy), y1 = Math.Min(eh, eh - sy), x0 = Math.Max(0, -sx), x1 = Math.Min(ew, ew - sx);
+        if (!partial)
+        {
+            // The other fold holds every channel: those pixels hit on every read.
+            for (int oy = y0; oy < y1 && x0 < x1; oy++)
+            {
+                var span = rho.AsSpan(oy * ew + x0, x1 - x0);
+                fell += Sum(span);
+                span.Clear();
+            }
+            return fell;
+        }
         for (int oy = y0; oy < y1; oy++)
         {
             int rowBase = oy * ew, otherBase = (oy + sy) * ew + sx;
@@ -171,34 +178,23 @@ internal static class AlignedWeightStationaryReplay
                 int p = rowBase + ox;
                 int current = rho[p];
                 if (current == 0) continue;
-                int threshold = 0;
-                if (partial)
-                {
-                    // The other fold's pixel read channel r on its line p′ + r; on the close line only
-                    // rows after the closing one came after the close.
-                    int d = closeLine - (otherBase + ox);
-                    threshold = d < 0 ? 0 : d > closeRow ? d : d + 1;
-                }
+                // The other fold's pixel read channel r on its line p′ + r; on the close line only
+                // rows after the closing one came after the close.
+                int d = closeLine - (otherBase + ox);
+                int threshold = d < 0 ? 0 : d > closeRow ? d : d + 1;
                 if (threshold < current) { fell += current - threshold; rho[p] = threshold; }
             }
         }
         return fell;
     }
 
-    /// <summary>Misses per fold line: pixel p misses on lines [p, p + ρ(p)).</summary>
-    private static void LineCounts(int[] rho, int m, int lines, int[] count)
-    {
-        Array.Clear(count, 0, lines + 1);
-        for (int p = 0; p < m; p++)
-            if (rho[p] > 0) { count[p]++; count[p + rho[p]]--; }
-        for (int t = 0, run = 0; t < lines; t++) { run += count[t]; count[t] = run; }
-    }
-
     /// <summary>
     /// The line and array row of the n-th (1-based) miss after the read of array row <paramref name="row"/>
-    /// on line <paramref name="line"/> (line −1: from the fold's start); reads within a line go by array row.
+    /// on line <paramref name="line"/> (line −1: from the fold's start). Pixel p misses on lines [p, p + ρ(p));
+    /// the misses per line are kept as a running count, with each pixel's last line in a ring of Ra + 1
+    /// slots; reads within a line go by array row.
     /// </summary>
-    private static (int Line, int Row) NthMiss(int[] rho, int[] count, int m, int rows, int line, int row, long n)
+    private static (int Line, int Row) NthMiss(int[] rho, int[] ring, int m, int rows, int line, int row, long n)
     {
         if (line >= 0)
             for (int r = row + 1, end = Math.Min(rows - 1, line); r <= end; r++)
@@ -206,13 +202,32 @@ internal static class AlignedWeightStationaryReplay
                 int p = line - r;
                 if (p < m && r < rho[p] && --n == 0) return (line, r);
             }
-        for (int t = line + 1; ; t++)
+        int size = rows + 1, start = line + 1, run = 0;
+        Array.Clear(ring, 0, size);
+        // Pixels that started before the first line scanned and are still missing on it.
+        for (int p = Math.Max(0, start - rows), stop = Math.Min(m, start); p < stop; p++)
+            if (p + rho[p] > start) { run++; ring[(p + rho[p]) % size]++; }
+        for (int t = start; ; t++)
         {
-            if (n > count[t]) { n -= count[t]; continue; }
+            if (t < m && rho[t] > 0) { run++; ring[(t + rho[t]) % size]++; }
+            int slot = t % size;
+            run -= ring[slot];
+            ring[slot] = 0;
+            if (n > run) { n -= run; continue; }
             for (int r = Math.Max(0, t - m + 1), end = Math.Min(rows - 1, t); r <= end; r++)
                 if (r < rho[t - r] && --n == 0) return (t, r);
             throw new InvalidOperationException("unreachable: the line's misses were counted from the same thresholds");
         }
+    }
+
+    private static long Sum(ReadOnlySpan<int> values)
+    {
+        var acc = System.Numerics.Vector<int>.Zero;
+        int i = 0, width = System.Numerics.Vector<int>.Count;
+        for (; i <= values.Length - width; i += width) acc += new System.Numerics.Vector<int>(values[i..]);
+        long sum = System.Numerics.Vector.Sum(acc);
+        for (; i < values.Length; i++) sum += values[i];
+        return sum;
     }
 
     /// <summary>Valid reads of the fold after the read of array row <paramref name="row"/> on line <paramref name="line"/>.</summary>
