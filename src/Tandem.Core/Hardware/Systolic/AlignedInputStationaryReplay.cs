@@ -33,17 +33,7 @@ internal static class AlignedInputStationaryReplay
         int eh = l.OfmapHeight, ew = l.OfmapWidth, rows = g.Ra, ca = g.Ca;
         int blocks = l.Channels / rows, s = l.FilterWidth, taps = l.FilterHeight * s;
         long rowFolds = g.RowFolds;
-        var overlaps = new (int Tap, int Sy, int Sx)[taps][];
-        for (int tap = 0; tap < taps; tap++)
-        {
-            var list = new List<(int, int, int)>();
-            for (int t2 = 0; t2 < taps; t2++)
-            {
-                int dy = tap / s - t2 / s, dx = tap % s - t2 % s;
-                if (t2 != tap && dy % l.StrideHeight == 0 && dx % l.StrideWidth == 0) list.Add((t2, dy / l.StrideHeight, dx / l.StrideWidth));
-            }
-            overlaps[tap] = [.. list];
-        }
+        var overlaps = AlignedWeightStationaryReplay.Overlaps(l, includeSelf: false);
         var ints = ArrayPool<int>.Shared;
         int[] mu = ints.Rent(ca), count = ints.Rent(rows + 1);
         try
@@ -128,7 +118,7 @@ internal static class AlignedInputStationaryReplay
                         int col = -1;
                         for (long n = need - done; n > 0;) if (mu[++col] > line) n--;
                         // The window is empty now: every later valid read of the fold is a new word.
-                        for (int c = 0; c < cols; c++) mu[c] = Valid(l, ew, p0 + c, kr, kc) ? rows : 0;
+                        for (int c = 0; c < cols; c++) mu[c] = AlignedWeightStationaryReplay.Valid(l, ew, p0 + c, kr, kc) ? rows : 0;
                         long valid = 0;
                         for (int c = 0; c < cols; c++) if (mu[c] > 0) valid++;
                         while (true)
@@ -167,11 +157,5 @@ internal static class AlignedInputStationaryReplay
             ints.Return(mu);
             ints.Return(count);
         }
-    }
-
-    private static bool Valid(in SystolicLayerShape l, int ew, long p, int kr, int kc)
-    {
-        long oy = p / ew, ox = p - oy * ew;
-        return oy * l.StrideHeight + kr < l.IfmapHeight && ox * l.StrideWidth + kc < l.IfmapWidth;
     }
 }

@@ -34,19 +34,8 @@ internal static class AlignedWeightStationaryReplay
         int eh = l.OfmapHeight, ew = l.OfmapWidth, m = checked((int)g.M), rows = g.Ra;
         int blocks = l.Channels / rows, s = l.FilterWidth, taps = l.FilterHeight * s;
         long rowFolds = g.RowFolds;
-        // Per tap: the taps whose folds can share positions with it (offsets a multiple of the stride;
-        // the tap itself, for earlier sweeps) and the shift of their pixels in ofmap rows and columns.
-        var overlaps = new (int Tap, int Sy, int Sx)[taps][];
-        for (int tap = 0; tap < taps; tap++)
-        {
-            var list = new List<(int, int, int)>();
-            for (int t2 = 0; t2 < taps; t2++)
-            {
-                int dy = tap / s - t2 / s, dx = tap % s - t2 % s;
-                if (dy % l.StrideHeight == 0 && dx % l.StrideWidth == 0) list.Add((t2, dy / l.StrideHeight, dx / l.StrideWidth));
-            }
-            overlaps[tap] = [.. list];
-        }
+        // The tap itself is among its overlaps: its folds of earlier sweeps read the same words.
+        var overlaps = Overlaps(l, includeSelf: true);
         var ints = ArrayPool<int>.Shared;
         int[] rho = ints.Rent(m), validRho = ints.Rent(m), ring = ints.Rent(rows + 1);
         int validTap = -1;
@@ -242,17 +231,38 @@ internal static class AlignedWeightStationaryReplay
             after += Math.Max(0, rows - first);
         }
         // Pixels after the line read all their rows later.
-        long validBeyond = ValidPixels(l, eh, ew, kr, kc, m) - ValidPixelsBelow(l, ew, kr, kc, Math.Min(m, line + 1));
+        long validBeyond = ValidPixelsBelow(l, ew, kr, kc, m) - ValidPixelsBelow(l, ew, kr, kc, Math.Min(m, line + 1));
         return after + validBeyond * rows;
     }
 
-    private static bool Valid(in SystolicLayerShape l, int ew, int p, int kr, int kc)
+    /// <summary>
+    /// Per filter tap (row-major), the taps whose reads can land on the same ifmap positions (offsets a
+    /// multiple of the stride), each with the shift (ofmap rows, columns) from this tap's pixel to theirs.
+    /// </summary>
+    internal static (int Tap, int Sy, int Sx)[][] Overlaps(in SystolicLayerShape l, bool includeSelf)
     {
-        int oy = p / ew, ox = p - oy * ew;
-        return oy * l.StrideHeight + kr < l.IfmapHeight && ox * l.StrideWidth + kc < l.IfmapWidth;
+        int s = l.FilterWidth, taps = l.FilterHeight * s;
+        var overlaps = new (int Tap, int Sy, int Sx)[taps][];
+        for (int tap = 0; tap < taps; tap++)
+        {
+            var list = new List<(int, int, int)>();
+            for (int t2 = 0; t2 < taps; t2++)
+            {
+                int dy = tap / s - t2 / s, dx = tap % s - t2 % s;
+                if ((includeSelf || t2 != tap) && dy % l.StrideHeight == 0 && dx % l.StrideWidth == 0)
+                    list.Add((t2, dy / l.StrideHeight, dx / l.StrideWidth));
+            }
+            overlaps[tap] = [.. list];
+        }
+        return overlaps;
     }
 
-    private static long ValidPixels(in SystolicLayerShape l, int eh, int ew, int kr, int kc, int m) => ValidPixelsBelow(l, ew, kr, kc, m);
+    /// <summary>Whether filter tap (kr, kc) of pixel p lies inside the ifmap.</summary>
+    internal static bool Valid(in SystolicLayerShape l, int ew, long p, int kr, int kc)
+    {
+        long oy = p / ew, ox = p - oy * ew;
+        return oy * l.StrideHeight + kr < l.IfmapHeight && ox * l.StrideWidth + kc < l.IfmapWidth;
+    }
 
     /// <summary>Pixels in [0, n) for which tap (kr, kc) lands inside the ifmap.</summary>
     private static long ValidPixelsBelow(in SystolicLayerShape l, int ew, int kr, int kc, int n)
