@@ -196,10 +196,15 @@ internal static class AlignedWeightStationaryReplay
         // Pixels that started before the first line scanned and are still missing on it.
         for (int p = Math.Max(0, start - rows), stop = Math.Min(m, start); p < stop; p++)
             if (p + rho[p] > start) { run++; ring[(p + rho[p]) % size]++; }
-        for (int t = start; ; t++)
+        // slot = t mod (Ra + 1), stepped rather than divided; a pixel's last line is at most Ra ahead.
+        for (int t = start, slot = start % size; ; t++, slot = slot + 1 == size ? 0 : slot + 1)
         {
-            if (t < m && rho[t] > 0) { run++; ring[(t + rho[t]) % size]++; }
-            int slot = t % size;
+            if (t < m && rho[t] > 0)
+            {
+                run++;
+                int last = slot + rho[t];
+                ring[last >= size ? last - size : last]++;
+            }
             run -= ring[slot];
             ring[slot] = 0;
             if (n > run) { n -= run; continue; }
