@@ -23,14 +23,7 @@ public sealed class AlignedWeightStationaryReplayTests
             var config = new SystolicConfig { Rows = ra, Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.WeightStationary };
             var g = new SystolicModel.Geometry(shape, config);
             Assert.True(AlignedWeightStationaryReplay.Applies(g));
-            long foldWords = g.M * ra;
-            long window = rng.Next(4) switch
-            {
-                0 => rng.Next(1, 8),
-                1 => rng.Next(1, (int)Math.Max(2, foldWords)),
-                2 => rng.Next(1, (int)Math.Max(2, 4 * foldWords)),
-                _ => rng.Next(1, (int)Math.Max(2, SystolicModel.TouchedIfmapWords(shape) + 10)),
-            };
+            long foldWords = g.M * ra, window = RandomWindow(rng, foldWords, shape);
             var fast = AlignedWeightStationaryReplay.Run(g, window);
             var slow = IfmapWindowReplay.Reference(g, window);
             Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} WS, window {window}: per fold {fast}, reference {slow}");
@@ -40,6 +33,15 @@ public sealed class AlignedWeightStationaryReplayTests
         Assert.True(closesInFold >= 100, $"only {closesInFold} trials closed the window inside folds");
         Assert.True(sweepsRepeated >= 50, $"only {sweepsRepeated} trials had several sweeps with closes");
     }
+
+    /// <summary>A window of a few words (several closes per fold), under one or four folds' words, or up to more than the layer touches.</summary>
+    internal static long RandomWindow(Random rng, long foldWords, SystolicLayerShape shape) => rng.Next(4) switch
+    {
+        0 => rng.Next(1, 8),
+        1 => rng.Next(1, (int)Math.Max(2, foldWords)),
+        2 => rng.Next(1, (int)Math.Max(2, 4 * foldWords)),
+        _ => rng.Next(1, (int)Math.Max(2, SystolicModel.TouchedIfmapWords(shape) + 10)),
+    };
 
     [Fact]
     public void UnalignedOrOtherDataflowsAreNotTaken()
@@ -72,14 +74,7 @@ public sealed class AlignedInputStationaryReplayTests
             var config = new SystolicConfig { Rows = ra, Columns = rng.Next(1, 12), Dataflow = SystolicDataflow.InputStationary };
             var g = new SystolicModel.Geometry(shape, config);
             Assert.True(AlignedInputStationaryReplay.Applies(g));
-            long foldWords = Math.Min(g.M, config.Columns) * ra;
-            long window = rng.Next(4) switch
-            {
-                0 => rng.Next(1, 8),
-                1 => rng.Next(1, (int)Math.Max(2, foldWords)),
-                2 => rng.Next(1, (int)Math.Max(2, 4 * foldWords)),
-                _ => rng.Next(1, (int)Math.Max(2, SystolicModel.TouchedIfmapWords(shape) + 10)),
-            };
+            long foldWords = Math.Min(g.M, config.Columns) * ra, window = AlignedWeightStationaryReplayTests.RandomWindow(rng, foldWords, shape);
             var fast = AlignedInputStationaryReplay.Run(g, window);
             var slow = IfmapWindowReplay.Reference(g, window);
             Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} IS, window {window}: per fold {fast}, reference {slow}");
