@@ -34,6 +34,7 @@ internal static class AlignedInputStationaryReplay
         int blocks = l.Channels / rows, s = l.FilterWidth, taps = l.FilterHeight * s;
         long rowFolds = g.RowFolds;
         var overlaps = AlignedWeightStationaryReplay.Overlaps(l, includeSelf: false);
+        var stream = new IfmapStream(g);
         var ints = ArrayPool<int>.Shared;
         int[] mu = ints.Rent(ca), count = ints.Rent(rows + 1);
         try
@@ -91,7 +92,7 @@ internal static class AlignedInputStationaryReplay
                         }
                         // μ = Ra − τ on the columns whose tap lies inside the ifmap, 0 elsewhere.
                         long total = 0, vy = p0 / ew, vx = p0 - vy * ew;
-                        long validRows = (l.IfmapHeight - kr + l.StrideHeight - 1) / l.StrideHeight, validCols = (l.IfmapWidth - kc + l.StrideWidth - 1) / l.StrideWidth;
+                        long validRows = stream.PixelRowsValid(kr), validCols = stream.PixelColsValid(kc);
                         for (int c = 0; c < cols; c++)
                         {
                             int v = vy < validRows && vx < validCols ? rows - mu[c] : 0;
@@ -118,9 +119,15 @@ internal static class AlignedInputStationaryReplay
                         int col = -1;
                         for (long n = need - done; n > 0;) if (mu[++col] > line) n--;
                         // The window is empty now: every later valid read of the fold is a new word.
-                        for (int c = 0; c < cols; c++) mu[c] = AlignedWeightStationaryReplay.Valid(l, ew, p0 + c, kr, kc) ? rows : 0;
                         long valid = 0;
-                        for (int c = 0; c < cols; c++) if (mu[c] > 0) valid++;
+                        vy = p0 / ew;
+                        vx = p0 - vy * ew;
+                        for (int c = 0; c < cols; c++)
+                        {
+                            mu[c] = vy < validRows && vx < validCols ? rows : 0;
+                            if (mu[c] > 0) valid++;
+                            if (++vx == ew) { vx = 0; vy++; }
+                        }
                         while (true)
                         {
                             misses += need;

@@ -36,6 +36,7 @@ internal static class AlignedWeightStationaryReplay
         long rowFolds = g.RowFolds;
         // The tap itself is among its overlaps: its folds of earlier sweeps read the same words.
         var overlaps = Overlaps(l, includeSelf: true);
+        var stream = new IfmapStream(g);
         var ints = ArrayPool<int>.Shared;
         int[] rho = ints.Rent(m), validRho = ints.Rent(m), ring = ints.Rent(rows + 1);
         int validTap = -1;
@@ -57,7 +58,7 @@ internal static class AlignedWeightStationaryReplay
                         // ρ for this fold, and the run of blocks [block, end) over which the earlier folds
                         // that share positions keep their standing (before the last close, holding the
                         // close, after it): every fold of the run then has the same thresholds.
-                        long total = Thresholds(rho, l, eh, ew, rows, kr, kc);
+                        long total = Thresholds(rho, stream, eh, ew, rows, kr, kc);
                         long end = blocks;
                         foreach (var (t2, sy, sx) in overlaps[tap])
                         {
@@ -82,7 +83,7 @@ internal static class AlignedWeightStationaryReplay
                         // Once the window is empty every later valid read of the fold is a new word.
                         if (validTap != tap)
                         {
-                            Thresholds(validRho, l, eh, ew, rows, kr, kc);
+                            Thresholds(validRho, stream, eh, ew, rows, kr, kc);
                             validTap = tap;
                         }
                         while (true)
@@ -91,7 +92,7 @@ internal static class AlignedWeightStationaryReplay
                             open = 0;
                             closeFold = f; closeLine = line; closeRow = row;
                             lastCloseLine = lineBase + line;
-                            long after = ValidAfter(l, eh, ew, rows, kr, kc, m, line, row);
+                            long after = ValidAfter(g, stream, rows, kr, kc, line, row);
                             if (after < window) { open = after; misses += after; break; }
                             need = window;
                             (line, row) = NthMiss(validRho, ring, m, rows, line, row, need);
@@ -124,10 +125,9 @@ internal static class AlignedWeightStationaryReplay
     }
 
     /// <summary>ρ(p) before any earlier fold is considered: Ra where tap (kr, kc) lands inside the ifmap, else 0; returns Σ ρ.</summary>
-    private static long Thresholds(int[] rho, in SystolicLayerShape l, int eh, int ew, int rows, int kr, int kc)
+    private static long Thresholds(int[] rho, in IfmapStream stream, int eh, int ew, int rows, int kr, int kc)
     {
-        int validRows = Math.Min(eh, (l.IfmapHeight - kr + l.StrideHeight - 1) / l.StrideHeight);
-        int validCols = Math.Min(ew, (l.IfmapWidth - kc + l.StrideWidth - 1) / l.StrideWidth);
+        int validRows = (int)stream.PixelRowsValid(kr), validCols = (int)stream.PixelColsValid(kc);
         for (int oy = 0; oy < eh; oy++)
         {
             var line = rho.AsSpan(oy * ew, ew);
@@ -224,19 +224,21 @@ internal static class AlignedWeightStationaryReplay
         return sum;
     }
 
-    /// <summary>Valid reads of the fold after the read of array row <paramref name="row"/> on line <paramref name="line"/>.</summary>
-    private static long ValidAfter(in SystolicLayerShape l, int eh, int ew, int rows, int kr, int kc, int m, int line, int row)
+    /// <summary>Valid reads of the fold (tap (kr, kc)) after the read of array row <paramref name="row"/> on line <paramref name="line"/>.</summary>
+    private static long ValidAfter(in SystolicModel.Geometry g, in IfmapStream stream, int rows, int kr, int kc, int line, int row)
     {
-        long after = 0;
+        int m = (int)g.M, ew = g.L.OfmapWidth;
+        long validRows = stream.PixelRowsValid(kr), validCols = stream.PixelColsValid(kc), after = 0;
         // Pixels p > line − rows … read rows r with p + r > line, or r > row on the line itself.
         for (int p = Math.Max(0, line - rows + 1); p < m && p <= line; p++)
         {
-            if (!Valid(l, ew, p, kr, kc)) continue;
+            int oy = p / ew;
+            if (oy >= validRows || p - oy * ew >= validCols) continue;
             int first = line - p + (line - p > row ? 0 : 1);
             after += Math.Max(0, rows - first);
         }
         // Pixels after the line read all their rows later.
-        long validBeyond = ValidPixelsBelow(l, ew, kr, kc, m) - ValidPixelsBelow(l, ew, kr, kc, Math.Min(m, line + 1));
+        long validBeyond = ValidPixelsBelow(stream, ew, kr, kc, m) - ValidPixelsBelow(stream, ew, kr, kc, Math.Min(m, line + 1));
         return after + validBeyond * rows;
     }
 
@@ -262,18 +264,10 @@ internal static class AlignedWeightStationaryReplay
         return overlaps;
     }
 
-    /// <summary>Whether filter tap (kr, kc) of pixel p lies inside the ifmap.</summary>
-    internal static bool Valid(in SystolicLayerShape l, int ew, long p, int kr, int kc)
-    {
-        long oy = p / ew, ox = p - oy * ew;
-        return oy * l.StrideHeight + kr < l.IfmapHeight && ox * l.StrideWidth + kc < l.IfmapWidth;
-    }
-
     /// <summary>Pixels in [0, n) for which tap (kr, kc) lands inside the ifmap.</summary>
-    private static long ValidPixelsBelow(in SystolicLayerShape l, int ew, int kr, int kc, int n)
+    private static long ValidPixelsBelow(in IfmapStream stream, int ew, int kr, int kc, int n)
     {
-        int validRows = (l.IfmapHeight - kr + l.StrideHeight - 1) / l.StrideHeight;
-        int validCols = Math.Min(ew, (l.IfmapWidth - kc + l.StrideWidth - 1) / l.StrideWidth);
+        long validRows = stream.PixelRowsValid(kr), validCols = stream.PixelColsValid(kc);
         int fullRows = n / ew, rest = n - fullRows * ew;
         long count = (long)Math.Min(fullRows, validRows) * validCols;
         if (fullRows < validRows) count += Math.Min(rest, validCols);

@@ -28,8 +28,8 @@ internal readonly struct IfmapStream
     private long ColsValid(long ox) => Math.Clamp(_w - ox * _sw, 0, _s);
 
     /// <summary>Ofmap rows whose filter row <paramref name="kr"/> lands inside the ifmap.</summary>
-    private long PixelRowsValid(long kr) => Math.Min(_eh, (_h - kr + _sh - 1) / _sh);
-    private long PixelColsValid(long kc) => Math.Min(_ew, (_w - kc + _sw - 1) / _sw);
+    internal long PixelRowsValid(long kr) => Math.Min(_eh, (_h - kr + _sh - 1) / _sh);
+    internal long PixelColsValid(long kc) => Math.Min(_ew, (_w - kc + _sw - 1) / _sw);
 
     /// <summary>Σ_{o &lt; n} clamp(size − o·stride, 0, kernel): the valid filter rows (or columns) of the first n ofmap rows.</summary>
     private static long PrefixClamped(long n, long size, long kernel, long stride)
