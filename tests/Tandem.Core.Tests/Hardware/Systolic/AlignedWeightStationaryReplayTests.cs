@@ -13,25 +13,41 @@ public sealed class AlignedWeightStationaryReplayTests
     [Fact]
     public void PerFoldCountEqualsAddressByAddressReplay()
     {
-        var rng = new Random(8080);
-        int closesInFold = 0, sweepsRepeated = 0;
+        var trials = CheckAgainstReference(8080, SystolicDataflow.WeightStationary, maxColumns: 4,
+            g => AlignedWeightStationaryReplay.Applies(g), (g, window) => AlignedWeightStationaryReplay.Run(g, window), g => g.M * g.Ra);
+        int closesInFold = trials.Count(t => t.Window < t.FoldWords);
+        int sweepsRepeated = trials.Count(t => t.G.ColFolds > 1 && t.Reference.LastCloseLine >= 0);
+        Assert.True(closesInFold >= 100, $"only {closesInFold} trials closed the window inside folds");
+        Assert.True(sweepsRepeated >= 50, $"only {sweepsRepeated} trials had several sweeps with closes");
+    }
+
+    /// <summary>
+    /// 400 random aligned layers (Ra up to 8 rows, up to 8 channel groups, filters up to 4×4, strides up
+    /// to 3, so some taps are clipped) on arrays of up to <paramref name="maxColumns"/> columns, each with a
+    /// <see cref="RandomWindow"/>: the per-fold count must equal the address-by-address replay. Returns
+    /// every trial, so that callers can check what the draws covered.
+    /// </summary>
+    internal static List<(SystolicModel.Geometry G, long Window, long FoldWords, (long Misses, long LastCloseLine) Reference)> CheckAgainstReference(
+        int seed, SystolicDataflow flow, int maxColumns, Func<SystolicModel.Geometry, bool> applies,
+        Func<SystolicModel.Geometry, long, (long Misses, long LastCloseLine)> run, Func<SystolicModel.Geometry, long> foldWords)
+    {
+        var rng = new Random(seed);
+        var trials = new List<(SystolicModel.Geometry, long, long, (long, long))>();
         for (int trial = 0; trial < 400; trial++)
         {
             int ra = rng.Next(1, 9), r = rng.Next(1, 5), s = rng.Next(1, 5), sh = rng.Next(1, 4), sw = rng.Next(1, 4);
             int c = ra * rng.Next(1, 9);
             var shape = SystolicLayerShape.FromScaleSim(rng.Next(r, r + 10), rng.Next(s, s + 10), r, s, c, rng.Next(1, 12), sh, sw);
-            var config = new SystolicConfig { Rows = ra, Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.WeightStationary };
+            var config = new SystolicConfig { Rows = ra, Columns = rng.Next(1, maxColumns + 1), Dataflow = flow };
             var g = new SystolicModel.Geometry(shape, config);
-            Assert.True(AlignedWeightStationaryReplay.Applies(g));
-            long foldWords = g.M * ra, window = RandomWindow(rng, foldWords, shape);
-            var fast = AlignedWeightStationaryReplay.Run(g, window);
+            Assert.True(applies(g));
+            long words = foldWords(g), window = RandomWindow(rng, words, shape);
+            var fast = run(g, window);
             var slow = IfmapWindowReplay.Reference(g, window);
-            Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} WS, window {window}: per fold {fast}, reference {slow}");
-            if (window < foldWords) closesInFold++;
-            if (g.ColFolds > 1 && slow.LastCloseLine >= 0) sweepsRepeated++;
+            Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} {flow}, window {window}: per fold {fast}, reference {slow}");
+            trials.Add((g, window, words, slow));
         }
-        Assert.True(closesInFold >= 100, $"only {closesInFold} trials closed the window inside folds");
-        Assert.True(sweepsRepeated >= 50, $"only {sweepsRepeated} trials had several sweeps with closes");
+        return trials;
     }
 
     /// <summary>A window of a few words (several closes per fold), under one or four folds' words, or up to more than the layer touches.</summary>
@@ -64,22 +80,9 @@ public sealed class AlignedInputStationaryReplayTests
     [Fact]
     public void PerFoldCountEqualsAddressByAddressReplay()
     {
-        var rng = new Random(9090);
-        int closesInFold = 0;
-        for (int trial = 0; trial < 400; trial++)
-        {
-            int ra = rng.Next(1, 9), r = rng.Next(1, 5), s = rng.Next(1, 5), sh = rng.Next(1, 4), sw = rng.Next(1, 4);
-            int c = ra * rng.Next(1, 9);
-            var shape = SystolicLayerShape.FromScaleSim(rng.Next(r, r + 10), rng.Next(s, s + 10), r, s, c, rng.Next(1, 12), sh, sw);
-            var config = new SystolicConfig { Rows = ra, Columns = rng.Next(1, 12), Dataflow = SystolicDataflow.InputStationary };
-            var g = new SystolicModel.Geometry(shape, config);
-            Assert.True(AlignedInputStationaryReplay.Applies(g));
-            long foldWords = Math.Min(g.M, config.Columns) * ra, window = AlignedWeightStationaryReplayTests.RandomWindow(rng, foldWords, shape);
-            var fast = AlignedInputStationaryReplay.Run(g, window);
-            var slow = IfmapWindowReplay.Reference(g, window);
-            Assert.True(fast == slow, $"{shape} on {config.Rows}x{config.Columns} IS, window {window}: per fold {fast}, reference {slow}");
-            if (window < foldWords) closesInFold++;
-        }
+        var trials = AlignedWeightStationaryReplayTests.CheckAgainstReference(9090, SystolicDataflow.InputStationary, maxColumns: 11,
+            g => AlignedInputStationaryReplay.Applies(g), (g, window) => AlignedInputStationaryReplay.Run(g, window), g => Math.Min(g.M, g.Ca) * g.Ra);
+        int closesInFold = trials.Count(t => t.Window < t.FoldWords);
         Assert.True(closesInFold >= 100, $"only {closesInFold} trials closed the window inside folds");
     }
 
