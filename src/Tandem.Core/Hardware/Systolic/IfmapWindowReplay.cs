@@ -21,6 +21,9 @@ internal static class IfmapWindowReplay
     /// <summary>Address runs of a group remembered so that keeping or dropping it touches only their words.</summary>
     private const int RunLog = 4096;
 
+    /// <summary>Pixels of one ofmap row from which runs that do not touch are marked as a strided pattern rather than one by one.</summary>
+    private const int StridedFrom = 4;
+
     public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window) => Run(g, window, out _);
 
     /// <summary>As above; <paramref name="skippedSweeps"/> is how many sweeps were multiplied out instead of replayed.</summary>
@@ -50,8 +53,17 @@ internal static class IfmapWindowReplay
                 long missesBefore = s.Misses, closesBefore = s.Closes;
                 for (long fr = 0; fr < g.RowFolds; fr++, f++)
                 {
+                    long batch = s.TryFolds(fc, fr, g.RowFolds - fr);
+                    if (batch > 0)
+                    {
+                        fr += batch - 1;
+                        f += batch - 1;
+                        continue;
+                    }
+                    long misses = s.Misses, closes = s.Closes;
                     s.BeginFold(f, fc, fr);
                     s.Lines(0, s.FoldLines);
+                    if (s.Closes == closes) s.NoteFold(s.Misses - misses);
                 }
                 if (!repeats) continue;
                 long left = g.ColFolds - 1 - fc, sweepMisses = s.Misses - missesBefore;
@@ -117,6 +129,9 @@ internal static class IfmapWindowReplay
         private readonly int[] _runs;
         private int _runCount;
         private long _runWords;
+        // The comb of the last strided pattern marked (see MarkStrided), kept while step and length repeat.
+        private ulong _combLo, _combHi;
+        private int _combStep, _combLen;
         private readonly long _window;
         private readonly int _h, _w, _c, _ew, _sh, _sw, _sc, _rowWords;
         private long _open, _lineBase;
@@ -129,6 +144,8 @@ internal static class IfmapWindowReplay
         // Line of the current fold on which the window last closed (−1: not in this fold).
         private long _foldClose = -1;
         private double _windowRate, _margin = 0.9;
+        // New words per fold (OS, IS) seen last, for taking several folds at once (TryFolds).
+        private double _perFold;
         private int _p0, _pCount, _k0, _kCount;
         private int _foldLo, _foldHi, _winLo, _winHi;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
@@ -172,6 +189,51 @@ internal static class IfmapWindowReplay
                     _lineBase = f * g.FoldCycles + g.Ra - _kCount;
                     break;
             }
+        }
+
+        /// <summary>New words the last fold without a close brought (OS and IS; 0: none seen yet).</summary>
+        public void NoteFold(long fresh) => _perFold = Math.Max(fresh, 1e-3);
+
+        /// <summary>
+        /// OS and IS arrays with many small folds (a few rows): when the window cannot close within
+        /// the next several folds of this column fold, their reads go into the window at once as
+        /// one set — OS folds of consecutive pixel blocks read whole windows of consecutive pixels,
+        /// IS folds of one pixel block consecutive element ranges. Returns the folds taken (0: none,
+        /// the caller replays fold <paramref name="fr"/> as usual).
+        /// </summary>
+        public long TryFolds(long fc, long fr, long left)
+        {
+            var g = _g;
+            if (g.Flow == SystolicDataflow.WeightStationary || _perFold <= 0 || left < 2) return 0;
+            long count = Math.Min(left, (long)((_window - _open) * _margin / _perFold));
+            if (count < 2) return 0;
+            long fresh, lines;
+            if (g.Flow == SystolicDataflow.OutputStationary)
+            {
+                fresh = MarkPixels((int)(fr * g.Ra), (int)Math.Min(g.M, (fr + count) * g.Ra), 0, (int)g.K);
+                lines = count * (g.K + g.Ra - 1);
+            }
+            else
+            {
+                int p0 = (int)(fc * g.Ca);
+                fresh = MarkPixels(p0, p0 + (int)g.ColsUsed(fc), (int)(fr * g.Ra), (int)Math.Min(g.K, (fr + count) * g.Ra));
+                lines = count * g.Ra;
+            }
+            if (_open + fresh >= _window)
+            {
+                ClearFold();
+                _perFold = Math.Max(_perFold, (double)fresh / count);
+                _margin = Math.Max(0.05, _margin * 0.8);
+                return 0;
+            }
+            CommitFold();
+            _open += fresh;
+            Misses += fresh;
+            _sinceClose += lines;
+            _closing = 0;
+            _margin = 0.9;
+            _perFold = Math.Max((double)fresh / count, 1e-3);
+            return count;
         }
 
         /// <summary>
@@ -359,6 +421,11 @@ internal static class IfmapWindowReplay
                     added += MarkRun(rowBase + first, rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd));
                     continue;
                 }
+                if (step <= 64 && n >= StridedFrom)
+                {
+                    added += MarkStrided(rowBase + first, rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd), (int)step, hi - lo);
+                    continue;
+                }
                 for (long start = first, i = 0; i < n && start < rowEnd; i++, start += step)
                     added += MarkRun(rowBase + start, rowBase + Math.Min(start - lo + hi, rowEnd));
             }
@@ -382,6 +449,51 @@ internal static class IfmapWindowReplay
                     long rowBase = baseAddr + (long)kr * _rowWords;
                     added += MarkRun(rowBase + lo, rowBase + hi);
                 }
+            }
+            return added;
+        }
+
+        /// <summary>
+        /// Runs of <paramref name="len"/> words every <paramref name="step"/> words (len &lt; step ≤ 64)
+        /// from <paramref name="start"/>, cut at <paramref name="end"/>: the runs of neighbouring pixels
+        /// that do not touch (stride·C longer than a pixel's run, e.g. 3-channel stems). Instead of one
+        /// <see cref="MarkRun"/> per pixel, each 64-bit word of the span is marked at once with the
+        /// comb of the pattern at that word's phase.
+        /// </summary>
+        private long MarkStrided(long start, long end, int step, int len)
+        {
+            int w0 = (int)(start >> 6), w1 = (int)((end - 1) >> 6);
+            if (w0 < _foldLo) _foldLo = w0;
+            if (w1 > _foldHi) _foldHi = w1;
+            if (_runCount < RunLog)
+            {
+                _runs[2 * _runCount] = w0;
+                _runs[2 * _runCount + 1] = w1;
+            }
+            _runCount++;
+            _runWords += w1 - w0 + 1;
+            if (step != _combStep || len != _combLen)
+            {
+                // Bits i of [0, 128) with i mod step < len: a word whose first bit lies φ words
+                // past a run start (mod step) carries the comb's bits [φ, φ + 64).
+                UInt128 comb = 0, run = (UInt128.One << len) - 1;
+                for (int i = 0; i < 128; i += step) comb |= run << i;
+                (_combLo, _combHi, _combStep, _combLen) = ((ulong)comb, (ulong)(comb >> 64), step, len);
+            }
+            int phase = (int)(((64L * w0 - start) % step + step) % step), advance = 64 % step;
+            var win = _win;
+            var fold = _fold;
+            long added = 0;
+            for (int w = w0; w <= w1; w++)
+            {
+                ulong mask = phase == 0 ? _combLo : (_combLo >> phase) | (_combHi << (64 - phase));
+                if (w == w0) mask &= ulong.MaxValue << (int)(start & 63);
+                if (w == w1) mask &= ulong.MaxValue >> (63 - (int)((end - 1) & 63));
+                ulong nb = mask & ~(win[w] | fold[w]);
+                fold[w] |= nb;
+                added += BitOperations.PopCount(nb);
+                phase += advance;
+                if (phase >= step) phase -= step;
             }
             return added;
         }

@@ -26,6 +26,29 @@ public sealed class IfmapWindowReplayTests
         });
     }
 
+    /// <summary>
+    /// Stem-like layers (1–4 channels, strides up to 4, ifmaps up to 140 columns wide) on small
+    /// arrays: neighbouring pixels' runs do not touch, so whole ofmap rows are marked as strided
+    /// patterns starting at every phase of the 64-bit words; and OS / IS arrays of a few rows have
+    /// many small folds, which go into the window several at a time while it cannot close.
+    /// </summary>
+    [Theory]
+    [InlineData(SystolicDataflow.OutputStationary)]
+    [InlineData(SystolicDataflow.WeightStationary)]
+    [InlineData(SystolicDataflow.InputStationary)]
+    public void FastReplayEqualsAddressByAddressReplayOnWideFewChannelLayers(SystolicDataflow flow)
+    {
+        CheckAgainstReference(new Random(880 + (int)flow), 120, rng =>
+        {
+            int r = rng.Next(1, 8), s = rng.Next(1, 8);
+            int h = rng.Next(r, r + 16), w = rng.Next(s + 20, s + 140);
+            var shape = SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 5), rng.Next(1, 12), rng.Next(1, 5), rng.Next(1, 5));
+            var config = new SystolicConfig { Rows = rng.Next(1, 13), Columns = rng.Next(1, 7), Dataflow = flow };
+            long touched = SystolicModel.TouchedIfmapWords(shape);
+            return (shape, config, rng.Next(20, (int)Math.Max(21, touched)));
+        });
+    }
+
     /// <summary>Draws <paramref name="trials"/> (layer, array, window) cases and compares the fast replay's count with the address-by-address one on each.</summary>
     private static void CheckAgainstReference(Random rng, int trials, Func<Random, (SystolicLayerShape Shape, SystolicConfig Config, long Window)> draw)
     {
