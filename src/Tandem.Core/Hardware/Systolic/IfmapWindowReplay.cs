@@ -48,12 +48,31 @@ internal static class IfmapWindowReplay
             Dictionary<(long Line, int Pixel, int Element), long>? closeAt = repeats ? new() : null;
             var endMisses = new List<long>();
             if (repeats) s.CloseLog = [];
+            else
+            {
+                // IS: the folds in order, several at a time (across column folds) while the window cannot close.
+                for (long f = 0; f < g.Folds;)
+                {
+                    long batch = s.TryFolds(f, g.Folds - f);
+                    if (batch > 0)
+                    {
+                        f += batch;
+                        continue;
+                    }
+                    long misses = s.Misses, closes = s.Closes;
+                    s.BeginFold(f, f / g.RowFolds, f % g.RowFolds);
+                    s.Lines(0, s.FoldLines);
+                    if (s.Closes == closes) s.NoteFold(s.Misses - misses);
+                    f++;
+                }
+                return (s.Misses, s.LastCloseLine);
+            }
             for (long fc = 0, f = 0; fc < g.ColFolds; fc++)
             {
                 long missesBefore = s.Misses, closesBefore = s.Closes;
                 for (long fr = 0; fr < g.RowFolds; fr++, f++)
                 {
-                    long batch = s.TryFolds(fc, fr, g.RowFolds - fr);
+                    long batch = s.TryFolds(f, g.RowFolds - fr);
                     if (batch > 0)
                     {
                         fr += batch - 1;
@@ -65,7 +84,6 @@ internal static class IfmapWindowReplay
                     s.Lines(0, s.FoldLines);
                     if (s.Closes == closes) s.NoteFold(s.Misses - misses);
                 }
-                if (!repeats) continue;
                 long left = g.ColFolds - 1 - fc, sweepMisses = s.Misses - missesBefore;
                 // No close: the window now holds the whole sweep, so every later sweep only hits.
                 if (s.Closes == closesBefore) break;
@@ -196,18 +214,19 @@ internal static class IfmapWindowReplay
 
         /// <summary>
         /// OS and IS arrays with many small folds (a few rows): when the window cannot close within
-        /// the next several folds of this column fold, their reads go into the window at once as
-        /// one set — OS folds of consecutive pixel blocks read whole windows of consecutive pixels,
-        /// IS folds of one pixel block consecutive element ranges. Returns the folds taken (0: none,
-        /// the caller replays fold <paramref name="fr"/> as usual).
+        /// the next several folds (at most <paramref name="left"/>) from fold <paramref name="f"/>,
+        /// their reads go into the window at once as one set — OS folds of one column fold read
+        /// whole windows of consecutive pixel blocks; IS folds read consecutive element ranges of one
+        /// pixel block, then all elements of the next blocks. Returns the folds taken (0: none, the
+        /// caller replays fold <paramref name="f"/> as usual).
         /// </summary>
-        public long TryFolds(long fc, long fr, long left)
+        public long TryFolds(long f, long left)
         {
             var g = _g;
             if (g.Flow == SystolicDataflow.WeightStationary || _perFold <= 0 || left < 2) return 0;
             long count = Math.Min(left, (long)((_window - _open) * _margin / _perFold));
             if (count < 2) return 0;
-            long fresh, lines;
+            long fresh, lines, fr = f % g.RowFolds;
             if (g.Flow == SystolicDataflow.OutputStationary)
             {
                 fresh = MarkPixels((int)(fr * g.Ra), (int)Math.Min(g.M, (fr + count) * g.Ra), 0, (int)g.K);
@@ -215,8 +234,16 @@ internal static class IfmapWindowReplay
             }
             else
             {
-                int p0 = (int)(fc * g.Ca);
-                fresh = MarkPixels(p0, p0 + (int)g.ColsUsed(fc), (int)(fr * g.Ra), (int)Math.Min(g.K, (fr + count) * g.Ra));
+                // Folds [f, f + count): the rest of pixel block fc1 from element block fr, whole
+                // blocks after it, and the first element blocks of block fc2.
+                long last = f + count - 1, fc1 = f / g.RowFolds, fc2 = last / g.RowFolds, frEnd = last % g.RowFolds + 1;
+                int p1 = (int)(fc1 * g.Ca), p2 = (int)(fc2 * g.Ca), k = (int)g.K;
+                if (fc1 == fc2)
+                    fresh = MarkPixels(p1, p1 + (int)g.ColsUsed(fc1), (int)(fr * g.Ra), (int)Math.Min(g.K, frEnd * g.Ra));
+                else
+                    fresh = MarkPixels(p1, p1 + (int)g.ColsUsed(fc1), (int)(fr * g.Ra), k)
+                        + MarkPixels(p1 + (int)g.Ca, p2, 0, k)
+                        + MarkPixels(p2, p2 + (int)g.ColsUsed(fc2), 0, (int)Math.Min(g.K, frEnd * g.Ra));
                 lines = count * g.Ra;
             }
             if (_open + fresh >= _window)
