@@ -164,6 +164,8 @@ internal static class IfmapWindowReplay
         private double _windowRate, _margin = 0.9;
         // New words per fold (OS, IS) seen last, for taking several folds at once (TryFolds).
         private double _perFold;
+        // At most this many folds in the next try after one that would have closed the window (until a close or a taken try).
+        private long _foldCap = long.MaxValue;
         private int _p0, _pCount, _k0, _kCount;
         private int _foldLo, _foldHi, _winLo, _winHi;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
@@ -224,7 +226,7 @@ internal static class IfmapWindowReplay
         {
             var g = _g;
             if (g.Flow == SystolicDataflow.WeightStationary || _perFold <= 0 || left < 2) return 0;
-            long count = Math.Min(left, (long)((_window - _open) * _margin / _perFold));
+            long need = _window - _open, count = Math.Min(Math.Min(left, _foldCap), (long)(need * _margin / _perFold));
             if (count < 2) return 0;
             long fresh, lines, fr = f % g.RowFolds;
             if (g.Flow == SystolicDataflow.OutputStationary)
@@ -249,8 +251,10 @@ internal static class IfmapWindowReplay
             if (_open + fresh >= _window)
             {
                 ClearFold();
+                // New words are not spread evenly over folds (IS: a pixel block's first element
+                // ranges bring most), so the next try is at most half as many folds.
                 _perFold = Math.Max(_perFold, (double)fresh / count);
-                _margin = Math.Max(0.05, _margin * 0.8);
+                _foldCap = Math.Min(count / 2, (long)(count * 0.9 * need / fresh));
                 return 0;
             }
             CommitFold();
@@ -258,7 +262,7 @@ internal static class IfmapWindowReplay
             Misses += fresh;
             _sinceClose += lines;
             _closing = 0;
-            _margin = 0.9;
+            _foldCap = long.MaxValue;
             _perFold = Math.Max((double)fresh / count, 1e-3);
             return count;
         }
@@ -679,6 +683,7 @@ internal static class IfmapWindowReplay
                 CloseLog?.Add((line, p, k));
                 _windowRate = (double)_window / Math.Max(1, _sinceClose);
                 _sinceClose = 0;
+                _foldCap = long.MaxValue;
                 Closes++;
                 Array.Clear(_win, _winLo, _winHi - _winLo + 1);
                 _winLo = int.MaxValue;
