@@ -456,7 +456,8 @@ public static class SystolicModel
             return (total, stream.LineOfValidPair(total / window * window - 1));
         }
         if (AlignedWeightStationaryReplay.Applies(g)) return AlignedWeightStationaryReplay.Run(g, window);
-        if (AlignedInputStationaryReplay.Applies(g)) return AlignedInputStationaryReplay.Run(g, window);
+        if (AlignedInputStationaryReplay.Applies(g) && !AlignedInputStationaryReplay.WindowReplayIsCheaper(g, window, touched))
+            return AlignedInputStationaryReplay.Run(g, window);
         return IfmapWindowReplay.Run(g, window);
     }
 

@@ -94,4 +94,27 @@ public sealed class AlignedInputStationaryReplayTests
         Assert.True(AlignedInputStationaryReplay.Applies(new SystolicModel.Geometry(shape, new SystolicConfig { Rows = 2, Columns = 4, Dataflow = SystolicDataflow.InputStationary })));
         Assert.False(AlignedInputStationaryReplay.Applies(new SystolicModel.Geometry(shape, new SystolicConfig { Rows = 2, Columns = 4, Dataflow = SystolicDataflow.WeightStationary })));
     }
+
+    /// <summary>
+    /// Both replays are exact; the general one is chosen for stride-1 layers of many pixels on narrow
+    /// arrays (every pair of taps can read one word, so this replay's work per column fold is largest),
+    /// not for strided layers or wide arrays. Either way the count is the model's.
+    /// </summary>
+    [Fact]
+    public void TheWindowReplayIsChosenOnlyWhereItIsExpectedToBeMuchCheaper()
+    {
+        bool Cheaper(SystolicLayerShape shape, int columns)
+        {
+            var config = new SystolicConfig { Rows = 8, Columns = columns, Dataflow = SystolicDataflow.InputStationary };
+            var g = new SystolicModel.Geometry(shape, config);
+            long window = SystolicModel.Window(config.IfmapSramWords);
+            return AlignedInputStationaryReplay.WindowReplayIsCheaper(g, window, SystolicModel.TouchedIfmapWords(shape));
+        }
+        var stride1 = SystolicLayerShape.FromScaleSim(58, 58, 3, 3, 64, 64, 1, 1);
+        var stride2 = SystolicLayerShape.FromScaleSim(58, 58, 3, 3, 128, 128, 2, 2);
+        Assert.True(Cheaper(stride1, 8));
+        Assert.True(Cheaper(stride1, 32));
+        Assert.False(Cheaper(stride1, 512)); // 7 column folds
+        Assert.False(Cheaper(stride2, 8));
+    }
 }
