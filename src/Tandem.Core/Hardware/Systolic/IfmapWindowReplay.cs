@@ -302,8 +302,10 @@ internal static class IfmapWindowReplay
                 // OS: new words per line change within a fold (at its start the reads mostly hit
                 // words the previous fold left, then nearly every read misses), so a rate measured
                 // on a few lines can promise far too many: grow at most twice the last group taken,
-                // unless even reads that all miss could not fill the window.
-                if (_g.Flow == SystolicDataflow.OutputStationary)
+                // unless even reads that all miss could not fill the window. Only for tall folds,
+                // where an overshooting group is expensive (every row marks its own runs); on a few
+                // rows the extra tries cost more than the overshoots they avoid.
+                if (_g.Flow == SystolicDataflow.OutputStationary && _pCount >= 32)
                     span = Math.Min(span, Math.Max(2 * _lastSpan, need / _pCount));
                 // WS: when no close fell on the lines since the first pixel of the group began
                 // (line pos − rows + 1), the words those pixels read before pos are all in the
