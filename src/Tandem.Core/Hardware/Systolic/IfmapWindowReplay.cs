@@ -211,8 +211,15 @@ internal static class IfmapWindowReplay
             }
         }
 
-        /// <summary>New words the last fold without a close brought (OS and IS; 0: none seen yet).</summary>
-        public void NoteFold(long fresh) => _perFold = Math.Max(fresh, 1e-3);
+        /// <summary>
+        /// New words the last fold without a close brought (OS and IS; 0: none seen yet), scaled to a
+        /// whole fold: a short last row fold or column fold reads fewer words and says nothing about
+        /// how many the next whole folds bring.
+        /// </summary>
+        public void NoteFold(long fresh) => _perFold = Math.Max((double)fresh * FullFoldReads / ((long)_pCount * _kCount), 1e-3);
+
+        /// <summary>Reads of a fold that uses every row and column (OS: Ra pixels × K elements; IS: Ca pixels × Ra elements).</summary>
+        private readonly long FullFoldReads => _g.Flow == SystolicDataflow.OutputStationary ? _g.Ra * _g.K : (long)_g.Ca * _g.Ra;
 
         /// <summary>
         /// OS and IS arrays with many small folds (a few rows): when the window cannot close within
@@ -225,13 +232,14 @@ internal static class IfmapWindowReplay
         public long TryFolds(long f, long left)
         {
             var g = _g;
-            if (g.Flow == SystolicDataflow.WeightStationary || _perFold <= 0 || left < 2) return 0;
+            if (g.Flow == SystolicDataflow.WeightStationary || _perFold <= 0 || left < 8) return 0;
             // OS folds of 32 rows or more are few and large, and a try that overshoots wastes them
             // all: on 32- and 128-row arrays taking several at once made ResNet-50's 3×3 layers about
             // 20 % slower, so only short OS folds are taken together.
             if (g.Flow == SystolicDataflow.OutputStationary && g.Ra >= 32) return 0;
             long need = _window - _open, count = Math.Min(Math.Min(left, _foldCap), (long)(need * _margin / _perFold));
-            if (count < 2) return 0;
+            // A few folds at once save little and, when they overshoot, waste as much.
+            if (count < 8) return 0;
             long fresh, lines, fr = f % g.RowFolds;
             if (g.Flow == SystolicDataflow.OutputStationary)
             {
