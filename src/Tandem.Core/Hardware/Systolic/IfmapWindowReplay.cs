@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Tandem.Core.Hardware.Systolic;
 
@@ -505,16 +506,7 @@ internal static class IfmapWindowReplay
         /// </summary>
         private long MarkStrided(long start, long end, int step, int len)
         {
-            int w0 = (int)(start >> 6), w1 = (int)((end - 1) >> 6);
-            if (w0 < _foldLo) _foldLo = w0;
-            if (w1 > _foldHi) _foldHi = w1;
-            if (_runCount < RunLog)
-            {
-                _runs[2 * _runCount] = w0;
-                _runs[2 * _runCount + 1] = w1;
-            }
-            _runCount++;
-            _runWords += w1 - w0 + 1;
+            var (w0, w1) = LogSpan(start, end);
             if (step != _combStep || len != _combLen)
             {
                 // Bits i of [0, 128) with i mod step < len: a word whose first bit lies φ words
@@ -541,7 +533,9 @@ internal static class IfmapWindowReplay
             return added;
         }
 
-        private long MarkRun(long start, long end)
+        /// <summary>The 64-bit words [w0, w1] that addresses [start, end) lie in, noted in the group's range and run log.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private (int W0, int W1) LogSpan(long start, long end)
         {
             int w0 = (int)(start >> 6), w1 = (int)((end - 1) >> 6);
             if (w0 < _foldLo) _foldLo = w0;
@@ -553,6 +547,12 @@ internal static class IfmapWindowReplay
             }
             _runCount++;
             _runWords += w1 - w0 + 1;
+            return (w0, w1);
+        }
+
+        private long MarkRun(long start, long end)
+        {
+            var (w0, w1) = LogSpan(start, end);
             var win = _win;
             var fold = _fold;
             ulong first = ulong.MaxValue << (int)(start & 63), last = ulong.MaxValue >> (63 - (int)((end - 1) & 63));
