@@ -165,6 +165,10 @@ internal static class IfmapWindowReplay
         private double _windowRate, _margin = 0.9;
         // New words per fold (OS, IS) seen last, for taking several folds at once (TryFolds).
         private double _perFold;
+        // Lines of the last group taken whole in this fold, and whether a group overshot the close
+        // grossly in this fold (OS growth cap in Lines).
+        private long _lastSpan = 1;
+        private bool _overshot;
         // At most this many folds in the next try after one that would have closed the window (until a close or a taken try).
         private long _foldCap = long.MaxValue;
         private int _p0, _pCount, _k0, _kCount;
@@ -192,6 +196,8 @@ internal static class IfmapWindowReplay
         {
             var g = _g;
             _foldClose = -1;
+            _lastSpan = 1;
+            _overshot = false;
             switch (g.Flow)
             {
                 case SystolicDataflow.OutputStationary:
@@ -309,6 +315,14 @@ internal static class IfmapWindowReplay
                 long span = estimate >= b - pos ? b - pos : Math.Max(1, (long)estimate);
                 // Lines from pos known to close the window: try fewer.
                 if (_closing > 0) span = Math.Min(span, Math.Max(1, _closing - 1));
+                // OS: at a fold's start the reads mostly hit the words the previous fold left and
+                // then nearly all miss, so a rate measured on the first lines promises far too many:
+                // after a group has overshot the close by more than twice the words needed, grow at
+                // most twice the last group taken in the fold (unless even reads that all miss could
+                // not fill the window). Only for folds of 32 rows or more, where an overshooting
+                // group is expensive; a near miss keeps the estimate, which is about right then.
+                if (_overshot && _g.Flow == SystolicDataflow.OutputStationary && _pCount >= 32)
+                    span = Math.Min(span, Math.Max(2 * _lastSpan, need / _pCount));
                 // WS: when no close fell on the lines since the first pixel of the group began
                 // (line pos − rows + 1), the words those pixels read before pos are all in the
                 // window, so marking their whole prefixes adds no fresh word and turns the group's
@@ -324,11 +338,13 @@ internal static class IfmapWindowReplay
                     _sinceClose += span;
                     _closing = Math.Max(0, _closing - span);
                     _margin = 0.9;
+                    _lastSpan = span;
                     // An all-hit group says the rate is lower than thought: try twice the lines next.
                     _rate = fresh > 0 ? (double)fresh / span : Math.Max(_rate / 2, 1e-9);
                     continue;
                 }
                 ClearFold();
+                if (fresh > 2 * need) _overshot = true;
                 if (span <= ExactLines)
                 {
                     long closes = Closes;
