@@ -63,6 +63,7 @@ internal static class IfmapWindowReplay
                     long misses = s.Misses, closes = s.Closes;
                     s.BeginFold(f, f / g.RowFolds, f % g.RowFolds);
                     s.Lines(0, s.FoldLines);
+                    s.NoteFoldAverage(s.Misses - misses);
                     if (s.Closes == closes) s.NoteFold(s.Misses - misses);
                     f++;
                 }
@@ -83,6 +84,7 @@ internal static class IfmapWindowReplay
                     long misses = s.Misses, closes = s.Closes;
                     s.BeginFold(f, fc, fr);
                     s.Lines(0, s.FoldLines);
+                    s.NoteFoldAverage(s.Misses - misses);
                     if (s.Closes == closes) s.NoteFold(s.Misses - misses);
                 }
                 long left = g.ColFolds - 1 - fc, sweepMisses = s.Misses - missesBefore;
@@ -165,6 +167,8 @@ internal static class IfmapWindowReplay
         private double _windowRate, _margin = 0.9;
         // New words per fold (OS, IS) seen last, for taking several folds at once (TryFolds).
         private double _perFold;
+        // New words per line the last fold replayed line by line averaged (OS, WS: a fold's first rate).
+        private double _foldAverage;
         // Lines of the last group taken whole in this fold, and whether a group overshot the close
         // grossly in this fold (OS growth cap in Lines).
         private long _lastSpan = 1;
@@ -198,6 +202,9 @@ internal static class IfmapWindowReplay
             _foldClose = -1;
             _lastSpan = 1;
             _overshot = false;
+            // OS, WS: a fold starts at the rate the previous one averaged, not at the rate of its
+            // last lines (its drain, where fewer rows read, so far fewer new words per line).
+            if (g.Flow != SystolicDataflow.InputStationary && _foldAverage > _rate) _rate = _foldAverage;
             switch (g.Flow)
             {
                 case SystolicDataflow.OutputStationary:
@@ -236,6 +243,9 @@ internal static class IfmapWindowReplay
         /// pixel block, then all elements of the next blocks. Returns the folds taken (0: none, the
         /// caller replays fold <paramref name="f"/> as usual).
         /// </summary>
+        /// <summary>New words per line over the whole fold just replayed (closes included).</summary>
+        public void NoteFoldAverage(long misses) => _foldAverage = (double)misses / Math.Max(1, FoldLines);
+
         public long TryFolds(long f, long left)
         {
             var g = _g;
