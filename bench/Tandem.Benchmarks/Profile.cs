@@ -71,6 +71,46 @@ internal static class Profile
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {r.Total * 1e6,9:0.0} µs (ifmap {r.Ifmap * 1e6,9:0.0}) {r.Net} {r.Layer} on {r.Array}"));
     }
 
+    /// <summary>
+    /// Development aid: CPU time of the ifmap DRAM count of one layer (SCALE-Sim topology fields: ifmap
+    /// height, width, channels, filter height, width, stride, filters) on one square array and dataflow
+    /// (os, ws, is), per evaluation, over at least <c>seconds</c> of CPU after a warm-up; for side-by-side
+    /// runs of two builds (alternate them: this machine's speed drifts).
+    /// </summary>
+    public static int RunLayer(string[] a)
+    {
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
+        if (a.Length < 9 || a.Take(8).Any(x => !int.TryParse(x, System.Globalization.NumberStyles.None, ci, out int v) || v < 1)
+            || SystolicConfig.ParseDataflow(a[8]) is not { } flow || (a.Length > 9 && !double.TryParse(a[9], System.Globalization.NumberStyles.Float, ci, out _)))
+        {
+            Console.Error.WriteLine("usage: --layer H W C R S STRIDE N ROWS DATAFLOW [SECONDS] (positive integers; DATAFLOW os, ws or is)");
+            return 2;
+        }
+        int[] n = a.Take(8).Select(x => int.Parse(x, ci)).ToArray();
+        var shape = SystolicLayerShape.FromScaleSim(n[0], n[1], n[3], n[4], n[2], n[6], n[5], n[5]);
+        var config = new SystolicConfig { Rows = n[7], Columns = n[7], Dataflow = flow };
+        var g = new SystolicModel.Geometry(shape, config);
+        long window = SystolicModel.Window(config.IfmapSramWords);
+        double seconds = a.Length > 9 ? double.Parse(a[9], ci) : 1;
+        var result = SystolicModel.IfmapDramReads(g, window);
+        var warm = Stopwatch.StartNew();
+        while (warm.ElapsedMilliseconds < 300) SystolicModel.IfmapDramReads(g, window);
+        var proc = Process.GetCurrentProcess();
+        proc.Refresh();
+        var t0 = proc.TotalProcessorTime;
+        long count = 0;
+        TimeSpan elapsed;
+        do
+        {
+            SystolicModel.IfmapDramReads(g, window);
+            count++;
+            proc.Refresh();
+            elapsed = proc.TotalProcessorTime - t0;
+        } while (elapsed.TotalSeconds < seconds);
+        Console.WriteLine(string.Create(ci, $"{shape.IfmapHeight}x{shape.IfmapWidth}x{shape.Channels} {shape.FilterHeight}x{shape.FilterWidth}/{shape.StrideHeight} N={shape.Filters} on {config.Rows}x{config.Columns} {flow}: {result.Misses} ifmap DRAM reads, {elapsed.TotalMilliseconds * 1000 / count:0.0} µs CPU per evaluation ({count} evaluations)"));
+        return 0;
+    }
+
     /// <summary>CPU time per call, repeated for at least 20 ms.</summary>
     private static double Time(Action a)
     {
