@@ -60,11 +60,7 @@ internal static class IfmapWindowReplay
                         f += batch;
                         continue;
                     }
-                    long misses = s.Misses, closes = s.Closes;
-                    s.BeginFold(f, f / g.RowFolds, f % g.RowFolds);
-                    s.Lines(0, s.FoldLines);
-                    s.NoteFoldAverage(s.Misses - misses);
-                    if (s.Closes == closes) s.NoteFold(s.Misses - misses);
+                    s.ReplayFold(f, f / g.RowFolds, f % g.RowFolds);
                     f++;
                 }
                 return (s.Misses, s.LastCloseLine);
@@ -81,11 +77,7 @@ internal static class IfmapWindowReplay
                         f += batch - 1;
                         continue;
                     }
-                    long misses = s.Misses, closes = s.Closes;
-                    s.BeginFold(f, fc, fr);
-                    s.Lines(0, s.FoldLines);
-                    s.NoteFoldAverage(s.Misses - misses);
-                    if (s.Closes == closes) s.NoteFold(s.Misses - misses);
+                    s.ReplayFold(f, fc, fr);
                 }
                 long left = g.ColFolds - 1 - fc, sweepMisses = s.Misses - missesBefore;
                 // No close: the window now holds the whole sweep, so every later sweep only hits.
@@ -196,7 +188,23 @@ internal static class IfmapWindowReplay
             _foldHi = _winHi = -1;
         }
 
-        public void BeginFold(long f, long fc, long fr)
+        /// <summary>
+        /// Fold f (column fold fc, row fold fr) line by line; then notes its new words per line (OS,
+        /// WS: the next fold's first rate) and, when no close fell in it, its new words scaled to a
+        /// whole fold (a short last row or column fold reads fewer words and says nothing about how
+        /// many the next whole folds bring; <see cref="TryFolds"/>).
+        /// </summary>
+        public void ReplayFold(long f, long fc, long fr)
+        {
+            long misses = Misses, closes = Closes;
+            BeginFold(f, fc, fr);
+            Lines(0, FoldLines);
+            long fresh = Misses - misses;
+            _foldAverage = (double)fresh / Math.Max(1, FoldLines);
+            if (Closes == closes) _perFold = Math.Max((double)fresh * FullFoldReads / ((long)_pCount * _kCount), 1e-3);
+        }
+
+        private void BeginFold(long f, long fc, long fr)
         {
             var g = _g;
             _foldClose = -1;
@@ -225,13 +233,6 @@ internal static class IfmapWindowReplay
             }
         }
 
-        /// <summary>
-        /// New words the last fold without a close brought (OS and IS; 0: none seen yet), scaled to a
-        /// whole fold: a short last row fold or column fold reads fewer words and says nothing about
-        /// how many the next whole folds bring.
-        /// </summary>
-        public void NoteFold(long fresh) => _perFold = Math.Max((double)fresh * FullFoldReads / ((long)_pCount * _kCount), 1e-3);
-
         /// <summary>Reads of a fold that uses every row and column (OS: Ra pixels × K elements; IS: Ca pixels × Ra elements).</summary>
         private readonly long FullFoldReads => _g.Flow == SystolicDataflow.OutputStationary ? _g.Ra * _g.K : (long)_g.Ca * _g.Ra;
 
@@ -243,8 +244,6 @@ internal static class IfmapWindowReplay
         /// pixel block, then all elements of the next blocks. Returns the folds taken (0: none, the
         /// caller replays fold <paramref name="f"/> as usual).
         /// </summary>
-        /// <summary>New words per line over the whole fold just replayed (closes included).</summary>
-        public void NoteFoldAverage(long misses) => _foldAverage = (double)misses / Math.Max(1, FoldLines);
 
         public long TryFolds(long f, long left)
         {
@@ -301,7 +300,7 @@ internal static class IfmapWindowReplay
         /// window as a set when the window cannot close among them; otherwise the group shrinks to
         /// the lines the observed rate of new words says fit (a few lines are replayed in order).
         /// </summary>
-        public void Lines(long a, long b)
+        private void Lines(long a, long b)
         {
             long pos = a;
             while (pos < b)
