@@ -131,15 +131,14 @@ internal static class AlignedInputStationaryReplay
                             total += v;
                             if (++vx == ew) { vx = 0; vy++; }
                         }
-                        long run = end - block, need = window - open;
-                        long quiet = total == 0 ? run : Math.Min(run, (need - 1) / total);
+                        long run = end - block, quiet = AlignedWeightStationaryReplay.QuietFolds(run, total, window - open);
                         open += quiet * total;
                         misses += quiet * total;
                         block += (int)quiet;
                         if (quiet == run) continue;
                         f = fc * rowFolds + (long)tap * blocks + block;
                         long lineBase = f * g.FoldCycles;
-                        need = window - open;
+                        long need = window - open;
                         // Misses per line: pixel column c misses on lines [0, μ(c)).
                         Array.Clear(count, 0, rows + 1);
                         for (int c = 0; c < cols; c++) count[mu[c]]++;

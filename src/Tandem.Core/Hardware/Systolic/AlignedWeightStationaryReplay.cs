@@ -69,8 +69,7 @@ internal static class AlignedWeightStationaryReplay
                             if (partial) end = block + 1;
                             total -= Cover(rho, eh, ew, sy, sx, partial, closeLine, closeRow, rows);
                         }
-                        long run = end - block, need = window - open;
-                        long quiet = total == 0 ? run : Math.Min(run, (need - 1) / total);
+                        long run = end - block, quiet = QuietFolds(run, total, window - open);
                         open += quiet * total;
                         misses += quiet * total;
                         block += (int)quiet;
@@ -78,7 +77,7 @@ internal static class AlignedWeightStationaryReplay
                         // The window closes in this fold: misses per line from each pixel's run of lines
                         // [p, p + ρ(p)), then the close's line and, walking that line, its read.
                         long f = fc * rowFolds + (long)tap * blocks + block, lineBase = f * g.FoldCycles + rows;
-                        need = window - open;
+                        long need = window - open;
                         var (line, row) = NthMiss(rho, ring, m, rows, -1, 0, need);
                         // Once the window is empty every later valid read of the fold is a new word.
                         if (validTap != tap)
@@ -246,6 +245,12 @@ internal static class AlignedWeightStationaryReplay
     /// Per filter tap (row-major), the taps whose reads can land on the same ifmap positions (offsets a
     /// multiple of the stride), each with the shift (ofmap rows, columns) from this tap's pixel to theirs.
     /// </summary>
+    /// <summary>
+    /// How many of <paramref name="run"/> folds of <paramref name="perFold"/> misses each go into a window
+    /// that needs <paramref name="need"/> more misses to close without closing it (all when they miss nothing).
+    /// </summary>
+    internal static long QuietFolds(long run, long perFold, long need) => perFold == 0 ? run : Math.Min(run, (need - 1) / perFold);
+
     internal static (int Tap, int Sy, int Sx)[][] Overlaps(in SystolicLayerShape l, bool includeSelf)
     {
         int s = l.FilterWidth, taps = l.FilterHeight * s;
