@@ -30,7 +30,7 @@ internal static class Profile
             var (s, config) = (row.Shape, row.Config);
             var g = new SystolicModel.Geometry(s, config);
             long w = SystolicModel.Window(config.IfmapSramWords);
-            rows.Add(($"{row.Net}/{row.Layer} {s.IfmapHeight}x{s.IfmapWidth}x{s.Channels} {s.FilterHeight}x{s.FilterWidth}/{s.StrideHeight} N={s.Filters} on {config.Rows}x{config.Columns} {row.Dataflow} {row.Mode}",
+            rows.Add(($"{row.Net}/{row.Layer} {Describe(s)} on {config.Rows}x{config.Columns} {row.Dataflow} {row.Mode}",
                 Time(() => SystolicModel.Evaluate(s, config)), Time(() => SystolicModel.IfmapDramReads(g, w)), SystolicModel.IfmapDramReads(g, w).Misses));
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rows.Count} rows, {rows.Sum(r => r.Total) * 1e3:0.00} ms, ifmap {rows.Sum(r => r.Ifmap) * 1e3:0.00} ms"));
@@ -51,7 +51,7 @@ internal static class Profile
                     {
                         var g = new SystolicModel.Geometry(s, c);
                         long w = SystolicModel.Window(c.IfmapSramWords);
-                        rows.Add((name, $"{s.IfmapHeight}x{s.IfmapWidth}x{s.Channels} {s.FilterHeight}x{s.FilterWidth}/{s.StrideHeight} N={s.Filters}", $"{n} {d}",
+                        rows.Add((name, Describe(s), $"{n} {d}",
                             Time(() => SystolicModel.Evaluate(s, c)), Time(() => SystolicModel.IfmapDramReads(g, w))));
                     }
                 }
@@ -95,24 +95,17 @@ internal static class Profile
         var result = SystolicModel.IfmapDramReads(g, window);
         var warm = Stopwatch.StartNew();
         while (warm.ElapsedMilliseconds < 300) SystolicModel.IfmapDramReads(g, window);
-        var proc = Process.GetCurrentProcess();
-        proc.Refresh();
-        var t0 = proc.TotalProcessorTime;
-        long count = 0;
-        TimeSpan elapsed;
-        do
-        {
-            SystolicModel.IfmapDramReads(g, window);
-            count++;
-            proc.Refresh();
-            elapsed = proc.TotalProcessorTime - t0;
-        } while (elapsed.TotalSeconds < seconds);
-        Console.WriteLine(string.Create(ci, $"{shape.IfmapHeight}x{shape.IfmapWidth}x{shape.Channels} {shape.FilterHeight}x{shape.FilterWidth}/{shape.StrideHeight} N={shape.Filters} on {config.Rows}x{config.Columns} {flow}: {result.Misses} ifmap DRAM reads, {elapsed.TotalMilliseconds * 1000 / count:0.0} µs CPU per evaluation ({count} evaluations)"));
+        double perCall = Time(() => SystolicModel.IfmapDramReads(g, window), seconds);
+        Console.WriteLine(string.Create(ci, $"{Describe(shape)} on {config.Rows}x{config.Columns} {flow}: {result.Misses} ifmap DRAM reads, {perCall * 1e6:0.0} µs CPU per evaluation"));
         return 0;
     }
 
-    /// <summary>CPU time per call, repeated for at least 20 ms.</summary>
-    private static double Time(Action a)
+    /// <summary>A layer as the profiles print it: ifmap H×W×C, filter R×S/stride, filters.</summary>
+    private static string Describe(SystolicLayerShape s) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{s.IfmapHeight}x{s.IfmapWidth}x{s.Channels} {s.FilterHeight}x{s.FilterWidth}/{s.StrideHeight} N={s.Filters}");
+
+    /// <summary>CPU time per call, repeated for at least <paramref name="minSeconds"/> (20 ms by default).</summary>
+    private static double Time(Action a, double minSeconds = 0.02)
     {
         a();
         var proc = Process.GetCurrentProcess();
@@ -126,7 +119,7 @@ internal static class Profile
             n += 4;
             proc.Refresh();
             elapsed = proc.TotalProcessorTime - t0;
-        } while (elapsed.TotalMilliseconds < 20);
+        } while (elapsed.TotalSeconds < minSeconds);
         return elapsed.TotalSeconds / n;
     }
 }
