@@ -442,7 +442,8 @@ public static class SystolicModel
     /// once (closed form). When every read is bound to miss (see <see cref="IfmapStream.EveryReadMisses"/>)
     /// the misses are the valid reads and the last close is the line of the last whole window's
     /// last read (closed form). Weight- and input-stationary folds aligned to channel groups are counted
-    /// per fold (<see cref="AlignedWeightStationaryReplay"/>, <see cref="AlignedInputStationaryReplay"/>).
+    /// per fold (<see cref="AlignedWeightStationaryReplay"/>, <see cref="AlignedInputStationaryReplay"/>;
+    /// aligned IS layers whose per-fold count is expected to cost much more take the replay below instead).
     /// Otherwise the ifmap address stream is replayed in SCALE-Sim's demand order through the window.
     /// </summary>
     internal static (long Misses, long LastCloseLine) IfmapDramReads(in Geometry g, long window)
