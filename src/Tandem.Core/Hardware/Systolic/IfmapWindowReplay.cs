@@ -35,11 +35,11 @@ internal static class IfmapWindowReplay
         var longs = ArrayPool<ulong>.Shared;
         ulong[] win = longs.Rent(wordCount), fold = longs.Rent(wordCount);
         int[] runs = ArrayPool<int>.Shared.Rent(2 * RunLog);
+        Array.Clear(win, 0, wordCount);
+        Array.Clear(fold, 0, wordCount);
+        var s = new State(g, win, fold, runs, window);
         try
         {
-            Array.Clear(win, 0, wordCount);
-            Array.Clear(fold, 0, wordCount);
-            var s = new State(g, win, fold, runs, window);
             // OS and WS repeat the same sweep over the row folds once per column fold.
             bool repeats = g.Flow != SystolicDataflow.InputStationary;
             long sweepLines = g.RowFolds * g.FoldCycles;
@@ -122,6 +122,7 @@ internal static class IfmapWindowReplay
         }
         finally
         {
+            s.Release();
             longs.Return(win);
             longs.Return(fold);
             ArrayPool<int>.Shared.Return(runs);
@@ -168,6 +169,12 @@ internal static class IfmapWindowReplay
         // At most this many folds in the next try after one that would have closed the window (until a close or a taken try).
         private long _foldCap = long.MaxValue;
         private int _p0, _pCount, _k0, _kCount;
+        // OS folds after a close inside them (CountedTail): per tap, the reads of the same word by other
+        // pixels that come before a read, latest first (line distance, row distance, column shift); per
+        // read of the fold (row × tap), the latest earlier read of its word in the fold (line distance,
+        // NoPredecessor, or Invalid for a tap outside the ifmap) and its row; per line, a difference array.
+        private int[]? _candStart, _candLine, _candRow, _candShift, _predLine, _predRow, _lineCount;
+        private long _predFold;
         private int _foldLo, _foldHi, _winLo, _winHi;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
         /// <summary>When set, every close (its line, pixel and element) is appended.</summary>
@@ -186,6 +193,20 @@ internal static class IfmapWindowReplay
             _rate = Math.Max(1, Math.Max(g.Ra, g.Ca));
             _foldLo = _winLo = int.MaxValue;
             _foldHi = _winHi = -1;
+            _predFold = -1;
+        }
+
+        /// <summary>Returns the scratch arrays <see cref="CountedTail"/> rented.</summary>
+        public readonly void Release()
+        {
+            var ints = ArrayPool<int>.Shared;
+            if (_candStart is not null) ints.Return(_candStart);
+            if (_candLine is not null) ints.Return(_candLine);
+            if (_candRow is not null) ints.Return(_candRow);
+            if (_candShift is not null) ints.Return(_candShift);
+            if (_predLine is not null) ints.Return(_predLine);
+            if (_predRow is not null) ints.Return(_predRow);
+            if (_lineCount is not null) ints.Return(_lineCount);
         }
 
         /// <summary>
@@ -305,6 +326,14 @@ internal static class IfmapWindowReplay
             long pos = a;
             while (pos < b)
             {
+                // OS: once the window has closed inside this fold, the rest of the fold is counted
+                // without marking if the last window's rate says it closes again before the fold ends
+                // (otherwise the rest is one group, cheaper than preparing the count).
+                if (_foldClose >= 0 && _g.Flow == SystolicDataflow.OutputStationary && (b - pos) * _windowRate >= _window - _open)
+                {
+                    CountedTail(pos, b);
+                    return;
+                }
                 long need = _window - _open;
                 // The close is expected within a few lines: replaying them in order costs about
                 // as much as one more try, so replay up to that many (stopping after a close).
@@ -643,6 +672,239 @@ internal static class IfmapWindowReplay
             _runWords = 0;
         }
 
+        private const int NoPredecessor = int.MaxValue, Invalid = -1;
+
+        /// <summary>
+        /// The rest of an OS fold, lines [pos, end), once the window has closed inside it, without
+        /// marking words. Pixel (oy + a, ox + b) reads the word that pixel (oy, ox) reads at tap
+        /// (kr, kc) at tap (kr − a·sh, kc − b·sw), a·(sh·S·C − Ew) + b·(sw·C − 1) lines earlier and
+        /// a·Ew + b rows further down the array, whatever the channel; so each read's latest earlier
+        /// read of the same word in the fold is fixed by its row and tap (<see cref="PrepareFold"/>).
+        /// After a close at (line tc, row rc) of this fold the window holds exactly the words read
+        /// after it, so a later read is new iff that earlier read was at or before the close, or there
+        /// is none (every read in earlier folds came before tc): for a row and tap, the lines of a
+        /// contiguous range plus at most one more. Summing those ranges per line finds the next close;
+        /// the line it falls on is walked row by row. At the end the window's bitset is rebuilt from
+        /// the reads after the last close, for the next fold.
+        /// </summary>
+        private void CountedTail(long pos, long end)
+        {
+            PrepareFold();
+            int n = _pCount, c = _c, taps = _sc / _c * (_g.L.FilterHeight), k = _kCount;
+            int tc = (int)_foldClose, rc = (int)(LastClosePixel - _p0), from = (int)pos, to = (int)end;
+            int tailStart = from, lastTc = -1, lastRc = 0;
+            long openAtStart = _open;
+            var predLine = _predLine!;
+            var predRow = _predRow!;
+            while (from < to)
+            {
+                // Lines from `from` in chunks sized by the last window's rate of new words, until the
+                // one on which the need-th new word is read (or the fold ends).
+                long open = _open, need = _window - open;
+                int line = from;
+                bool closing = false;
+                while (line < to && !closing)
+                {
+                    double rate = Math.Max(_windowRate, 1e-3);
+                    int limit = (int)Math.Min(to, line + Math.Min(1e9, need / rate * 1.25 + 8));
+                    int[] count = FillCounts(line, limit, tc, rc);
+                    long onLine = 0;
+                    for (int t = line; t < limit; t++)
+                    {
+                        onLine += count[t - line];
+                        if (onLine >= need) { line = t; closing = true; break; }
+                        need -= onLine;
+                    }
+                    if (!closing) line = limit;
+                }
+                _sinceClose += line - from;
+                if (!closing)
+                {
+                    long fresh = _window - open - need;
+                    Misses += fresh;
+                    _open += fresh;
+                    break;
+                }
+                // The close is on this line: its reads in row order (a small window may close more than once on it).
+                Misses += _window - need - open; // the lines before this one
+                open = _window - need;
+                _sinceClose++;
+                int r0 = Math.Max(0, line - k + 1), r1 = Math.Min(n - 1, line);
+                int e = line - r0, j = e / c, m = e - j * c; // element of row r0, its tap and channel
+                for (int r = r0; r <= r1; r++)
+                {
+                    int i = r * taps + j, d = predLine[i];
+                    if (d != Invalid && NewAfter(line, d, predRow[i], tc, rc))
+                    {
+                        Misses++;
+                        if (++open == _window)
+                        {
+                            NoteClose(_lineBase + line, _p0 + r, line - r);
+                            open = 0;
+                            (tc, rc) = (line, r);
+                            (lastTc, lastRc) = (line, r);
+                        }
+                    }
+                    if (--m < 0) { m = c - 1; j--; }
+                }
+                _open = open;
+                from = line + 1;
+            }
+            // The window's bitset for what follows: the reads after the last close.
+            long marked;
+            if (lastTc < 0) marked = MarkLines(tailStart, to, false);
+            else
+            {
+                EmptyWindow();
+                marked = MarkLineFrom(lastTc, lastRc + 1) + MarkLines(lastTc + 1, to, false);
+            }
+            CommitFold();
+            // The bitset and the count agree on the words now open (tests hold both to the plain replay).
+            System.Diagnostics.Debug.Assert(marked == (lastTc >= 0 ? _open : _open - openAtStart), "counted tail and marked words disagree");
+            _closing = 0;
+            if (_windowRate > _rate) _rate = _windowRate;
+        }
+
+        /// <summary>
+        /// New words per line for lines [a, b) of the current OS fold after the close (tc, rc):
+        /// returned as counts per line from index 0 (line a). Each row and tap adds the range of lines
+        /// whose reads' latest earlier read of the same word came before the close (all of them when
+        /// there is none), and the one line whose earlier read is on the close's line at or before the
+        /// closing row.
+        /// </summary>
+        private int[] FillCounts(int a, int b, int tc, int rc)
+        {
+            int c = _c, taps = _sc / _c * _g.L.FilterHeight, span = b - a;
+            int[] count = Rent(ref _lineCount, span + 1);
+            Array.Clear(count, 0, span + 1);
+            var predLine = _predLine!;
+            var predRow = _predRow!;
+            int rFirst = Math.Max(0, a - _kCount + 1), rLast = Math.Min(_pCount - 1, b - 1);
+            // Taps [j0, j1) of row r meet lines [a, b): j0 = ⌊(a − r) / C⌋ and j1 = ⌈(b − r) / C⌉, clamped; stepped per row.
+            int u = a - rFirst, q0 = u >= 0 ? u / c : -1, m0 = u >= 0 ? u - q0 * c : 0;
+            int v = b - rFirst + c - 1, q1 = v / c, m1 = v - q1 * c;
+            for (int r = rFirst; r <= rLast; r++)
+            {
+                int j0 = Math.Max(0, q0), j1 = Math.Min(taps, q1);
+                for (int j = j0, i = r * taps + j0, tapLo = r + j0 * c; j < j1; j++, i++, tapLo += c)
+                {
+                    int d = predLine[i];
+                    if (d == Invalid) continue;
+                    int tapHi = tapLo + c;
+                    int lo = Math.Max(tapLo, a); // a > tc: every line counted here is after the close's
+                    int hi = d == NoPredecessor ? tapHi : (int)Math.Min(tapHi, (long)tc + d);
+                    if (hi > b) hi = b;
+                    if (lo < hi) { count[lo - a]++; count[hi - a]--; }
+                    if (d != NoPredecessor && d > 0 && predRow[i] <= rc)
+                    {
+                        long t = (long)tc + d;
+                        if (t >= Math.Max(tapLo, a) && t < Math.Min(tapHi, b)) { count[t - a]++; count[t - a + 1]--; }
+                    }
+                }
+                if (q0 >= 0 && --m0 < 0) { m0 = c - 1; q0--; }
+                if (--m1 < 0) { m1 = c - 1; q1--; }
+            }
+            return count;
+        }
+
+        /// <summary>Whether a read on <paramref name="line"/> (after the close (tc, rc)) whose latest earlier read of the same word is d lines before, on row predRow, reads a word new to the window.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool NewAfter(int line, int d, int predRow, int tc, int rc) =>
+            d == NoPredecessor || line - (long)d < tc || (line - (long)d == tc && predRow <= rc);
+
+        /// <summary>Reads of line t from array row r0 on into the scratch set (new words are counted by the caller's CommitFold).</summary>
+        private long MarkLineFrom(int t, int r0)
+        {
+            long added = 0;
+            int r1 = Math.Min(_pCount - 1, t);
+            for (int r = Math.Max(r0, t - _kCount + 1); r <= r1; r++) added += MarkSlice((_p0 + r) / _ew, (_p0 + r) % _ew, t - r, t - r + 1);
+            return added;
+        }
+
+        private static int[] Rent(ref int[]? array, int length)
+        {
+            if (array is null || array.Length < length)
+            {
+                if (array is not null) ArrayPool<int>.Shared.Return(array);
+                array = ArrayPool<int>.Shared.Rent(length);
+            }
+            return array;
+        }
+
+        /// <summary>
+        /// Per row and tap of the current OS fold, the latest earlier read of the same word in the fold:
+        /// its line distance (<see cref="NoPredecessor"/> if none, <see cref="Invalid"/> if the tap lies
+        /// outside the ifmap) and its row. The candidates per tap — pixels a rows and b columns of the
+        /// ofmap further on whose windows hold the word — are listed once per layer, latest first; a
+        /// read takes the first that lies in the fold and in the ofmap row.
+        /// </summary>
+        private void PrepareFold()
+        {
+            if (_predFold == _lineBase) return;
+            _predFold = _lineBase;
+            var l = _g.L;
+            int rr = l.FilterHeight, ss = l.FilterWidth, taps = rr * ss, n = _pCount;
+            if (_candStart is null)
+            {
+                long alpha = (long)_sh * _sc - _ew, beta = (long)_sw * _c - 1;
+                var list = new List<(long Line, long Row, int Shift)>();
+                var start = Rent(ref _candStart, taps + 1);
+                int total = 0;
+                var all = new List<(long, long, int)>();
+                for (int kr = 0; kr < rr; kr++)
+                    for (int kc = 0; kc < ss; kc++)
+                    {
+                        list.Clear();
+                        for (int a = -((rr - 1 - kr) / _sh); a <= kr / _sh; a++)
+                            for (int b = -((ss - 1 - kc) / _sw); b <= kc / _sw; b++)
+                            {
+                                long dl = a * alpha + b * beta, dr = (long)a * _ew + b;
+                                if ((a != 0 || b != 0) && (dl > 0 || (dl == 0 && dr < 0))) list.Add((dl, dr, b));
+                            }
+                        // Latest first: fewest lines back, then furthest down the array.
+                        list.Sort((x, y) => x.Line != y.Line ? x.Line.CompareTo(y.Line) : y.Row.CompareTo(x.Row));
+                        start[kr * ss + kc] = total;
+                        all.AddRange(list);
+                        total += list.Count;
+                    }
+                start[taps] = total;
+                var cl = Rent(ref _candLine, Math.Max(1, total));
+                var cr = Rent(ref _candRow, Math.Max(1, total));
+                var cs = Rent(ref _candShift, Math.Max(1, total));
+                for (int i = 0; i < total; i++)
+                {
+                    var (dl, dr, b) = all[i];
+                    (cl[i], cr[i], cs[i]) = ((int)Math.Min(dl, int.MaxValue - 1), (int)Math.Clamp(dr, int.MinValue + 1, int.MaxValue - 1), b);
+                }
+            }
+            var predLine = Rent(ref _predLine, n * taps);
+            var predRow = Rent(ref _predRow, n * taps);
+            var st = _candStart!;
+            var cLine = _candLine!;
+            var cRow = _candRow!;
+            var cShift = _candShift!;
+            int oy = _p0 / _ew, ox = _p0 - oy * _ew;
+            for (int r = 0, i = 0; r < n; r++)
+            {
+                int y0 = oy * _sh, x0 = ox * _sw;
+                for (int kr = 0; kr < rr; kr++)
+                    for (int kc = 0; kc < ss; kc++, i++)
+                    {
+                        if (y0 + kr >= _h || x0 + kc >= _w) { predLine[i] = Invalid; continue; }
+                        int j = kr * ss + kc, found = -1;
+                        for (int q = st[j]; q < st[j + 1]; q++)
+                        {
+                            int x = ox + cShift[q];
+                            long row = (long)r + cRow[q];
+                            if (x >= 0 && x < _ew && row >= 0 && row < n) { found = q; break; }
+                        }
+                        if (found < 0) predLine[i] = NoPredecessor;
+                        else (predLine[i], predRow[i]) = (cLine[found], r + cRow[found]);
+                    }
+                if (++ox == _ew) { ox = 0; oy++; }
+            }
+        }
+
         /// <summary>One demand line in SCALE-Sim's order: by array row (OS, WS) or column (IS).</summary>
         private void ExactLine(int t)
         {
@@ -713,19 +975,30 @@ internal static class IfmapWindowReplay
             Misses++;
             if (++_open == _window)
             {
-                _open = 0;
-                LastCloseLine = line;
-                LastClosePixel = p;
-                _foldClose = line - _lineBase;
-                CloseLog?.Add((line, p, k));
-                _windowRate = (double)_window / Math.Max(1, _sinceClose);
-                _sinceClose = 0;
-                _foldCap = long.MaxValue;
-                Closes++;
-                Array.Clear(_win, _winLo, _winHi - _winLo + 1);
-                _winLo = int.MaxValue;
-                _winHi = -1;
+                NoteClose(line, p, k);
+                EmptyWindow();
             }
+        }
+
+        /// <summary>The window closed at read (line, pixel p, element k): what the rest of the replay and the sweep logic keep of it.</summary>
+        private void NoteClose(long line, int p, int k)
+        {
+            _open = 0;
+            LastCloseLine = line;
+            LastClosePixel = p;
+            _foldClose = line - _lineBase;
+            CloseLog?.Add((line, p, k));
+            _windowRate = (double)_window / Math.Max(1, _sinceClose);
+            _sinceClose = 0;
+            _foldCap = long.MaxValue;
+            Closes++;
+        }
+
+        private void EmptyWindow()
+        {
+            if (_winHi >= 0) Array.Clear(_win, _winLo, _winHi - _winLo + 1);
+            _winLo = int.MaxValue;
+            _winHi = -1;
         }
     }
 

@@ -83,6 +83,26 @@ public sealed class IfmapWindowReplayTests
             return (shape, config, rng.Next(50, 1500));
         });
     }
+
+    /// <summary>
+    /// Output-stationary arrays of 16–130 rows with up to 64 channels and windows that close several
+    /// times per fold: after the first close in a fold the rest of it is counted from each read's
+    /// latest earlier read of the same word (<c>CountedTail</c>), including the lines on which a small
+    /// window closes more than once and pixels whose earlier readers wrap to the next ofmap row.
+    /// </summary>
+    [Fact]
+    public void OutputStationaryFoldsCountedAfterACloseEqualTheAddressByAddressReplay()
+    {
+        CheckAgainstReference(new Random(4242), 80, rng =>
+        {
+            int r = rng.Next(1, 6), s = rng.Next(1, 6);
+            int h = rng.Next(r, r + 14), w = rng.Next(s, s + 14);
+            var shape = SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 65), rng.Next(1, 6), rng.Next(1, 4), rng.Next(1, 4));
+            var config = new SystolicConfig { Rows = rng.Next(16, 131), Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.OutputStationary };
+            long touched = SystolicModel.TouchedIfmapWords(shape);
+            return (shape, config, rng.Next(2, (int)Math.Max(3, touched / 2)));
+        });
+    }
 }
 
 /// <summary>
