@@ -22,6 +22,9 @@ internal static class IfmapWindowReplay
     /// <summary>Address runs of a group remembered so that keeping or dropping it touches only their words.</summary>
     private const int RunLog = 4096;
 
+    /// <summary>OS folds of at least this many rows count the lines after a close inside them (<c>CountedTail</c>) instead of marking them.</summary>
+    internal const int CountedTailRows = 32;
+
     /// <summary>Pixels of one ofmap row from which runs that do not touch are marked as a strided pattern rather than one by one.</summary>
     private const int StridedFrom = 4;
 
@@ -326,10 +329,12 @@ internal static class IfmapWindowReplay
             long pos = a;
             while (pos < b)
             {
-                // OS: once the window has closed inside this fold, the rest of the fold is counted
-                // without marking if the last window's rate says it closes again before the fold ends
-                // (otherwise the rest is one group, cheaper than preparing the count).
-                if (_foldClose >= 0 && _g.Flow == SystolicDataflow.OutputStationary && (b - pos) * _windowRate >= _window - _open)
+                // OS: once the window has closed inside a fold of 32 rows or more, the rest of the fold
+                // is counted without marking if the last window's rate says it closes again before the
+                // fold ends (otherwise the rest is one group, cheaper than preparing the count; on folds
+                // of a few rows the count's scan over every line costs more than marking their runs).
+                if (_foldClose >= 0 && _g.Flow == SystolicDataflow.OutputStationary && _pCount >= CountedTailRows
+                    && (b - pos) * _windowRate >= _window - _open)
                 {
                     CountedTail(pos, b);
                     return;

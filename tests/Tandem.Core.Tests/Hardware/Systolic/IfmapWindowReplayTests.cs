@@ -86,9 +86,10 @@ public sealed class IfmapWindowReplayTests
 
     /// <summary>
     /// Output-stationary arrays of 16–130 rows with up to 64 channels and windows that close several
-    /// times per fold: after the first close in a fold the rest of it is counted from each read's
-    /// latest earlier read of the same word (<c>CountedTail</c>), including the lines on which a small
-    /// window closes more than once and pixels whose earlier readers wrap to the next ofmap row.
+    /// times per fold: in folds of 32 rows or more, after the first close the rest of the fold is
+    /// counted from each read's latest earlier read of the same word (<c>CountedTail</c>), including
+    /// the lines on which a small window closes more than once and pixels whose earlier readers wrap
+    /// to the next ofmap row; smaller folds are marked as before.
     /// </summary>
     [Fact]
     public void OutputStationaryFoldsCountedAfterACloseEqualTheAddressByAddressReplay()
