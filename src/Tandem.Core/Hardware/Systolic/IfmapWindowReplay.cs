@@ -329,12 +329,14 @@ internal static class IfmapWindowReplay
             long pos = a;
             while (pos < b)
             {
-                // OS: once the window has closed inside a fold of 32 rows or more, the rest of the fold
-                // is counted without marking if the last window's rate says it closes again before the
-                // fold ends (otherwise the rest is one group, cheaper than preparing the count; on folds
+                // OS: right after the window closes inside a fold of 32 rows or more, the rest of the
+                // fold is counted without marking if the last window's rate says it closes again before
+                // the fold ends (otherwise the rest is marked, cheaper than preparing the count; on folds
                 // of a few rows the count's scan over every line costs more than marking their runs).
+                // Decided once per close: later in the fold the rate falls (the drain, and reads that
+                // hit), so a rate-based guess made there mostly expects a close that does not come.
                 if (_foldClose >= 0 && _g.Flow == SystolicDataflow.OutputStationary && _pCount >= CountedTailRows
-                    && (b - pos) * _windowRate >= _window - _open)
+                    && _sinceClose <= ExpectLines && (b - pos) * _windowRate >= _window - _open)
                 {
                     CountedTail(pos, b);
                     return;
