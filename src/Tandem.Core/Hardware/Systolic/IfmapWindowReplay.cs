@@ -9,7 +9,9 @@ namespace Tandem.Core.Hardware.Systolic;
 /// window. Every fold reads a union of pixel-window slices, and each slice is at most one contiguous
 /// address run per filter row, so a fold is applied to a bitset of the open window one 64-bit word
 /// at a time. Order inside a fold matters only if the window closes inside it; only such folds are
-/// replayed address by address in SCALE-Sim's skewed demand order.
+/// replayed address by address in SCALE-Sim's skewed demand order, and on OS folds of 32 rows or more
+/// the lines after such a close are counted from each read's latest earlier read of the same word
+/// (<c>State.CountedTail</c>) instead.
 /// </summary>
 internal static class IfmapWindowReplay
 {
