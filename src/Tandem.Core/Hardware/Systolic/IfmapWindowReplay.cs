@@ -683,6 +683,9 @@ internal static class IfmapWindowReplay
 
         private const int NoPredecessor = int.MaxValue, Invalid = -1;
 
+        /// <summary>Filter taps (R·S) of the layer: a fold's reads are indexed by row × tap.</summary>
+        private readonly int Taps => _g.L.FilterHeight * _g.L.FilterWidth;
+
         /// <summary>
         /// The rest of an OS fold, lines [pos, end), once the window has closed inside it, without
         /// marking words. Pixel (oy + a, ox + b) reads the word that pixel (oy, ox) reads at tap
@@ -699,7 +702,7 @@ internal static class IfmapWindowReplay
         private void CountedTail(long pos, long end)
         {
             PrepareFold();
-            int n = _pCount, c = _c, taps = _sc / _c * (_g.L.FilterHeight), k = _kCount;
+            int n = _pCount, c = _c, taps = Taps, k = _kCount;
             int tc = (int)_foldClose, rc = (int)(LastClosePixel - _p0), from = (int)pos, to = (int)end;
             int tailStart = from, lastTc = -1, lastRc = 0;
             long openAtStart = _open;
@@ -783,7 +786,7 @@ internal static class IfmapWindowReplay
         /// </summary>
         private int[] FillCounts(int a, int b, int tc, int rc)
         {
-            int c = _c, taps = _sc / _c * _g.L.FilterHeight, span = b - a;
+            int c = _c, taps = Taps, span = b - a;
             int[] count = Rent(ref _lineCount, span + 1);
             Array.Clear(count, 0, span + 1);
             var predLine = _predLine!;
@@ -856,25 +859,25 @@ internal static class IfmapWindowReplay
             if (_candStart is null)
             {
                 long alpha = (long)_sh * _sc - _ew, beta = (long)_sw * _c - 1;
-                var list = new List<(long Line, long Row, int Shift)>();
+                var earlier = new List<(long Line, long Row, int Shift)>(); // of one tap
                 var start = Rent(ref _candStart, taps + 1);
                 int total = 0;
-                var all = new List<(long, long, int)>();
+                var all = new List<(long, long, int)>(); // of every tap, in tap order
                 for (int kr = 0; kr < rr; kr++)
                     for (int kc = 0; kc < ss; kc++)
                     {
-                        list.Clear();
+                        earlier.Clear();
                         for (int a = -((rr - 1 - kr) / _sh); a <= kr / _sh; a++)
                             for (int b = -((ss - 1 - kc) / _sw); b <= kc / _sw; b++)
                             {
                                 long dl = a * alpha + b * beta, dr = (long)a * _ew + b;
-                                if ((a != 0 || b != 0) && (dl > 0 || (dl == 0 && dr < 0))) list.Add((dl, dr, b));
+                                if ((a != 0 || b != 0) && (dl > 0 || (dl == 0 && dr < 0))) earlier.Add((dl, dr, b));
                             }
                         // Latest first: fewest lines back, then furthest down the array.
-                        list.Sort((x, y) => x.Line != y.Line ? x.Line.CompareTo(y.Line) : y.Row.CompareTo(x.Row));
+                        earlier.Sort((x, y) => x.Line != y.Line ? x.Line.CompareTo(y.Line) : y.Row.CompareTo(x.Row));
                         start[kr * ss + kc] = total;
-                        all.AddRange(list);
-                        total += list.Count;
+                        all.AddRange(earlier);
+                        total += earlier.Count;
                     }
                 start[taps] = total;
                 var cl = Rent(ref _candLine, Math.Max(1, total));
