@@ -98,7 +98,10 @@ public sealed class IfmapWindowReplayTests
         {
             int r = rng.Next(1, 6), s = rng.Next(1, 6);
             int h = rng.Next(r, r + 14), w = rng.Next(s, s + 14);
-            var shape = SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 65), rng.Next(1, 6), rng.Next(1, 4), rng.Next(1, 4));
+            // One case in five a GEMM (SCALE-Sim's M×K ifmap read as a 1-wide convolution).
+            var shape = rng.Next(5) == 0
+                ? SystolicLayerShape.FromGemm(rng.Next(20, 300), rng.Next(1, 6), rng.Next(1, 200))
+                : SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 65), rng.Next(1, 6), rng.Next(1, 4), rng.Next(1, 4));
             var config = new SystolicConfig { Rows = rng.Next(16, 131), Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.OutputStationary };
             long touched = SystolicModel.TouchedIfmapWords(shape);
             return (shape, config, rng.Next(2, (int)Math.Max(3, touched / 2)));
