@@ -17,7 +17,10 @@ Feature sets: `raw` (the six edges' operations, categorical), `raw+live` (plus t
 `features: categorical`), `raw+live+counts` (plus the eight ordered counts of the live form:
 `features: [arch.live_*]`; Nb201Family.LiveFormCounts), `raw+live+counts+executed` (plus the four
 ordered counts of executed operations, edges whose result reaches the output: `features: auto`;
-Nb201Family.ExecutedCounts).
+Nb201Family.ExecutedCounts). With `--paths`, two sets that Tandem does not have: `...counts+pathcat`
+(plus, per input-to-output path, its operation sequence if every edge on it is live, else "dead": four
+categorical features) and `...counts+pathenc` (plus BANANAS-style path encodings: how many live paths
+carry each operation sequence of length 1-3, 84 counts compared by one shared length scale).
 
 With `--target latency --device D`: the GP models log latency of every cell (the 10 % cells included),
 trained on n random cells; printed are Spearman ρ over all held-out cells and over the held-out cells
@@ -27,11 +30,12 @@ per-edge operation costs explains (R²) when an edge counts if it is anything bu
 (`live`), or executed (`executed`).
 
 usage: nb201_feature_models.py [--reference DIR] [--target accuracy|latency] [--device raspi4|pixel3]
-                               [--n 100 200] [--repeats 3] [--seed 0] [--warp none|rank]
+                               [--n 100 200] [--repeats 3] [--seed 0] [--warp none|rank] [--paths]
 Needs NumPy and SciPy.
 """
 import argparse
 import csv
+import itertools
 import os
 import sys
 
@@ -61,12 +65,39 @@ def executed_counts(cell):
     return [sum(1 for o in ex if o == k) / 6 for k in (1, 2, 3, 4)]
 
 
-def kernel(ls, a, b, cat, num):
+SEQUENCES = [s for n in (1, 2, 3) for s in itertools.product((1, 2, 3, 4), repeat=n)]
+
+
+def path_codes(live):
+    """Per path (PATHS order), 1 + its operation sequence as a base-5 number if every edge is live, else 0."""
+    codes = []
+    for p in PATHS:
+        code = 0
+        for e in p:
+            code = code * 5 + live[e]
+        codes.append(code + 1 if all(live[e] for e in p) else 0)
+    return codes
+
+
+def path_encoding(live):
+    """How many live paths carry each operation sequence of length 1-3 (84 counts, SEQUENCES order)."""
+    v = [0] * len(SEQUENCES)
+    for p in PATHS:
+        if all(live[e] for e in p):
+            v[SEQUENCES.index(tuple(live[e] for e in p))] += 1
+    return v
+
+
+def kernel(ls, a, b, cat, num, group=None):
     d = np.zeros((len(a), len(b)))
     for j in range(cat.shape[1]):
         d += (cat[a][:, None, j] != cat[b][None, :, j]) / ls[j] ** 2
     for j in range(num.shape[1]):
         d += ((num[a][:, None, j] - num[b][None, :, j]) / ls[cat.shape[1] + j]) ** 2
+    if group is not None:  # one more length scale, shared by all of the group's columns
+        ga, gb = group[a], group[b]
+        sq = (ga * ga).sum(1)[:, None] + (gb * gb).sum(1)[None, :] - 2 * ga @ gb.T
+        d += np.maximum(sq, 0) / ls[cat.shape[1] + num.shape[1]] ** 2
     r = np.sqrt(5 * d)
     return (1 + r + r * r / 3) * np.exp(-r)
 
@@ -76,23 +107,23 @@ def rank_warp(y):
     return norm.ppf((rankdata(y) - 0.5) / len(y))
 
 
-def fit_predict(train, test, y_all, cat, num, warp="none"):
+def fit_predict(train, test, y_all, cat, num, warp="none", group=None):
     y = y_all[train]
     if warp == "rank":
         # Fit and predict on the warped scale, then map predictions back through the training outputs'
         # empirical quantiles so that errors are in accuracy points again.
-        pred = fit_predict_z(train, test, rank_warp(y), cat, num)
+        pred = fit_predict_z(train, test, rank_warp(y), cat, num, group)
         return np.quantile(y, np.clip(norm.cdf(pred), 0, 1))
-    return fit_predict_z(train, test, y, cat, num)
+    return fit_predict_z(train, test, y, cat, num, group)
 
 
-def fit_predict_z(train, test, y, cat, num):
+def fit_predict_z(train, test, y, cat, num, group=None):
     mu, sd = y.mean(), y.std()
     z = (y - mu) / sd
-    dims = cat.shape[1] + num.shape[1]
+    dims = cat.shape[1] + num.shape[1] + (group is not None)
 
     def nll(theta):
-        k = kernel(np.exp(theta[:-1]), train, train, cat, num) + (np.exp(theta[-1]) + 1e-8) * np.eye(len(z))
+        k = kernel(np.exp(theta[:-1]), train, train, cat, num, group) + (np.exp(theta[-1]) + 1e-8) * np.eye(len(z))
         try:
             low = np.linalg.cholesky(k)
         except np.linalg.LinAlgError:
@@ -106,8 +137,8 @@ def fit_predict_z(train, test, y, cat, num):
         if best is None or res.fun < best.fun:
             best = res
     theta = best.x
-    k = kernel(np.exp(theta[:-1]), train, train, cat, num) + np.exp(theta[-1]) * np.eye(len(z))
-    return mu + sd * (kernel(np.exp(theta[:-1]), test, train, cat, num) @ np.linalg.solve(k, z))
+    k = kernel(np.exp(theta[:-1]), train, train, cat, num, group) + np.exp(theta[-1]) * np.eye(len(z))
+    return mu + sd * (kernel(np.exp(theta[:-1]), test, train, cat, num, group) @ np.linalg.solve(k, z))
 
 
 def additive_r2(cells, y, form):
@@ -131,6 +162,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--warp", default="none", choices=["none", "rank"], help="rank: fit on rank-warped outputs as Tandem's BO does (accuracy only)")
+    ap.add_argument("--paths", action="store_true", help="also the two path feature sets Tandem does not have (pathcat, pathenc)")
     args = ap.parse_args()
     table, column = ("nb201_accuracy.csv", "cifar10_test_acc") if args.target == "accuracy" else ("nb201_latency_visible.csv", f"{args.device}_latency_ms")
     try:
@@ -147,6 +179,12 @@ def main():
     none = np.zeros((len(cells), 0))
     sets = {"raw": (raw, none), "raw+live": (np.c_[raw, live], none), "raw+live+counts": (np.c_[raw, live], cnt),
             "raw+live+counts+executed": (np.c_[raw, live], np.c_[cnt, exc])}
+    groups = {}
+    if args.paths:
+        lives = [tuple(int(v) for v in l) for l in live]
+        sets["...counts+pathcat"] = (np.c_[raw, live, np.array([path_codes(l) for l in lives], dtype=float)], cnt)
+        sets["...counts+pathenc"] = (np.c_[raw, live], cnt)
+        groups["...counts+pathenc"] = np.array([path_encoding(l) for l in lives], dtype=float)
     rng = np.random.default_rng(args.seed)
     if args.target == "accuracy":
         pool = np.where(y > 11)[0]
@@ -168,7 +206,7 @@ def main():
             train = rng.choice(pool, n, replace=False)
             test = np.setdiff1d(pool, train)
             for name, (cat, num) in sets.items():
-                pred = fit_predict(train, test, y, cat, num, args.warp if args.target == "accuracy" else "none")
+                pred = fit_predict(train, test, y, cat, num, args.warp if args.target == "accuracy" else "none", groups.get(name))
                 if args.target == "accuracy":
                     top = y[test] >= 92
                     scores[name].append((spearmanr(pred, y[test])[0], spearmanr(pred[top], y[test][top])[0],
