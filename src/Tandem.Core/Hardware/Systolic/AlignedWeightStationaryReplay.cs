@@ -242,15 +242,15 @@ internal static class AlignedWeightStationaryReplay
     }
 
     /// <summary>
-    /// Per filter tap (row-major), the taps whose reads can land on the same ifmap positions (offsets a
-    /// multiple of the stride), each with the shift (ofmap rows, columns) from this tap's pixel to theirs.
-    /// </summary>
-    /// <summary>
     /// How many of <paramref name="run"/> folds of <paramref name="perFold"/> misses each go into a window
     /// that needs <paramref name="need"/> more misses to close without closing it (all when they miss nothing).
     /// </summary>
     internal static long QuietFolds(long run, long perFold, long need) => perFold == 0 ? run : Math.Min(run, (need - 1) / perFold);
 
+    /// <summary>
+    /// Per filter tap (row-major), the taps whose reads can land on the same ifmap positions (offsets a
+    /// multiple of the stride), each with the shift (ofmap rows, columns) from this tap's pixel to theirs.
+    /// </summary>
     internal static (int Tap, int Sy, int Sx)[][] Overlaps(in SystolicLayerShape l, bool includeSelf)
     {
         int s = l.FilterWidth, taps = l.FilterHeight * s;

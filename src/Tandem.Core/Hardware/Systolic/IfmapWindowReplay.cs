@@ -270,7 +270,6 @@ internal static class IfmapWindowReplay
         /// pixel block, then all elements of the next blocks. Returns the folds taken (0: none, the
         /// caller replays fold <paramref name="f"/> as usual).
         /// </summary>
-
         public long TryFolds(long f, long left)
         {
             var g = _g;

@@ -98,7 +98,7 @@ public sealed class IfmapWindowReplayTests
         {
             int r = rng.Next(1, 6), s = rng.Next(1, 6);
             int h = rng.Next(r, r + 14), w = rng.Next(s, s + 14);
-            // One case in five a GEMM (SCALE-Sim's M×K ifmap read as a 1-wide convolution).
+            // One case in five a GEMM (an M×K ifmap read by a 1×K filter: no two pixels share a word).
             var shape = rng.Next(5) == 0
                 ? SystolicLayerShape.FromGemm(rng.Next(20, 300), rng.Next(1, 6), rng.Next(1, 200))
                 : SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 65), rng.Next(1, 6), rng.Next(1, 4), rng.Next(1, 4));
