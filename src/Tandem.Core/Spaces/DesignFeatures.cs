@@ -21,12 +21,27 @@ public interface IDesignFeatures
 
     /// <summary>Whether feature <paramref name="index"/> is categorical (compared by equality; the default) rather than ordered (compared by distance).</summary>
     bool IsCategorical(int index) => true;
+
+    /// <summary>
+    /// The length-scale group of feature <paramref name="index"/>, or null (the default): ordered features
+    /// of one group are compared by their joint Euclidean distance under one length scale, as one input of
+    /// many coordinates (e.g. a path encoding's dozens of counts), instead of each by its own.
+    /// </summary>
+    string? Group(int index) => null;
+
+    /// <summary>
+    /// Whether feature <paramref name="index"/> is used only when asked for by name (false, the default:
+    /// it is part of the family's default set). Large or experimental feature sets are optional so that
+    /// the default set, and every configuration that uses it, stays as it is.
+    /// </summary>
+    bool IsOptional(int index) => false;
 }
 
 /// <summary>
-/// Some of another feature set's features, in its order, each still categorical or ordered as there:
-/// <see cref="Categorical"/> (e.g. a family's live form without its counts) or <see cref="Named"/>
-/// (by name or name prefix).
+/// Some of another feature set's features, in its order, each still categorical or ordered (and in
+/// its group) as there: <see cref="Categorical"/> (e.g. a family's live form without its counts),
+/// <see cref="Default"/> (without the optional ones) or <see cref="Named"/> (by name or name prefix,
+/// optional ones included).
 /// </summary>
 public sealed class SelectedFeatures : IDesignFeatures
 {
@@ -40,8 +55,12 @@ public sealed class SelectedFeatures : IDesignFeatures
         Names = _keep.Select(i => all.Names[i]).ToArray();
     }
 
-    /// <summary>Only the categorical features of <paramref name="all"/>.</summary>
-    public static SelectedFeatures Categorical(IDesignFeatures all) => new(all, all.IsCategorical);
+    /// <summary>Only the categorical features of <paramref name="all"/>'s default set.</summary>
+    public static SelectedFeatures Categorical(IDesignFeatures all) => new(all, i => all.IsCategorical(i) && !all.IsOptional(i));
+
+    /// <summary>The default set of <paramref name="all"/>: <paramref name="all"/> itself unless some of its features are optional.</summary>
+    public static IDesignFeatures Default(IDesignFeatures all) =>
+        Enumerable.Range(0, all.Names.Count).Any(all.IsOptional) ? new SelectedFeatures(all, i => !all.IsOptional(i)) : all;
 
     /// <summary>
     /// The features of <paramref name="all"/> whose name equals a pattern, or starts with a pattern's
@@ -61,6 +80,10 @@ public sealed class SelectedFeatures : IDesignFeatures
     public IReadOnlyList<string> Names { get; }
 
     public bool IsCategorical(int index) => _all.IsCategorical(_keep[index]);
+
+    public string? Group(int index) => _all.Group(_keep[index]);
+
+    public bool IsOptional(int index) => _all.IsOptional(_keep[index]);
 
     public void Compute(Design design, Span<double> destination)
     {

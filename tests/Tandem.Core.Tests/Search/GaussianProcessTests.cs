@@ -122,6 +122,67 @@ public class GaussianProcessTests
         (one, three) = Predictions(ordered: false);
         Assert.Equal(one, three, 12);
     }
+    /// <summary>Two ordered features that always agree (t, t), in one length-scale group.</summary>
+    private sealed class TwinFeatures : IDesignFeatures
+    {
+        public IReadOnlyList<string> Names { get; } = ["t1", "t2"];
+        public void Compute(Design design, Span<double> destination) => destination[0] = destination[1] = design[0] / 8;
+        public bool IsCategorical(int index) => false;
+        public string? Group(int index) => "twins";
+    }
+
+    /// <summary>One ordered feature √2·t: the Euclidean length of (t, t).</summary>
+    private sealed class DiagonalFeature : IDesignFeatures
+    {
+        public IReadOnlyList<string> Names { get; } = ["t"];
+        public void Compute(Design design, Span<double> destination) => destination[0] = Math.Sqrt(2) * design[0] / 8;
+        public bool IsCategorical(int index) => false;
+    }
+
+    /// <summary>Two ordered features of a choice c, (c/8, (5c mod 9)/8), optionally rotated by 30° about (½, ½); grouped or not.</summary>
+    private sealed class PlaneFeatures(bool grouped, bool rotated) : IDesignFeatures
+    {
+        public IReadOnlyList<string> Names { get; } = ["u", "v"];
+        public void Compute(Design design, Span<double> destination)
+        {
+            double u = design[0] / 8 - 0.5, v = design[0] * 5 % 9 / 8 - 0.5;
+            double a = rotated ? Math.PI / 6 : 0;
+            destination[0] = 0.5 + Math.Cos(a) * u - Math.Sin(a) * v;
+            destination[1] = 0.5 + Math.Sin(a) * u + Math.Cos(a) * v;
+        }
+        public bool IsCategorical(int index) => false;
+        public string? Group(int index) => grouped ? "plane" : null;
+    }
+
+    /// <summary>
+    /// Features of one group share one length scale over their joint Euclidean distance. A GP that sees
+    /// (t, t) as one group is the GP that sees the single feature √2·t (same fit, same predictions, up to
+    /// rounding), in the likelihood (pairwise distances) and in predictions (kernel) alike; and a grouped
+    /// GP does not change when its features are rotated, while one length scale per feature does.
+    /// </summary>
+    [Fact]
+    public void Grouped_features_share_one_length_scale_over_their_euclidean_distance()
+    {
+        var space = new DesignSpace([new CategoricalParameter("c", ["0", "1", "2", "3", "4", "5", "6", "7", "8"])]);
+        double[] wiggle = [0.3, -0.2, 0.1, 0.25, -0.3];
+        double[] Predictions(IDesignFeatures features)
+        {
+            var gp = new GaussianProcess(space, features, withParameters: false);
+            int k = 0;
+            foreach (int c in new[] { 0, 2, 3, 5, 8 }) gp.Add(GaussianProcess.Encode(space.Create([c]), features), Math.Sin(c) + wiggle[k++]);
+            gp.Fit();
+            return new[] { 1, 4, 6, 7 }.SelectMany(c =>
+            {
+                var (mean, std) = gp.Predict(GaussianProcess.Encode(space.Create([c]), features));
+                return new[] { mean, std };
+            }).ToArray();
+        }
+        static double MaxDifference(double[] a, double[] b) => a.Zip(b).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(MaxDifference(Predictions(new DiagonalFeature()), Predictions(new TwinFeatures())) < 1e-9);
+        Assert.True(MaxDifference(Predictions(new PlaneFeatures(true, false)), Predictions(new PlaneFeatures(true, true))) < 1e-9);
+        Assert.True(MaxDifference(Predictions(new PlaneFeatures(false, false)), Predictions(new PlaneFeatures(false, true))) > 1e-3, "per-feature length scales are rotation-invariant");
+    }
+
     /// <summary>
     /// Without the design's parameters (<c>withParameters: false</c>) a GP sees only the derived
     /// features: designs with equal features are one input, so a parameter that only adds noise cannot

@@ -297,6 +297,40 @@ public class StrategyTests
         Assert.Equal([false, true], new[] { named.IsCategorical(0), named.IsCategorical(1) });
     }
 
+    /// <summary>SumModFiveAndShare with the share optional: used only when selected by name.</summary>
+    private sealed class SumModFiveAndOptionalShare : IDesignFeatures
+    {
+        private readonly SumModFiveAndShare _inner = new();
+        public IReadOnlyList<string> Names => _inner.Names;
+        public void Compute(Design design, Span<double> destination) => _inner.Compute(design, destination);
+        public bool IsCategorical(int index) => _inner.IsCategorical(index);
+        public bool IsOptional(int index) => index == 0;
+    }
+
+    /// <summary>
+    /// Optional derived features are left out of <c>features: auto</c> (the run is the one with the
+    /// default set alone) and used when selected by name (the run is the one with both in the default set).
+    /// </summary>
+    [Fact]
+    public async Task Bo_auto_features_leave_out_optional_ones()
+    {
+        static Dictionary<string, double> Loss(Design d) => new() { ["loss"] = (d.Values.Sum() % 5 == 3 ? 0 : 1) + 0.1 * d[0] + 0.05 * d.Values.Count(v => v == 4) };
+        async Task<List<string>> Keys(IDesignFeatures features, string mode)
+        {
+            var ctx = new StrategyContext(SixChoices, [new Objective("loss", Direction.Minimize)], [], 4) { Features = features };
+            var (trials, _, _) = await Run(ctx, Create("bo", ctx, $$"""{"features": {{mode}}}"""), new Evaluator(Loss), 25);
+            return trials.OrderBy(t => t.Number).Select(t => SixChoices.Parse(t.Params).Key).ToList();
+        }
+        var withShare = await Keys(new SumModFiveAndShare(), "\"auto\"");
+        var without = await Keys(new SumModFive(), "\"auto\"");
+        Assert.NotEqual(withShare, without);
+        Assert.Equal(without, await Keys(new SumModFiveAndOptionalShare(), "\"auto\""));
+        Assert.Equal(withShare, await Keys(new SumModFiveAndOptionalShare(), """["share_e", "sum_mod_5"]"""));
+        Assert.Equal(["sum_mod_5"], SelectedFeatures.Default(new SumModFiveAndOptionalShare()).Names);
+        var all = new SumModFive();
+        Assert.Same(all, SelectedFeatures.Default(all));
+    }
+
     /// <summary>
     /// <c>calibrate</c>'s factor is the root mean square of the last 50 standardised prediction errors:
     /// 1 until ten are known, kept within 0.5–5, and older errors drop out of the window.

@@ -105,11 +105,15 @@ public class Nb201FamilyTests
     public void Live_edges_keep_exactly_the_operations_on_input_to_output_paths(string arch, string expected)
     {
         var design = Nb201Family.FromArchString(Space, arch);
-        var features = new double[18];
+        var features = new double[Family.Features.Names.Count];
         Family.Features.Compute(design, features);
         Assert.Equal(expected.Split(','), features.Take(6).Select(f => Nb201Family.Operations[(int)f]));
-        Assert.Equal(18, Family.Features.Names.Count);
-        Assert.All(Enumerable.Range(0, 18), i => Assert.Equal(i < 6, Family.Features.IsCategorical(i)));
+        // 18 default features, then the optional path encoding (one length-scale group).
+        Assert.Equal(18 + 84, Family.Features.Names.Count);
+        Assert.All(Enumerable.Range(0, 102), i => Assert.Equal(i < 6, Family.Features.IsCategorical(i)));
+        Assert.All(Enumerable.Range(0, 102), i => Assert.Equal(i >= 18, Family.Features.IsOptional(i)));
+        Assert.All(Enumerable.Range(0, 102), i => Assert.Equal(i >= 18 ? "arch.path" : null, Family.Features.Group(i)));
+        Assert.Equal(Family.Features.Names.Take(18), SelectedFeatures.Default(Family.Features).Names);
     }
 
     /// <summary>The eight counts of a known cell, by hand: live 1×1 on 1←0, 3×3 on 2←1, 3×3 on 3←2 and skip on 3←0; pooling on 2←0 is live too.</summary>
@@ -117,14 +121,14 @@ public class Nb201FamilyTests
     public void Live_form_counts_of_a_known_cell()
     {
         var design = Nb201Family.FromArchString(Space, "|nor_conv_1x1~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|");
-        var features = new double[18];
+        var features = new double[Family.Features.Names.Count];
         Family.Features.Compute(design, features);
         // skip 1, 1×1 1, 3×3 2, pool 1 (of 6); paths 0→3, 0→2→3, 0→1→2→3 (of 4); depth 3; convs on 0→1→2→3: 3; 3×3 on it: 2 (of 3)
         Assert.Equal([1 / 6.0, 1 / 6.0, 2 / 6.0, 1 / 6.0, 3 / 4.0, 1.0, 1.0, 2 / 3.0], features[6..14]);
         Assert.Equal(Nb201Family.LiveFormCountNames, Family.Features.Names.Skip(6).Take(8));
         // Every edge reaches the output here, so each one is executed: the same per-operation counts as the live form.
-        Assert.Equal([1 / 6.0, 1 / 6.0, 2 / 6.0, 1 / 6.0], features[14..]);
-        Assert.Equal(Nb201Family.ExecutedCountNames, Family.Features.Names.Skip(14));
+        Assert.Equal([1 / 6.0, 1 / 6.0, 2 / 6.0, 1 / 6.0], features[14..18]);
+        Assert.Equal(Nb201Family.ExecutedCountNames, Family.Features.Names.Skip(14).Take(4));
     }
 
     /// <summary>
@@ -137,36 +141,70 @@ public class Nb201FamilyTests
     {
         // 1←0 3×3, 2←0 pool, 2←1 1×1, 3←0 1×1, 3←1 skip, 3←2 none
         var design = Nb201Family.FromArchString(Space, "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|nor_conv_1x1~0|skip_connect~1|none~2|");
-        var features = new double[18];
+        var features = new double[Family.Features.Names.Count];
         Family.Features.Compute(design, features);
         // executed: 3←0 1×1, 3←1 skip, 1←0 3×3; not 2←0, 2←1
-        Assert.Equal([1 / 6.0, 1 / 6.0, 1 / 6.0, 0.0], features[14..]);
+        Assert.Equal([1 / 6.0, 1 / 6.0, 1 / 6.0, 0.0], features[14..18]);
         // 1←0 none: executed 3←0 1×1 and 3←1 skip; live only 3←0
         var cut = Nb201Family.FromArchString(Space, "|none~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|nor_conv_1x1~0|skip_connect~1|none~2|");
         Family.Features.Compute(cut, features);
-        Assert.Equal([1 / 6.0, 1 / 6.0, 0.0, 0.0], features[14..]);
+        Assert.Equal([1 / 6.0, 1 / 6.0, 0.0, 0.0], features[14..18]);
         Assert.Equal(["none", "none", "none", "nor_conv_1x1", "none", "none"], features.Take(6).Select(f => Nb201Family.Operations[(int)f]));
     }
 
-    /// <summary>Every cell: an edge is live exactly when some path 0 → … → from → to → … → 3 of non-none edges uses it (all paths enumerated).</summary>
+    /// <summary>
+    /// The path encoding of a known cell, by hand: live paths 0→3 (skip), 0→1→3 (3×3, 3×3), 0→2→3
+    /// (skip, 3×3) and 0→1→2→3 (3×3, 1×1, 3×3); a cell whose two two-edge paths carry the same
+    /// sequence counts it twice (2/2); a dead path counts nothing.
+    /// </summary>
+    [Fact]
+    public void Path_encoding_of_known_cells()
+    {
+        double[] Encoding(string arch)
+        {
+            var features = new double[Family.Features.Names.Count];
+            Family.Features.Compute(Nb201Family.FromArchString(Space, arch), features);
+            return features[18..];
+        }
+        int At(string name) => Nb201Family.PathEncodingNames.ToList().IndexOf("arch.path_" + name);
+        var e = Encoding("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|");
+        var expected = new double[84];
+        expected[At("skip_connect")] = 0.5;
+        expected[At("nor_conv_3x3-nor_conv_3x3")] = 0.5;
+        expected[At("skip_connect-nor_conv_3x3")] = 0.5;
+        expected[At("nor_conv_3x3-nor_conv_1x1-nor_conv_3x3")] = 0.5;
+        Assert.Equal(expected, e);
+        // 0→1→3 and 0→2→3 both pool then 1×1; 0→3 none; 1←0 pool, 2←1 none, so 0→1→2→3 is dead.
+        e = Encoding("|avg_pool_3x3~0|+|avg_pool_3x3~0|none~1|+|none~0|nor_conv_1x1~1|nor_conv_1x1~2|");
+        expected = new double[84];
+        expected[At("avg_pool_3x3-nor_conv_1x1")] = 1.0;
+        Assert.Equal(expected, e);
+        Assert.Equal(84, Nb201Family.PathEncodingNames.Distinct().Count());
+        Assert.Equal(-1, At("none"));
+    }
+
+    /// <summary>Every cell: an edge is live exactly when some path 0 → … → from → to → … → 3 of non-none edges uses it (all paths enumerated), and the path encoding counts those paths by their operation sequence.</summary>
     [Fact]
     public void Live_edges_match_path_enumeration_on_every_cell_and_in_a_joint_space()
     {
         var edges = Nb201Family.Edges;
         var joint = new DesignSpace(Family.Parameters.Append(new OrdinalParameter("hw.rows", [8, 16])).Prepend(new CategoricalParameter("comp.bits", ["8", "16"])));
-        var features = new double[18];
-        var jointFeatures = new double[18];
+        var features = new double[Family.Features.Names.Count];
+        var jointFeatures = new double[Family.Features.Names.Count];
         foreach (var design in Space.Enumerate())
         {
             var ops = Enumerable.Range(0, 6).Select(e => (int)design[e]).ToArray();
             var live = new bool[6];
             int paths = 0, depth = 0, convs = 0, conv3 = 0;
+            var sequences = new Dictionary<string, int>();
             void Walk(int node, List<int> path)
             {
                 if (node == 3)
                 {
                     foreach (int e in path) live[e] = true;
                     paths++;
+                    string name = "arch.path_" + string.Join('-', path.Select(e => Nb201Family.Operations[ops[e]]));
+                    sequences[name] = sequences.GetValueOrDefault(name) + 1;
                     depth = Math.Max(depth, path.Count);
                     convs = Math.Max(convs, path.Count(e => ops[e] is 2 or 3));
                     conv3 = Math.Max(conv3, path.Count(e => ops[e] == 3));
@@ -183,6 +221,7 @@ public class Nb201FamilyTests
             // Executed: edges with a path of non-none edges from their head to the output (node 3).
             bool Reaches(int node) => node == 3 || Enumerable.Range(0, 6).Any(e => edges[e].From == node && ops[e] != 0 && Reaches(edges[e].To));
             for (int op = 1; op < 5; op++) Assert.Equal(Enumerable.Range(0, 6).Count(e => ops[e] == op && Reaches(edges[e].To)) / 6.0, features[13 + op]);
+            for (int k = 0; k < 84; k++) Assert.Equal(sequences.GetValueOrDefault(Nb201Family.PathEncodingNames[k]) / 2.0, features[18 + k]);
             var inJoint = joint.Create([1, .. design.Values, 16]);
             Family.Features.Compute(inJoint, jointFeatures);
             Assert.Equal(features, jointFeatures);

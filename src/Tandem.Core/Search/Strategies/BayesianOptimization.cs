@@ -50,16 +50,18 @@ public sealed record BayesianOptimizationOptions
 
     /// <summary>
     /// Whether the surrogates also see the family's derived features (<see cref="StrategyContext.Features"/>,
-    /// e.g. NAS-Bench-201's live form and its operation counts): "auto" (all of them, when the family
-    /// has them), "categorical" (only the categorical ones, e.g. NAS-Bench-201's live edges without the
-    /// counts) or "none" (default).
+    /// e.g. NAS-Bench-201's live form and its operation counts): "auto" (the family's default set, when
+    /// the family has features; optional ones such as NAS-Bench-201's path encoding only by name, see
+    /// <see cref="FeatureNames"/>), "categorical" (only the categorical ones of the default set, e.g.
+    /// NAS-Bench-201's live edges without the counts) or "none" (default).
     /// </summary>
     public string Features { get; init; } = "none";
 
     /// <summary>
     /// With <c>features</c> given as a list: the derived features to use, each by its name or by a
     /// name prefix ending in <c>*</c> (e.g. <c>[arch.live_*]</c>: NAS-Bench-201's live form and its
-    /// counts without the executed-operation counts); <see cref="Features"/> is then "auto".
+    /// counts without the executed-operation counts; <c>[arch.live_*, arch.path_*]</c> adds the optional
+    /// path encoding); <see cref="Features"/> is then "auto".
     /// </summary>
     public IReadOnlyList<string>? FeatureNames { get; init; }
 
@@ -284,7 +286,7 @@ internal sealed class BayesianOptimization : IStrategy, IFrontForecast
             "none" => null,
             "categorical" when context.Features is { } all => SelectedFeatures.Categorical(all),
             _ when options.FeatureNames is { } names => Named(context.Features, names, options.FeaturesWhere),
-            _ => context.Features,
+            _ => context.Features is { } all ? SelectedFeatures.Default(all) : null,
         };
         bool log = options.Warp == "log";
         var metrics = context.Objectives.Select(o => o.Metric).Concat(context.Constraints.Select(c => c.Metric)).ToList();

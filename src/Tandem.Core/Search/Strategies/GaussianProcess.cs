@@ -7,7 +7,8 @@ namespace Tandem.Core.Search.Strategies;
 /// kinds (ordinal, integer, float) by their position in [0, 1] (<see cref="Parameter.ToUnit"/>),
 /// categorical ones by their choice index compared by overlap (same = 0, different = 1). The kernel
 /// is Matérn-5/2 on the distance r² = Σ d_p² / ℓ_p² with one length scale per parameter (ARD), a
-/// signal variance and a noise variance. Outputs are warped by their ranks to standard-normal
+/// signal variance and a noise variance; derived features of one group (<see cref="IDesignFeatures.Group"/>)
+/// share one length scale, so their squared differences are summed before it divides them. Outputs are warped by their ranks to standard-normal
 /// quantiles (a Gaussian copula: robust to skewed metrics and outliers such as NAS-Bench-201's 10%
 /// cells); predictions and <see cref="Warp"/> work in that space, and since the warp is monotone,
 /// dominance, improvement and constraint thresholds keep their meaning there. Hyperparameters are fitted by
@@ -19,6 +20,8 @@ namespace Tandem.Core.Search.Strategies;
 internal sealed class GaussianProcess
 {
     private readonly bool[] _categorical; // per input the model uses: input p is x[_skip + p]
+    private readonly int[] _slot; // per input, its length scale (inputs of one feature group share one)
+    private readonly bool _grouped; // some length scale serves several inputs
     private readonly int _skip;
     private readonly List<double[]> _x = [];
     private readonly List<double> _y = [];
@@ -60,7 +63,20 @@ internal sealed class GaussianProcess
         _skip = withParameters ? 0 : space.Count;
         _categorical = (withParameters ? space.Parameters.Select(p => p.Kind == ParameterKind.Categorical) : [])
             .Concat(Enumerable.Range(0, features?.Names.Count ?? 0).Select(i => features!.IsCategorical(i))).ToArray();
-        _logLength = _categorical.Select(c => Math.Log(c ? 1.0 : 0.5)).ToArray();
+        var groups = (withParameters ? space.Parameters.Select(_ => (string?)null) : [])
+            .Concat(Enumerable.Range(0, features?.Names.Count ?? 0).Select(i => features!.Group(i))).ToArray();
+        _slot = new int[_categorical.Length];
+        var slotOfGroup = new Dictionary<string, int>(StringComparer.Ordinal);
+        var firstOfSlot = new List<int>();
+        for (int p = 0; p < _slot.Length; p++)
+        {
+            if (groups[p] is { } g && slotOfGroup.TryGetValue(g, out int slot)) { _slot[p] = slot; continue; }
+            _slot[p] = firstOfSlot.Count;
+            if (groups[p] is { } name) slotOfGroup[name] = firstOfSlot.Count;
+            firstOfSlot.Add(p);
+        }
+        _grouped = firstOfSlot.Count < _slot.Length;
+        _logLength = firstOfSlot.Select(p => Math.Log(_categorical[p] ? 1.0 : 0.5)).ToArray();
         _logSignal = 0;
         _logNoise = Math.Max(Math.Log(1e-3), _logMinNoise);
         Cache();
@@ -86,7 +102,7 @@ internal sealed class GaussianProcess
         for (int mask = 0; mask < table.Length; mask++)
         {
             double r2 = 0;
-            for (int p = 0; p < d; p++) if ((mask & (1 << p)) != 0) r2 += _invLength2[p];
+            for (int p = 0; p < d; p++) if ((mask & (1 << p)) != 0) r2 += _invLength2[_slot[p]];
             double r = Math.Sqrt(5 * r2);
             table[mask] = _signal * (1 + r + r * r / 3) * Math.Exp(-r);
         }
@@ -220,21 +236,22 @@ internal sealed class GaussianProcess
     private double[]? _pairwise;
 
     /// <summary>
-    /// Per-parameter squared distances of all training pairs (lower triangle, pair (i, j ≤ i) at
-    /// (i(i+1)/2 + j)·d), reused by every likelihood evaluation of a fit.
+    /// Per-length-scale squared distances of all training pairs (lower triangle, pair (i, j ≤ i) at
+    /// (i(i+1)/2 + j)·d for d length scales; a group's inputs summed in input order), reused by every
+    /// likelihood evaluation of a fit.
     /// </summary>
     private double[] Pairwise()
     {
-        int n = _x.Count, d = _categorical.Length;
+        int n = _x.Count, inputs = _categorical.Length, d = _logLength.Length;
         var pw = new double[(long)n * (n + 1) / 2 * d];
-        int at = 0;
+        long at = 0;
         for (int i = 0; i < n; i++)
-            for (int j = 0; j <= i; j++)
-                for (int p = 0; p < d; p++)
+            for (int j = 0; j <= i; j++, at += d)
+                for (int p = 0; p < inputs; p++)
                 {
                     double a = _x[i][_skip + p], b = _x[j][_skip + p];
                     double diff = _categorical[p] ? (a == b ? 0 : 1) : a - b;
-                    pw[at++] = diff * diff;
+                    pw[at + _slot[p]] += diff * diff;
                 }
         return pw;
     }
@@ -571,12 +588,24 @@ internal sealed class GaussianProcess
             return table[mask];
         }
         double r2 = 0;
-        for (int p = 0; p < _categorical.Length; p++)
+        if (_grouped)
         {
-            double d = _categorical[p] ? (a[_skip + p] == b[_skip + p] ? 0 : 1) : a[_skip + p] - b[_skip + p];
-            if (d == 0) continue;
-            r2 += d * d * _invLength2[p];
+            // Each group's squared differences are summed first, in input order, as Pairwise sums them.
+            Span<double> bySlot = stackalloc double[_invLength2.Length];
+            for (int p = 0; p < _categorical.Length; p++)
+            {
+                double d = _categorical[p] ? (a[_skip + p] == b[_skip + p] ? 0 : 1) : a[_skip + p] - b[_skip + p];
+                if (d != 0) bySlot[_slot[p]] += d * d;
+            }
+            for (int s = 0; s < bySlot.Length; s++) r2 += bySlot[s] * _invLength2[s];
         }
+        else
+            for (int p = 0; p < _categorical.Length; p++)
+            {
+                double d = _categorical[p] ? (a[_skip + p] == b[_skip + p] ? 0 : 1) : a[_skip + p] - b[_skip + p];
+                if (d == 0) continue;
+                r2 += d * d * _invLength2[p];
+            }
         double r = Math.Sqrt(5 * r2);
         return _signal * (1 + r + r * r / 3) * Math.Exp(-r);
     }

@@ -76,6 +76,11 @@ public sealed class Nb201Family : ITableKeyedFamily
     /// edges (docs/search.md, "What a deployed cell executes"). They are the only
     /// features that differ within a live form; being ordered, they do not split
     /// <c>membership_class_cap</c>'s classes, which are the categorical features.
+    /// Optional (used only when selected by name, e.g. <c>features: [arch.live_*, arch.path_*]</c>):
+    /// the live form's path encoding (BANANAS, White et al., AAAI 2021), one ordered count per operation
+    /// sequence of length 1–3 (<c>arch.path_{op}-{op}…</c>, 84 of them, see <see cref="PathEncoding"/>),
+    /// all in one length-scale group, so a kernel compares cells by how many live paths of each
+    /// sequence they have.
     /// </summary>
     public IDesignFeatures Features => LiveFormFeatures.Instance;
 
@@ -138,7 +143,39 @@ public sealed class Nb201Family : ITableKeyedFamily
         counts[7] = conv3 / 3.0;
     }
 
-    /// <summary>Names of the four executed-operation counts, the last features (see <see cref="Features"/>).</summary>
+    /// <summary>The operation sequences of the path encoding: length 1, 2, 3, each in lexicographic order of operation indices 1–4 (84).</summary>
+    public static IReadOnlyList<int[]> PathSequences { get; } =
+        Enumerable.Range(1, 3).SelectMany(length => Enumerable.Range(0, 1 << (2 * length)).Select(code =>
+            Enumerable.Range(0, length).Select(k => 1 + ((code >> (2 * (length - 1 - k))) & 3)).ToArray())).ToArray();
+
+    /// <summary>Names of the path-encoding features, in <see cref="PathSequences"/> order.</summary>
+    public static IReadOnlyList<string> PathEncodingNames { get; } =
+        PathSequences.Select(seq => "arch.path_" + string.Join('-', seq.Select(op => Operations[op]))).ToArray();
+
+    /// <summary>
+    /// The path encoding of a live form (six operation indices): per operation sequence of
+    /// <see cref="PathSequences"/>, the number of live input-to-output paths whose edges carry it, in
+    /// path order from input to output, divided by 2 (the most any sequence can have: the two paths of
+    /// two edges). A path is live when none of its edges is <c>none</c> in the live form.
+    /// </summary>
+    public static void PathEncoding(ReadOnlySpan<int> live, Span<double> encoding)
+    {
+        encoding[..PathSequences.Count].Clear();
+        foreach (var path in Paths)
+        {
+            int index = 0, offset = 0;
+            for (int length = 1; length < path.Length; length++) offset += 1 << (2 * length);
+            bool alive = true;
+            foreach (int e in path)
+            {
+                if (live[e] == 0) { alive = false; break; }
+                index = index * 4 + live[e] - 1;
+            }
+            if (alive) encoding[offset + index] += 0.5;
+        }
+    }
+
+    /// <summary>Names of the four executed-operation counts, the last features of the default set (see <see cref="Features"/>).</summary>
     public static IReadOnlyList<string> ExecutedCountNames { get; } =
         ["arch.executed_skip_connect", "arch.executed_nor_conv_1x1", "arch.executed_nor_conv_3x3", "arch.executed_avg_pool_3x3"];
 
@@ -170,9 +207,15 @@ public sealed class Nb201Family : ITableKeyedFamily
         private sealed record Lookup(DesignSpace Space, int[] Index);
         private Lookup? _lookup; // replaced whole, so concurrent readers see a consistent pair
 
-        public IReadOnlyList<string> Names { get; } = Edges.Select(e => $"arch.live_edge_{e.To}_{e.From}").Concat(LiveFormCountNames).Concat(ExecutedCountNames).ToArray();
+        public IReadOnlyList<string> Names { get; } = Edges.Select(e => $"arch.live_edge_{e.To}_{e.From}").Concat(LiveFormCountNames).Concat(ExecutedCountNames).Concat(PathEncodingNames).ToArray();
+
+        private const int PathsAt = 18; // the path encoding follows the six live edges and twelve counts
 
         public bool IsCategorical(int index) => index < 6;
+
+        public string? Group(int index) => index >= PathsAt ? "arch.path" : null;
+
+        public bool IsOptional(int index) => index >= PathsAt;
 
         public void Compute(Design design, Span<double> destination)
         {
@@ -188,6 +231,7 @@ public sealed class Nb201Family : ITableKeyedFamily
             for (int e = 0; e < 6; e++) destination[e] = live[e];
             LiveFormCounts(live, destination.Slice(6, 8));
             ExecutedCounts(ops, destination.Slice(14, 4));
+            PathEncoding(live, destination.Slice(PathsAt, PathSequences.Count));
         }
     }
 
