@@ -64,6 +64,41 @@ internal sealed class ProxyEvaluator : IAccuracyEvaluator
     public TaskSpec Task => _data.Data.Task;
     public IReadOnlyList<string> MetricNames { get; }
 
+    /// <summary>
+    /// The proxy's score of a network with weights initialised from <paramref name="seed"/>: synflow without
+    /// data, the others averaged over <paramref name="batches"/> batches of <paramref name="batchSize"/>
+    /// training images of <paramref name="data"/>'s split (the same images for every network).
+    /// </summary>
+    internal static double Score(string proxy, Tandem.Core.Workloads.Workload network, int seed, DataContext data, int batchSize, int batches, CancellationToken ct)
+    {
+        if (proxy == "synflow")
+        {
+            using var model = new WorkloadModule(network, seed, ScalarType.Float64);
+            var shape = network.Input;
+            return ZeroCostProxies.Synflow(model, [1, shape.Channels, shape.Height, shape.Width]);
+        }
+        using var m = new WorkloadModule(network, seed);
+        var subset = data.TrainSubset(batchSize * batches);
+        double score = 0;
+        int used = 0;
+        for (int b = 0; b * batchSize < subset.Length && b < batches; b++)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var idx = tensor(subset.Skip(b * batchSize).Take(batchSize).ToArray());
+            var x = data.Data.TrainImages.index_select(0, idx);
+            var y = data.Data.TrainLabels.index_select(0, idx);
+            score += proxy switch
+            {
+                "naswot" => ZeroCostProxies.Naswot(m, x),
+                "grad_norm" => ZeroCostProxies.GradNorm(m, x, y),
+                _ => ZeroCostProxies.Snip(m, x, y),
+            };
+            used++;
+        }
+        return score / Math.Max(1, used);
+    }
+
     public Task<AccuracyResult> EvaluateAsync(AccuracyRequest request, CancellationToken cancellationToken = default) =>
         System.Threading.Tasks.Task.Run(() => Evaluate(request, cancellationToken), cancellationToken);
 
@@ -71,36 +106,7 @@ internal sealed class ProxyEvaluator : IAccuracyEvaluator
     {
         long start = _environment.Time.GetTimestamp();
         _data.CheckNetwork(request.Network);
-        double score;
-        if (_proxy == "synflow")
-        {
-            using var model = new WorkloadModule(request.Network, request.Seed, ScalarType.Float64);
-            var shape = request.Network.Input;
-            score = ZeroCostProxies.Synflow(model, [1, shape.Channels, shape.Height, shape.Width]);
-        }
-        else
-        {
-            using var model = new WorkloadModule(request.Network, request.Seed);
-            var subset = _data.TrainSubset(_options.BatchSize * _options.Batches);
-            score = 0;
-            int batches = 0;
-            for (int b = 0; b * _options.BatchSize < subset.Length && b < _options.Batches; b++)
-            {
-                ct.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                var idx = tensor(subset.Skip(b * _options.BatchSize).Take(_options.BatchSize).ToArray());
-                var x = _data.Data.TrainImages.index_select(0, idx);
-                var y = _data.Data.TrainLabels.index_select(0, idx);
-                score += _proxy switch
-                {
-                    "naswot" => ZeroCostProxies.Naswot(model, x),
-                    "grad_norm" => ZeroCostProxies.GradNorm(model, x, y),
-                    _ => ZeroCostProxies.Snip(model, x, y),
-                };
-                batches++;
-            }
-            score /= Math.Max(1, batches);
-        }
+        double score = Score(_proxy, request.Network, request.Seed, _data, _options.BatchSize, _options.Batches, ct);
         if (double.IsNaN(score))
             throw new AccuracyEvaluationException($"the {_proxy} score of this network is NaN");
         return new AccuracyResult

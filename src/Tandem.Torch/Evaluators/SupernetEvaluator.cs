@@ -28,6 +28,7 @@ public sealed record SupernetEvaluatorOptions
     [
         .. DatasetOptions.ConfigKeys, .. TrainingOptions.ConfigKeys, "train_samples", "validation_samples", "random_subnets", "distill", "distill_weight", "clip_norm",
         "shrinking", "phases", "reorder_channels", "ema", "kernel_weights", "calibration_samples", "finetune_steps", "finetune_lr", "cache", "threads",
+        "proxy", "proxy_weight", "proxy_designs",
     ];
 
     public DatasetOptions Dataset { get; init; } = new();
@@ -47,6 +48,15 @@ public sealed record SupernetEvaluatorOptions
     public double FinetuneLearningRate { get; init; } = 0.02;
     public string? CacheDirectory { get; init; } = DefaultCacheDirectory();
     public int Threads { get; init; }
+    /// <summary>
+    /// A zero-cost proxy (<c>naswot</c>, <c>snip</c>, <c>synflow</c>, <c>grad_norm</c>) scored beside the
+    /// supernet, or null (default): each design then also gets the proxy's score and <c>combined</c>, the
+    /// sum of its log-likelihood and <see cref="ProxyWeight"/> × its proxy score, each standardised by its
+    /// mean and standard deviation over <see cref="ProxyDesigns"/> random designs of the family.
+    /// </summary>
+    public string? Proxy { get; init; }
+    public double ProxyWeight { get; init; } = 1;
+    public int ProxyDesigns { get; init; } = 16;
 
     public static TrainingOptions DefaultTraining { get; } = new()
     {
@@ -104,6 +114,9 @@ public sealed record SupernetEvaluatorOptions
                 : string.Equals(cache, "none", StringComparison.OrdinalIgnoreCase) ? null
                 : Path.GetFullPath(Path.Combine(environment.WorkingDirectory, cache)),
             Threads = map.GetInt("threads", 0, 0, 256),
+            Proxy = map.GetChoice("proxy", "none", ["none", .. Proxies.ZeroCostProxies.Names]) is var proxy && proxy != "none" ? proxy : null,
+            ProxyWeight = map.GetDouble("proxy_weight", 1, 1e-6, 1e6),
+            ProxyDesigns = map.GetInt("proxy_designs", 16, 2, 10_000),
         };
     }
 
@@ -147,6 +160,8 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
         if (environment.Family is not (PlainCnnFamily or MobileNetV2Family))
             throw new ConfigException($"the supernet evaluator supports the plain-cnn and mobilenetv2 families; this study searches '{environment.Family?.Name}'");
         options.Training.Budget.Validate();
+        if (options.Proxy != null && options.FinetuneSteps > 0)
+            throw new ConfigException($"the supernet's proxy: {options.Proxy} scores the inherited weights as they are, so it needs finetune_steps: 0 (got {options.FinetuneSteps})");
         if (options.IndependentKernels && environment.Family is not PlainCnnFamily)
             throw new ConfigException($"the supernet's kernel_weights: independent is available for the plain-cnn family only; this study searches '{environment.Family?.Name}' (accepted there: shared)");
         _options = options;
@@ -167,7 +182,11 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
     /// angle is only given when channels are not sorted (sorting breaks the correspondence with the
     /// initial weights).
     /// </summary>
-    public IReadOnlyList<string> MetricNames => _options.Sandwich.ReorderChannels ? ["accuracy", "log_likelihood"] : ["accuracy", "log_likelihood", "weight_angle"];
+    /// With <see cref="SupernetEvaluatorOptions.Proxy"/> set, also the proxy's score (named after it) and
+    /// <c>combined</c> (see there).
+    public IReadOnlyList<string> MetricNames =>
+        [.. _options.Sandwich.ReorderChannels ? ["accuracy", "log_likelihood"] : new[] { "accuracy", "log_likelihood", "weight_angle" },
+         .. _options.Proxy is { } p ? new[] { p, "combined" } : []];
     private Supernet.Supernet? _initial;
 
     public async Task<AccuracyResult> EvaluateAsync(AccuracyRequest request, CancellationToken cancellationToken = default)
@@ -187,12 +206,12 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
         bool trainedHere = false;
         if (_net is null) { _net = Prepare(request.Log, ct); trainedHere = !_loadedFromCache; }
         var net = _net;
+        if (_options.Proxy != null) _standards ??= Standards(request.Log, ct);
         net.Activate(request.Design);
         long active = net.ActiveTensors().Where(t => !t.Name.EndsWith("running_mean", StringComparison.Ordinal) && !t.Name.EndsWith("running_var", StringComparison.Ordinal)).Sum(t => t.Tensor.numel());
         if (active != request.Network.TotalParameters)
             throw new InvalidOperationException($"supernet sub-network has {active} parameters but the lowered design has {request.Network.TotalParameters}: the supernet and the family disagree");
         double? angle = _options.Sandwich.ReorderChannels ? null : WeightAngle(request.Design);
-        net.Recalibrate(CalibrationBatches());
         double accuracy, loss;
         var attributes = new Dictionary<string, string>
         {
@@ -206,6 +225,7 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
             // Fine-tune a standalone copy: the shared weights stay as trained for the next design.
             long ftStart = _environment.Time.GetTimestamp();
             using var module = new WorkloadModule(request.Network, request.Seed);
+            net.Recalibrate(CalibrationBatches());
             net.CopyActiveInto(module);
             var finetune = _options.Training with
             {
@@ -222,20 +242,95 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
         }
         else
         {
-            (accuracy, loss) = Trainer.Evaluate(net, _data.ValidationImages, _data.ValidationLabels);
+            (accuracy, loss) = Validate(request.Design);
         }
         if (!double.IsFinite(loss)) throw new AccuracyEvaluationException($"the sub-network's validation loss is {loss}");
+        var metrics = new Dictionary<string, double> { ["accuracy"] = accuracy, ["log_likelihood"] = -loss };
+        if (angle is { } a) metrics["weight_angle"] = a;
+        if (_options.Proxy is { } proxy && _standards is { } st)
+        {
+            double score = ProxyScore(request.Network, request.Seed, ct);
+            metrics[proxy] = score;
+            metrics["combined"] = st.Combine(-loss, score, _options.ProxyWeight);
+            attributes["combined_standards"] = st.Describe(proxy);
+        }
         double seconds = _environment.Time.GetElapsedTime(start).TotalSeconds;
         return new AccuracyResult
         {
-            Metrics = angle is { } a
-                ? new Dictionary<string, double> { ["accuracy"] = accuracy, ["log_likelihood"] = -loss, ["weight_angle"] = a }
-                : new Dictionary<string, double> { ["accuracy"] = accuracy, ["log_likelihood"] = -loss },
+            Metrics = metrics,
             Fidelity = Fidelity,
             Seconds = seconds,
             Epochs = epochs,
             Attributes = attributes,
         };
+    }
+
+    /// <summary>Validation accuracy (%) and loss of a design's sub-network with inherited weights, after batch-norm recalibration.</summary>
+    private (double Accuracy, double Loss) Validate(Design design)
+    {
+        _net!.Activate(design);
+        _net.Recalibrate(CalibrationBatches());
+        return Trainer.Evaluate(_net, _data.ValidationImages, _data.ValidationLabels);
+    }
+
+    private double ProxyScore(Tandem.Core.Workloads.Workload network, int seed, CancellationToken ct)
+    {
+        var defaults = new ProxyEvaluatorOptions();
+        double score = ProxyEvaluator.Score(_options.Proxy!, network, seed, _data, defaults.BatchSize, defaults.Batches, ct);
+        if (!double.IsFinite(score)) throw new AccuracyEvaluationException($"the {_options.Proxy} score of this network is {score}");
+        return score;
+    }
+
+    /// <summary>Means and standard deviations of the log-likelihood and the proxy's score over random designs of the family.</summary>
+    internal sealed record ScoreStandards(int Designs, double LogLikelihoodMean, double LogLikelihoodStd, double ProxyMean, double ProxyStd)
+    {
+        public double Combine(double logLikelihood, double proxy, double weight) =>
+            (logLikelihood - LogLikelihoodMean) / LogLikelihoodStd + weight * (proxy - ProxyMean) / ProxyStd;
+
+        public string Describe(string proxy) => string.Create(CultureInfo.InvariantCulture,
+            $"{Designs} random designs: log_likelihood {LogLikelihoodMean:G6} ± {LogLikelihoodStd:G6}, {proxy} {ProxyMean:G6} ± {ProxyStd:G6}");
+    }
+
+    private ScoreStandards? _standards;
+
+    /// <summary>
+    /// Scores <see cref="SupernetEvaluatorOptions.ProxyDesigns"/> distinct random designs of the family
+    /// (drawn from the study seed, so the same for every study of that seed) by the supernet's
+    /// log-likelihood and the proxy (weights from the study seed), for <c>combined</c>'s standardisation.
+    /// A spread of zero counts as 1.
+    /// </summary>
+    private ScoreStandards Standards(IProgress<string>? log, CancellationToken ct)
+    {
+        var space = new DesignSpace(_environment.Family.Parameters);
+        var rng = new Random(_environment.Seed);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var lls = new List<double>();
+        var proxies = new List<double>();
+        var task = _data.Data.Task;
+        for (int tries = 0; lls.Count < _options.ProxyDesigns && tries < 100 * _options.ProxyDesigns; tries++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var design = space.Sample(rng);
+            if (!seen.Add(design.Key)) continue;
+            var network = _environment.Family.Lower(design, task.Input, task.NumClasses);
+            var (_, loss) = Validate(design);
+            if (!double.IsFinite(loss)) continue;
+            lls.Add(-loss);
+            proxies.Add(ProxyScore(network, _environment.Seed, ct));
+        }
+        if (lls.Count < 2)
+            throw new AccuracyEvaluationException($"the supernet's proxy standardisation found {lls.Count} scorable random designs; it needs at least 2");
+        static (double Mean, double Std) Moments(List<double> v)
+        {
+            double mean = v.Average();
+            double std = Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Count - 1));
+            return (mean, std > 0 ? std : 1);
+        }
+        var (llMean, llStd) = Moments(lls);
+        var (pMean, pStd) = Moments(proxies);
+        var standards = new ScoreStandards(lls.Count, llMean, llStd, pMean, pStd);
+        log?.Report("supernet combined score standardised over " + standards.Describe(_options.Proxy!));
+        return standards;
     }
 
     /// <summary>

@@ -121,6 +121,56 @@ public sealed class SupernetTests
         (again as IDisposable)?.Dispose();
     }
 
+    /// <summary>
+    /// <c>proxy: naswot</c>: each design also gets its NASWOT score — the naswot fidelity's score of the
+    /// same request — and <c>combined</c>, its log-likelihood and NASWOT score each standardised over
+    /// <c>proxy_designs</c> random designs drawn from the study seed. The test redraws those designs,
+    /// scores them with a supernet evaluator without the proxy (same cached weights) and the naswot
+    /// fidelity (weights from the study seed), and recomputes the sum. Fine-tuning with a proxy is refused.
+    /// </summary>
+    [Fact]
+    public async Task Supernet_proxy_combines_standardised_log_likelihood_and_proxy_scores()
+    {
+        using var cache = new TempDirectory();
+        var registry = TorchComponents.Register(new AccuracyEvaluatorRegistry());
+        (string, object)[] common = [("dataset", "synthetic"), ("epochs", 2), ("train_samples", 600), ("validation_samples", 300), ("batch_size", 32),
+            ("calibration_samples", 128), ("cache", cache.Path)];
+        var ct = TestContext.Current.CancellationToken;
+        var combined = registry.Create("supernet", Config([.. common, ("proxy", "naswot"), ("proxy_designs", 5), ("proxy_weight", 0.5)]), Environment());
+        Assert.Equal(["accuracy", "log_likelihood", "weight_angle", "naswot", "combined"], combined.MetricNames);
+        var design = SmallDesign(2, 8, 5, "yes");
+        var result = await combined.EvaluateAsync(Request(design), ct);
+
+        var plain = registry.Create("supernet", Config(common), Environment());
+        var naswot = registry.Create("naswot", Config(("dataset", "synthetic"), ("validation_samples", 300)), Environment());
+        Assert.Equal(result.Metrics["log_likelihood"], (await plain.EvaluateAsync(Request(design), ct)).Metrics["log_likelihood"], 12);
+        Assert.Equal(result.Metrics["naswot"], (await naswot.EvaluateAsync(Request(design), ct)).Metrics["naswot"], 12);
+
+        var rng = new Random(1); // the study seed of Environment()
+        var seen = new HashSet<string>();
+        var lls = new List<double>();
+        var scores = new List<double>();
+        while (lls.Count < 5)
+        {
+            var d = SmallSpace.Sample(rng);
+            if (!seen.Add(d.Key)) continue;
+            lls.Add((await plain.EvaluateAsync(Request(d), ct)).Metrics["log_likelihood"]);
+            scores.Add((await naswot.EvaluateAsync(Request(d, seed: 1), ct)).Metrics["naswot"]);
+        }
+        static double Z(double v, List<double> all)
+        {
+            double mean = all.Average();
+            return (v - mean) / Math.Sqrt(all.Sum(x => (x - mean) * (x - mean)) / (all.Count - 1));
+        }
+        Assert.Equal(Z(result.Metrics["log_likelihood"], lls) + 0.5 * Z(result.Metrics["naswot"], scores), result.Metrics["combined"], 9);
+        Assert.Contains("5 random designs", result.Attributes["combined_standards"]);
+
+        var e = Assert.Throws<Tandem.Core.Configuration.ConfigException>(() =>
+            registry.Create("supernet", Config([.. common, ("proxy", "naswot"), ("finetune_steps", 10)]), Environment()));
+        Assert.Contains("finetune_steps: 0", e.Message);
+        foreach (var ev in new[] { combined, plain }) (ev as IDisposable)?.Dispose();
+    }
+
     [Fact]
     public void Supernet_evaluator_rejects_zero_budgets()
     {
