@@ -266,6 +266,18 @@ public class StrategyTests
     }
 
     /// <summary>
+    /// The designs (in order) of a 25-evaluation BO run on SixChoices with the given derived features and
+    /// <c>features</c> value, minimising a loss that favours sum ≡ 3 (mod 5), then low c0 and few e's.
+    /// </summary>
+    private static async Task<List<string>> Keys(IDesignFeatures features, string mode)
+    {
+        static Dictionary<string, double> Loss(Design d) => new() { ["loss"] = (d.Values.Sum() % 5 == 3 ? 0 : 1) + 0.1 * d[0] + 0.05 * d.Values.Count(v => v == 4) };
+        var ctx = new StrategyContext(SixChoices, [new Objective("loss", Direction.Minimize)], [], 4) { Features = features };
+        var (trials, _, _) = await Run(ctx, Create("bo", ctx, $$"""{"features": {{mode}}}"""), new Evaluator(Loss), 25);
+        return trials.OrderBy(t => t.Number).Select(t => SixChoices.Parse(t.Params).Key).ToList();
+    }
+
+    /// <summary>
     /// <c>features: categorical</c> keeps only a family's categorical features: with SumModFive plus an
     /// ordered feature it makes exactly the run that <c>features: auto</c> makes with SumModFive alone,
     /// and <c>auto</c> with both features makes a different one.
@@ -273,13 +285,6 @@ public class StrategyTests
     [Fact]
     public async Task Bo_categorical_features_drop_the_ordered_ones()
     {
-        static Dictionary<string, double> Loss(Design d) => new() { ["loss"] = (d.Values.Sum() % 5 == 3 ? 0 : 1) + 0.1 * d[0] + 0.05 * d.Values.Count(v => v == 4) };
-        async Task<List<string>> Keys(IDesignFeatures features, string mode)
-        {
-            var ctx = new StrategyContext(SixChoices, [new Objective("loss", Direction.Minimize)], [], 4) { Features = features };
-            var (trials, _, _) = await Run(ctx, Create("bo", ctx, $$"""{"features": {{mode}}}"""), new Evaluator(Loss), 25);
-            return trials.OrderBy(t => t.Number).Select(t => SixChoices.Parse(t.Params).Key).ToList();
-        }
         var categorical = await Keys(new SumModFiveAndShare(), "\"categorical\"");
         Assert.Equal(await Keys(new SumModFive(), "\"auto\""), categorical);
         Assert.NotEqual(await Keys(new SumModFiveAndShare(), "\"auto\""), categorical);
@@ -314,13 +319,6 @@ public class StrategyTests
     [Fact]
     public async Task Bo_auto_features_leave_out_optional_ones()
     {
-        static Dictionary<string, double> Loss(Design d) => new() { ["loss"] = (d.Values.Sum() % 5 == 3 ? 0 : 1) + 0.1 * d[0] + 0.05 * d.Values.Count(v => v == 4) };
-        async Task<List<string>> Keys(IDesignFeatures features, string mode)
-        {
-            var ctx = new StrategyContext(SixChoices, [new Objective("loss", Direction.Minimize)], [], 4) { Features = features };
-            var (trials, _, _) = await Run(ctx, Create("bo", ctx, $$"""{"features": {{mode}}}"""), new Evaluator(Loss), 25);
-            return trials.OrderBy(t => t.Number).Select(t => SixChoices.Parse(t.Params).Key).ToList();
-        }
         var withShare = await Keys(new SumModFiveAndShare(), "\"auto\"");
         var without = await Keys(new SumModFive(), "\"auto\"");
         Assert.NotEqual(withShare, without);
