@@ -180,10 +180,9 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
     /// angle-based ranking of Hu et al., "Angle-based Search Space Shrinking for Neural Architecture
     /// Search", ECCV 2020) rank the same sub-networks without accuracy's rounding to whole images. The
     /// angle is only given when channels are not sorted (sorting breaks the correspondence with the
-    /// initial weights).
+    /// initial weights). With <see cref="SupernetEvaluatorOptions.Proxy"/> set, also the proxy's score
+    /// (named after it) and <c>combined</c> (see there).
     /// </summary>
-    /// With <see cref="SupernetEvaluatorOptions.Proxy"/> set, also the proxy's score (named after it) and
-    /// <c>combined</c> (see there).
     public IReadOnlyList<string> MetricNames =>
         [.. _options.Sandwich.ReorderChannels ? ["accuracy", "log_likelihood"] : new[] { "accuracy", "log_likelihood", "weight_angle" },
          .. _options.Proxy is { } p ? new[] { p, "combined" } : []];
