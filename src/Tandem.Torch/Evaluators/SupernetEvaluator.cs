@@ -6,6 +6,7 @@ using Tandem.Core.Configuration;
 using Tandem.Core.Spaces;
 using Tandem.Core.Spaces.Families;
 using Tandem.Torch.Data;
+using Tandem.Torch.Measurements;
 using Tandem.Torch.Modules;
 using Tandem.Torch.Supernet;
 using Tandem.Torch.Training;
@@ -293,24 +294,23 @@ internal sealed class SupernetEvaluator : IAccuracyEvaluator, IDisposable
     private ScoreStandards? _standards;
 
     /// <summary>
-    /// Scores <see cref="SupernetEvaluatorOptions.ProxyDesigns"/> distinct random designs of the family
-    /// (drawn from the study seed, so the same for every study of that seed) by the supernet's
+    /// Scores the first <see cref="SupernetEvaluatorOptions.ProxyDesigns"/> scorable designs of
+    /// <see cref="FidelityComparison.SampleDesigns"/> from the study seed (distinct networks, the same for
+    /// every study of that seed; a design whose loss is not finite is passed over) by the supernet's
     /// log-likelihood and the proxy (weights from the study seed), for <c>combined</c>'s standardisation.
     /// A spread of zero counts as 1.
     /// </summary>
     private ScoreStandards Standards(IProgress<string>? log, CancellationToken ct)
     {
-        var space = new DesignSpace(_environment.Family.Parameters);
-        var rng = new Random(_environment.Seed);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         var lls = new List<double>();
         var proxies = new List<double>();
         var task = _data.Data.Task;
-        for (int tries = 0; lls.Count < _options.ProxyDesigns && tries < 100 * _options.ProxyDesigns; tries++)
+        // SampleDesigns is prefix-stable (a longer draw starts with the shorter one), so drawing spares
+        // for designs that cannot be scored leaves the first ones as they are.
+        foreach (var design in FidelityComparison.SampleDesigns(_environment.Family, 4 * _options.ProxyDesigns, _environment.Seed))
         {
+            if (lls.Count == _options.ProxyDesigns) break;
             ct.ThrowIfCancellationRequested();
-            var design = space.Sample(rng);
-            if (!seen.Add(design.Key)) continue;
             var network = _environment.Family.Lower(design, task.Input, task.NumClasses);
             var (_, loss) = Validate(design);
             if (!double.IsFinite(loss)) continue;

@@ -3,6 +3,7 @@ using Tandem.Core.Spaces;
 using Tandem.Core.Spaces.Families;
 using Tandem.Core.Workloads;
 using Tandem.Testing;
+using Tandem.Torch.Measurements;
 using Tandem.Torch.Modules;
 using Tandem.Torch.Supernet;
 using TorchSharp;
@@ -124,7 +125,7 @@ public sealed class SupernetTests
     /// <summary>
     /// <c>proxy: naswot</c>: each design also gets its NASWOT score — the naswot fidelity's score of the
     /// same request — and <c>combined</c>, its log-likelihood and NASWOT score each standardised over
-    /// <c>proxy_designs</c> random designs drawn from the study seed. The test redraws those designs,
+    /// <c>proxy_designs</c> random designs drawn from the study seed. The test redraws those designs (FidelityComparison.SampleDesigns),
     /// scores them with a supernet evaluator without the proxy (same cached weights) and the naswot
     /// fidelity (weights from the study seed), and recomputes the sum. Fine-tuning with a proxy is refused.
     /// </summary>
@@ -146,14 +147,10 @@ public sealed class SupernetTests
         Assert.Equal(result.Metrics["log_likelihood"], (await plain.EvaluateAsync(Request(design), ct)).Metrics["log_likelihood"], 12);
         Assert.Equal(result.Metrics["naswot"], (await naswot.EvaluateAsync(Request(design), ct)).Metrics["naswot"], 12);
 
-        var rng = new Random(1); // the study seed of Environment()
-        var seen = new HashSet<string>();
         var lls = new List<double>();
         var scores = new List<double>();
-        while (lls.Count < 5)
+        foreach (var d in FidelityComparison.SampleDesigns(Environment().Family, 5, seed: 1)) // the study seed of Environment()
         {
-            var d = SmallSpace.Sample(rng);
-            if (!seen.Add(d.Key)) continue;
             lls.Add((await plain.EvaluateAsync(Request(d), ct)).Metrics["log_likelihood"]);
             scores.Add((await naswot.EvaluateAsync(Request(d, seed: 1), ct)).Metrics["naswot"]);
         }
