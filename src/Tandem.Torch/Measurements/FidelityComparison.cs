@@ -206,7 +206,7 @@ public static class FidelityComparison
                         continue;
                     }
                     var network = options.Family.Lower(designs[i], task.Input, task.NumClasses);
-                    var request = new AccuracyRequest { Design = designs[i], Network = network, Seed = RequestSeed(options.Seed, i, replicate) };
+                    var request = new AccuracyRequest { Design = designs[i], Network = network, Seed = RequestSeed(options.Seed, i, replicate), Log = log is null ? null : new PrefixedProgress(log, $"{name} design {i + 1}/{designs.Count}: ") };
                     FidelityRow row;
                     double once = 0;
                     long start = Stopwatch.GetTimestamp();
@@ -327,4 +327,10 @@ public static class FidelityComparison
         }
         return mean;
     }
+}
+
+/// <summary>Passes an evaluator's progress lines on with a prefix naming the fidelity and design (e.g. a supernet's training epochs).</summary>
+internal sealed class PrefixedProgress(IProgress<string> inner, string prefix) : IProgress<string>
+{
+    public void Report(string value) => inner.Report(prefix + value);
 }

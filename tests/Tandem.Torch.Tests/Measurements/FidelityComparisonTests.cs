@@ -92,6 +92,39 @@ public sealed class FidelityComparisonTests
         Assert.NotEqual(by["naswot"].Select(r => r.Seconds), by["other"].Select(r => r.Seconds));
     }
 
+    /// <summary>An evaluator's own progress lines (here the supernet's training) reach the run's log, named by fidelity and design.</summary>
+    [Fact]
+    public async Task Evaluator_progress_reaches_the_log_with_the_fidelity_and_design()
+    {
+        var options = new FidelityComparisonOptions
+        {
+            Family = new Tandem.Core.Spaces.Families.PlainCnnFamily(),
+            Designs = 3,
+            Dataset = "synthetic",
+            Fidelities = ["supernet"],
+            ReferenceSeeds = 1,
+            ReferenceEpochs = 0.2,
+            ReferenceTrainSamples = 200,
+            ValidationSamples = 100,
+            Overrides = new Dictionary<string, IReadOnlyList<(string, object?)>>
+            {
+                ["supernet"] = [("epochs", 2), ("train_samples", 200), ("calibration_samples", 64), ("batch_size", 32), ("cache", "none")],
+            },
+        };
+        var lines = new List<string>();
+        await FidelityComparison.RunAsync(options, null, new ListProgress(lines), TestContext.Current.CancellationToken);
+        // The supernet is trained in the first design's evaluation, so its epochs are that design's lines.
+        Assert.Contains(lines, l => l.StartsWith("supernet design 1/3: supernet epoch 1", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("supernet design 1/3: supernet epoch 2", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.StartsWith("supernet design 2/3: supernet epoch", StringComparison.Ordinal));
+        Assert.Contains("supernet design 3/3: ", string.Join("\n", lines)); // the run's own line per design stays as it was
+    }
+
+    private sealed class ListProgress(List<string> lines) : IProgress<string>
+    {
+        public void Report(string value) { lock (lines) lines.Add(value); }
+    }
+
     [Fact]
     public void Labels_name_variants_of_one_evaluator_and_seeds_stay_stable()
     {
