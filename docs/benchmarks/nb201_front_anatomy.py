@@ -9,6 +9,10 @@ edges from the cell's input to its output, else `none` (the same rule as Nb201Fa
 one live form compute the same function, so their CIFAR-10 accuracies differ only by training noise,
 while their measured latencies differ by the cost of their dead operations and by measurement noise.
 
+It also prints what a perfect model of the cells' functions would find without adapting: given each live
+form's mean accuracy and median latency, the 300 (and 600) cells whose forms' means lie least below the front
+of those means hold how many exact front members (a bound for surrogates of the live form, not for luck).
+
 Per run of an evaluations file it prints how many evaluations went into the 341-cell classes (and how
 many of those into cells with no edge into the output but 0→3, the classes' fast part), the
 members found there and in all, the best accuracy evaluated, the first evaluation (1-based) of a cell
@@ -126,6 +130,10 @@ def main():
     near = collections.Counter("<= 0.3" if g <= 0.3 else "0.3-1" if g <= 1 else "> 1" for g in gaps.values())
     print(f"other cells by accuracy points below the exact front at their latency: {near['<= 0.3']} within 0.3, {near['0.3-1']} 0.3-1, {near['> 1']} more than 1"
           + f" ({sum(1 for c, g in gaps.items() if g <= 0.3 and group[c] == 1)} of those within 0.3 alone in their group)")
+    for budget in (300, 600):
+        found = oracle(cells, acc, lat, form, members, budget)
+        print(f"a static oracle that knows every live form's mean accuracy and median latency and evaluates the {budget} cells whose forms' means lie"
+              f" least below the front of those means (ties in random order) finds {statistics.mean(found):.1f} members ({min(found)}-{max(found)} over {len(found)} orders)")
     big = {f for f, n in size.items() if n == max(size.values())}
     print(f"classes of {max(size.values())} cells (one live edge from input to output, or none): "
           + "; ".join(f"{name(f)}: {sum(1 for c in front if form[c] == f)} members" for f in sorted(big)))
@@ -167,6 +175,47 @@ def main():
                   f"distance {distance_to_top(designs[:30])} / {distance_to_top(designs[:60])}")
         allocation(runs, front, group, shortfall)
         calibration(runs, forecasts, front, group)
+
+
+def oracle(cells, acc, lat, form, members, budget, orders=20):
+    """Members among the `budget` cells a perfect model of the live forms would choose without adapting.
+
+    Each cell is given its live form's mean accuracy and median latency (what a surrogate that knew every
+    function exactly, but not the training or measurement noise of each cell, would predict); the cells are
+    taken by how far that mean accuracy lies below the front of the forms' means at that latency (the
+    front's own forms first, more accurate first among equals), cells of one form in random order.
+    Returns the members found for each of `orders` random orders (seeded).
+    """
+    import random
+    by_form = collections.defaultdict(list)
+    for c in cells:
+        by_form[form[c]].append(c)
+    mean_acc = {f: statistics.mean(acc[c] for c in cs) for f, cs in by_form.items()}
+    mid_lat = {f: statistics.median(lat[c] for c in cs) for f, cs in by_form.items()}
+    stairs, best = [], float("-inf")
+    for f in sorted(by_form, key=lambda f: (mid_lat[f], -mean_acc[f])):
+        if mean_acc[f] > best:
+            stairs.append((mid_lat[f], mean_acc[f]))
+            best = mean_acc[f]
+    stair_lat = [p[0] for p in stairs]
+
+    def shortfall(f):
+        i = bisect.bisect_right(stair_lat, mid_lat[f]) - 1
+        return round(stairs[i][1] - mean_acc[f], 9) if i >= 0 else 0.0
+
+    ranked = sorted(by_form, key=lambda f: (shortfall(f), -mean_acc[f], name(f)))
+    found = []
+    for seed in range(orders):
+        rng = random.Random(seed)
+        chosen = []
+        for f in ranked:
+            cs = sorted(by_form[f])
+            rng.shuffle(cs)
+            chosen.extend(cs[:budget - len(chosen)])
+            if len(chosen) == budget:
+                break
+        found.append(sum(1 for c in chosen if c in members))
+    return found
 
 
 def group_values(cells, key, value):
