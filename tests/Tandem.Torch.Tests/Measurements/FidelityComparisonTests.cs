@@ -73,17 +73,7 @@ public sealed class FidelityComparisonTests
     [Fact]
     public async Task Labels_that_differ_only_in_their_metric_share_one_evaluation_per_design()
     {
-        var options = new FidelityComparisonOptions
-        {
-            Family = new Tandem.Core.Spaces.Families.PlainCnnFamily(),
-            Designs = 3,
-            Dataset = "synthetic",
-            Fidelities = ["naswot", "again:naswot/naswot", "other:naswot"],
-            ReferenceSeeds = 1,
-            ReferenceEpochs = 0.2,
-            ValidationSamples = 200,
-            Overrides = new Dictionary<string, IReadOnlyList<(string, object?)>> { ["other"] = [("batch_size", 8)] },
-        };
+        var options = Tiny(["naswot", "again:naswot/naswot", "other:naswot"], new() { ["other"] = [("batch_size", 8)] }) with { ValidationSamples = 200 };
         var result = await FidelityComparison.RunAsync(options, null, null, TestContext.Current.CancellationToken);
         var by = result.Rows.ToLookup(r => r.Fidelity);
         // Same evaluator and settings: the very same results, seconds included (a second evaluation would time differently).
@@ -96,21 +86,10 @@ public sealed class FidelityComparisonTests
     [Fact]
     public async Task Evaluator_progress_reaches_the_log_with_the_fidelity_and_design()
     {
-        var options = new FidelityComparisonOptions
+        var options = Tiny(["supernet"], new()
         {
-            Family = new Tandem.Core.Spaces.Families.PlainCnnFamily(),
-            Designs = 3,
-            Dataset = "synthetic",
-            Fidelities = ["supernet"],
-            ReferenceSeeds = 1,
-            ReferenceEpochs = 0.2,
-            ReferenceTrainSamples = 200,
-            ValidationSamples = 100,
-            Overrides = new Dictionary<string, IReadOnlyList<(string, object?)>>
-            {
-                ["supernet"] = [("epochs", 2), ("train_samples", 200), ("calibration_samples", 64), ("batch_size", 32), ("cache", "none")],
-            },
-        };
+            ["supernet"] = [("epochs", 2), ("train_samples", 200), ("calibration_samples", 64), ("batch_size", 32), ("cache", "none")],
+        }) with { ReferenceTrainSamples = 200, ValidationSamples = 100 };
         var lines = new List<string>();
         await FidelityComparison.RunAsync(options, null, new ListProgress(lines), TestContext.Current.CancellationToken);
         // The supernet is trained in the first design's evaluation, so its epochs are that design's lines.
@@ -119,6 +98,18 @@ public sealed class FidelityComparisonTests
         Assert.DoesNotContain(lines, l => l.StartsWith("supernet design 2/3: supernet epoch", StringComparison.Ordinal));
         Assert.Contains("supernet design 3/3: ", string.Join("\n", lines)); // the run's own line per design stays as it was
     }
+
+    /// <summary>Three plain-CNN designs on generated data, one short reference seed.</summary>
+    private static FidelityComparisonOptions Tiny(IReadOnlyList<string> fidelities, Dictionary<string, IReadOnlyList<(string, object?)>> overrides) => new()
+    {
+        Family = new Tandem.Core.Spaces.Families.PlainCnnFamily(),
+        Designs = 3,
+        Dataset = "synthetic",
+        Fidelities = fidelities,
+        ReferenceSeeds = 1,
+        ReferenceEpochs = 0.2,
+        Overrides = overrides,
+    };
 
     private sealed class ListProgress(List<string> lines) : IProgress<string>
     {
