@@ -136,19 +136,26 @@ internal static class FidelityCommand
     {
         var rowsFile = new Argument<string>("ROWS") { Description = "A designs.csv written by 'tandem fidelity'." };
         var reference = new Option<string?>("--reference") { Description = "Another run's designs.csv of the same designs: rank against the mean of its reference rows instead." };
+        var byParameter = new Option<string?>("--by-parameter") { Description = "A fidelity label of ROWS: also print, per value of every design parameter, its mean standardised score and the reference's (where it misjudges a design choice)." };
         var command = new Command("rank", "Rank the fidelities of a finished 'tandem fidelity' run again (against its own or another run's reference), without training.");
         command.Arguments.Add(rowsFile);
         command.Options.Add(reference);
+        command.Options.Add(byParameter);
         command.SetAction(parse =>
         {
             string path = context.ResolvePath(parse.GetValue(rowsFile)!);
             var rows = ReadDesignsFile(path);
             if (rows.Count == 0) throw new InputException($"{path}: no rows; expected a designs.csv written by 'tandem fidelity'");
+            string? biasLabel = parse.GetValue(byParameter);
+            if (biasLabel != null && !rows.Any(x => x.Fidelity == biasLabel))
+                throw new InputException($"--by-parameter '{biasLabel}': no rows of that fidelity in {path}; accepted: {string.Join(", ", rows.Select(x => x.Fidelity).Distinct())}");
+            IReadOnlyDictionary<string, double> referenceScores;
             if (parse.GetValue(reference) is { } r)
             {
                 string refPath = context.ResolvePath(r);
                 var refRows = ReadDesignsFile(refPath);
                 var scores = FidelityComparison.MeanReferenceByKey(refRows);
+                referenceScores = scores;
                 if (scores.Count == 0)
                     throw new InputException($"{refPath}: no finite reference scores (rows labelled '{FidelityComparison.Reference}' or '{FidelityComparison.Reference}_seedN'); accepted: a designs.csv of a 'tandem fidelity' run with reference trainings");
                 int common = rows.Select(x => x.DesignKey).Distinct(StringComparer.Ordinal).Count(scores.ContainsKey);
@@ -168,11 +175,30 @@ internal static class FidelityCommand
                 var agreement = FidelityComparison.AgreeReferences(rows);
                 if (agreement.Count > 0) context.Out.Write(AgreementTable(agreement));
                 context.Out.WriteLine($"reference: the per-design mean of the reference replicates in {path} (a reference replicate: against the mean of the others).");
+                referenceScores = FidelityComparison.MeanReferenceByKey(rows);
             }
+            if (biasLabel != null) WriteBias(context, biasLabel, rows, referenceScores);
             return TandemCli.ExitOk;
         });
         return command;
     }
+
+    /// <summary><c>--by-parameter</c>: where one fidelity misjudges a design choice against the reference.</summary>
+    private static void WriteBias(CliContext context, string label, IReadOnlyList<FidelityRow> rows, IReadOnlyDictionary<string, double> reference)
+    {
+        FidelityBias bias;
+        try { bias = FidelityComparison.BiasByParameter(rows, label, reference); }
+        catch (ArgumentException e) { throw new InputException($"--by-parameter '{label}': {e.Message}"); }
+        var table = new Table().AddColumns("parameter", "value", "designs", $"{label} z", "reference z", "gap (reference − fidelity)");
+        foreach (var v in bias.Values)
+            table.AddRow(v.Parameter, v.Value, v.Designs.ToString(CultureInfo.InvariantCulture), Signed(v.FidelityZ), Signed(v.ReferenceZ), Signed(v.Gap));
+        context.Out.Write(table);
+        context.Out.WriteLine($"{label} over {bias.Designs} designs: scores and reference standardised (mean 0, standard deviation 1) over those designs, "
+            + "averaged per parameter value; a positive gap: the fidelity under-rates designs with that value. "
+            + $"Pearson r of each design's gap with its log MACs {F2(bias.GapVsLogMacs)}, with its log parameters {F2(bias.GapVsLogParameters)}.");
+    }
+
+    private static string Signed(double v) => double.IsFinite(v) ? v.ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture) : "n/a";
 
     private static Table SummaryTable(IEnumerable<FidelitySummary> summary)
     {

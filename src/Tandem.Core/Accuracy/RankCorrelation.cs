@@ -48,6 +48,13 @@ public static class RankCorrelation
         return ranks;
     }
 
+    /// <summary>Pearson's correlation of two equally long lists; NaN with fewer than two items or a constant side.</summary>
+    public static double PearsonR(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        Check(x, y);
+        return Pearson([.. x], [.. y]);
+    }
+
     private static double Pearson(double[] a, double[] b)
     {
         if (a.Length < 2) return double.NaN;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Tandem.Core.Accuracy;
 using Tandem.Core.Spaces;
 using Tandem.Core.Spaces.Families;
@@ -59,6 +60,24 @@ public sealed record FidelityRow(int Design, string DesignKey, long Macs, long P
 public sealed record FidelitySummary(string Fidelity, int Designs, double KendallTau, double SpearmanRho, double SecondsPerDesign, double AmortisedSecondsPerDesign, double OneOffSeconds);
 
 /// <summary>Rank agreement of two reference replicates (different seeds) over the designs both scored: the ceiling on any fidelity's τ against one seed.</summary>
+/// <summary>
+/// Where a fidelity misjudges one parameter value (<see cref="FidelityComparison.BiasByParameter"/>): over the
+/// <see cref="Designs"/> designs with that value, the mean of the fidelity's standardised scores and of the
+/// reference's (each standardised over all designs both scored). <see cref="Gap"/> = reference − fidelity:
+/// positive where the fidelity under-rates designs with this value, negative where it over-rates them.
+/// </summary>
+public sealed record ParameterBias(string Parameter, string Value, int Designs, double FidelityZ, double ReferenceZ)
+{
+    public double Gap => ReferenceZ - FidelityZ;
+}
+
+/// <summary>
+/// <see cref="FidelityComparison.BiasByParameter"/>'s result: per parameter value its standing, and the
+/// Pearson correlation of each design's gap (reference z − fidelity z) with its log MACs and log parameters
+/// (NaN when sizes are missing or constant), i.e. whether the fidelity favours size.
+/// </summary>
+public sealed record FidelityBias(string Fidelity, int Designs, IReadOnlyList<ParameterBias> Values, double GapVsLogMacs, double GapVsLogParameters);
+
 public sealed record ReferenceAgreement(string A, string B, int Designs, double KendallTau, double SpearmanRho);
 
 /// <summary>Everything one comparison measured: the per-design rows, the per-fidelity summary and the agreement between reference seeds.</summary>
@@ -266,6 +285,68 @@ public static class FidelityComparison
         int designs = rows.Select(r => r.DesignKey).Distinct(StringComparer.Ordinal).Count();
         return rows.GroupBy(r => r.Fidelity).Select(group =>
             Summary(group, designs, r => reference.TryGetValue(r.DesignKey, out var v) ? v : null)).ToList();
+    }
+
+    /// <summary>
+    /// Which design choices a fidelity misjudges: its scores and the reference's, each standardised (mean 0,
+    /// population standard deviation 1) over the designs both scored, are averaged per value of every
+    /// parameter of the design keys (<c>name=value;…</c>). A value whose designs the reference ranks higher
+    /// than the fidelity does gets a positive gap. Values are listed per parameter in numeric order when
+    /// every value is a number, else in text order. Needs at least two designs with finite scores on both sides.
+    /// </summary>
+    public static FidelityBias BiasByParameter(IReadOnlyList<FidelityRow> rows, string fidelity, IReadOnlyDictionary<string, double> reference)
+    {
+        var both = rows.Where(r => r.Fidelity == fidelity && double.IsFinite(r.Score) && reference.ContainsKey(r.DesignKey))
+            .GroupBy(r => r.DesignKey, StringComparer.Ordinal).Select(g => g.Last()).ToList();
+        if (both.Count < 2)
+            throw new ArgumentException($"fidelity '{fidelity}' has {both.Count} design(s) with a finite score and a reference score; at least 2 are needed");
+        var fz = Standardise(both.Select(r => r.Score).ToArray());
+        var rz = Standardise(both.Select(r => reference[r.DesignKey]).ToArray());
+        var gap = fz.Select((f, i) => rz[i] - f).ToArray();
+        var byValue = new Dictionary<(string Parameter, string Value), List<int>>();
+        var parameters = new List<string>();
+        for (int i = 0; i < both.Count; i++)
+            foreach (var (name, value) in ParseKey(both[i].DesignKey))
+            {
+                if (!parameters.Contains(name)) parameters.Add(name);
+                if (!byValue.TryGetValue((name, value), out var list)) byValue[(name, value)] = list = [];
+                list.Add(i);
+            }
+        var result = new List<ParameterBias>();
+        foreach (var name in parameters)
+        {
+            var values = byValue.Keys.Where(k => k.Parameter == name).Select(k => k.Value).ToList();
+            bool numeric = values.All(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+            var ordered = numeric ? values.OrderBy(v => double.Parse(v, CultureInfo.InvariantCulture)) : values.OrderBy(v => v, StringComparer.Ordinal);
+            foreach (var v in ordered)
+            {
+                var members = byValue[(name, v)];
+                result.Add(new ParameterBias(name, v, members.Count, members.Average(i => fz[i]), members.Average(i => rz[i])));
+            }
+        }
+        double SizeCorrelation(Func<FidelityRow, long> size)
+        {
+            if (both.Any(r => size(r) <= 0)) return double.NaN;
+            return RankCorrelation.PearsonR(both.Select(r => Math.Log(size(r))).ToArray(), gap);
+        }
+        return new FidelityBias(fidelity, both.Count, result, SizeCorrelation(r => r.Macs), SizeCorrelation(r => r.Parameters));
+    }
+
+    private static double[] Standardise(double[] values)
+    {
+        double mean = values.Average();
+        double sd = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / values.Length);
+        return values.Select(v => sd > 0 ? (v - mean) / sd : 0).ToArray();
+    }
+
+    /// <summary>The <c>name=value</c> pairs of a design key (<c>;</c>-separated); parts without '=' are skipped.</summary>
+    private static IEnumerable<(string Name, string Value)> ParseKey(string key)
+    {
+        foreach (var part in key.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0) yield return (part[..eq], part[(eq + 1)..]);
+        }
     }
 
     /// <summary>Per design key, the mean score over the reference replicates of <paramref name="rows"/>, for designs every replicate scored with a finite value.</summary>

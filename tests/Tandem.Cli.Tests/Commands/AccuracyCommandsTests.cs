@@ -95,6 +95,31 @@ public sealed class AccuracyCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Fidelity_rank_by_parameter_prints_where_a_fidelity_misjudges_a_choice()
+    {
+        string rows = _dir.File("bias.csv");
+        File.WriteAllLines(rows, [DesignsHeader,
+            .. new[] { ("a=1;b=x", 1.0, 2.0), ("a=1;b=y", 2, 1), ("a=2;b=x", 3, 4), ("a=2;b=y", 4, 3) }.SelectMany((d, i) => new[]
+            {
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{i},reference,{d.Item2},2,0,100,10,0,\"{d.Item1}\",\"\""),
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{i},p,{d.Item3},2,0,100,10,0,\"{d.Item1}\",\"\""),
+            })]);
+        int code = await TandemCli.RunAsync(["fidelity", "rank", rows, "--by-parameter", "p"], Context(), TestContext.Current.CancellationToken);
+        Assert.True(code == 0, _err.ToString());
+        string text = _out.ToString();
+        Assert.Matches(@"│ a\s+│ 1\s+│ 2\s+│ -0\.89\s+│ -0\.89\s+│ 0\.00 ", text);
+        Assert.Matches(@"│ b\s+│ x\s+│ 2\s+│ \+0\.45\s+│ -0\.45\s+│ -0\.89 ", text);
+        Assert.Matches(@"│ b\s+│ y\s+│ 2\s+│ -0\.45\s+│ \+0\.45\s+│ \+0\.89 ", text);
+        Assert.Contains("p over 4 designs", text);
+
+        _err.GetStringBuilder().Clear();
+        code = await TandemCli.RunAsync(["fidelity", "rank", rows, "--by-parameter", "nope"], Context(), TestContext.Current.CancellationToken);
+        Assert.Equal(2, code);
+        Assert.Contains("--by-parameter 'nope': no rows of that fidelity", _err.ToString());
+        Assert.Contains("accepted: reference, p", _err.ToString());
+    }
+
+    [Fact]
     public async Task Fidelity_rank_rejects_bad_files_with_exit_code_2()
     {
         string good = DesignsFile("good.csv", (0, "reference", 1), (1, "reference", 2), (0, "p", 1), (1, "p", 2));

@@ -71,6 +71,35 @@ public sealed class FidelityComparisonTests
     }
 
     [Fact]
+    public void Bias_by_parameter_shows_which_choice_a_fidelity_misjudges()
+    {
+        // The reference prefers a=2 and b=y; the fidelity gets a right and b backwards. Design 4 has no
+        // finite score and design 5 no reference: both are left out.
+        FidelityRow Design(int d, string key, long macs, string fidelity, double score) => new(d, key, macs, 7, fidelity, score, 1, 0, null);
+        string[] keys = ["a=1;b=x;c=10", "a=1;b=y;c=10", "a=2;b=x;c=9", "a=2;b=y;c=9", "a=1;b=x;c=9", "a=2;b=y;c=10"];
+        long[] macs = [10, 100, 10, 100, 10, 100];
+        double[] fidelity = [2, 1, 4, 3, double.NaN, 5];
+        var rows = keys.Select((k, d) => Design(d, k, macs[d], "f", fidelity[d])).ToList();
+        var reference = new Dictionary<string, double> { [keys[0]] = 1, [keys[1]] = 2, [keys[2]] = 3, [keys[3]] = 4, [keys[4]] = 0 };
+
+        var bias = FidelityComparison.BiasByParameter(rows, "f", reference);
+
+        Assert.Equal(4, bias.Designs);
+        Assert.Equal(["a=1", "a=2", "b=x", "b=y", "c=9", "c=10"], bias.Values.Select(v => $"{v.Parameter}={v.Value}")); // numeric order for c
+        Assert.All(bias.Values, v => Assert.Equal(2, v.Designs));
+        var gap = bias.Values.ToDictionary(v => $"{v.Parameter}={v.Value}", v => v.Gap);
+        double z = 2 / Math.Sqrt(5); // 1..4 standardised are ±z/2 and ±3z/2 (z = 0.894)
+        Assert.Equal(0, gap["a=1"], 12);
+        Assert.Equal(0, gap["a=2"], 12);
+        Assert.Equal(-z, gap["b=x"], 12); // over-rated
+        Assert.Equal(z, gap["b=y"], 12);  // under-rated
+        Assert.Equal(-z / 2, bias.Values.Single(v => v.Parameter == "b" && v.Value == "x").ReferenceZ, 12);
+        Assert.Equal(1, bias.GapVsLogMacs, 12); // the under-rated designs are the large ones
+        Assert.True(double.IsNaN(bias.GapVsLogParameters)); // every design has 7 parameters
+        Assert.Throws<ArgumentException>(() => FidelityComparison.BiasByParameter(rows, "f", new Dictionary<string, double> { [keys[0]] = 1 }));
+    }
+
+    [Fact]
     public async Task Labels_that_differ_only_in_their_metric_share_one_evaluation_per_design()
     {
         var options = Tiny(["naswot", "again:naswot/naswot", "other:naswot"], new() { ["other"] = [("batch_size", 8)] }) with { ValidationSamples = 200 };
