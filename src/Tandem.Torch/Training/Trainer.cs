@@ -57,7 +57,8 @@ public sealed record TrainingOutcome
 /// <summary>
 /// Trains a module on a training subset with mini-batch SGD or AdamW until the budget ends, checking
 /// the loss at every step (NaN or infinity → <see cref="AccuracyEvaluationException"/>), validating
-/// after each epoch when early stopping is on (and always at the end), and freeing every step's
+/// after each epoch when early stopping is on (and always at the end; without early stopping the log gets
+/// each epoch's mean training loss instead), and freeing every step's
 /// native tensors with a dispose scope. Deterministic for a given seed: data order and augmentation
 /// come from a <see cref="Random"/> seeded by the caller.
 /// </summary>
@@ -81,8 +82,8 @@ internal static class Trainer
         double bestAcc = double.NegativeInfinity;
         int sinceBest = 0;
         long steps = 0, samples = 0;
-        double trainTicks = 0, lossSum = 0;
-        int lossCount = 0;
+        double trainTicks = 0, lossSum = 0, epochLossSum = 0;
+        int lossCount = 0, epochLossCount = 0;
         string stoppedBy = "";
         try
         {
@@ -103,6 +104,12 @@ internal static class Trainer
                     if (acc > bestAcc) { bestAcc = acc; sinceBest = 0; Snapshot(model, ref best); }
                     else if (++sinceBest >= o.Patience) { stoppedBy = "early_stopping"; break; }
                 }
+                else if (steps > 0 && sampler.AtEpochStart && log != null)
+                {
+                    // End of an epoch without early stopping: no validation pass, only the epoch's training loss.
+                    log.Report($"epoch {sampler.Epoch + 1}: training loss {epochLossSum / Math.Max(1, epochLossCount):F4} (mean over the epoch's steps), {elapsed:F1} s");
+                }
+                if (sampler.AtEpochStart) { epochLossSum = 0; epochLossCount = 0; }
                 double progress = 0;
                 if (maxSteps is { } m) progress = (double)steps / m;
                 if (o.Budget.WallTime is { } w) progress = Math.Max(progress, elapsed / w.TotalSeconds);
@@ -127,6 +134,7 @@ internal static class Trainer
                 }
                 trainTicks += Stopwatch.GetElapsedTime(t0).TotalSeconds;
                 lossSum += lossValue; lossCount++;
+                epochLossSum += lossValue; epochLossCount++;
                 steps++;
                 samples += batch.Length;
             }
@@ -142,6 +150,7 @@ internal static class Trainer
                 Restore(model, best);
                 (finalAcc, finalLoss) = (bestAcc, history.Where(h => h.ValidationAccuracy == bestAcc).Select(h => h.ValidationLoss).FirstOrDefault());
             }
+            log?.Report($"trained {(double)samples / data.TrainIndices.Length:0.##} epochs ({steps} steps) in {time.GetElapsedTime(start).TotalSeconds:F1} s: validation accuracy {finalAcc:F2} %, loss {finalLoss:F4}");
             return new TrainingOutcome
             {
                 ValidationAccuracy = finalAcc,

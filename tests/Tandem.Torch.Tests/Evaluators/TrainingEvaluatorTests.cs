@@ -116,6 +116,19 @@ public sealed class TrainingEvaluatorTests
     }
 
     [Fact]
+    public async Task Training_without_early_stopping_logs_each_epochs_loss_and_the_result()
+    {
+        var eval = Create(("epochs", 2), ("train_samples", 320));
+        var lines = new List<string>();
+        var r = await eval.EvaluateAsync(Request(SmallDesign()) with { Log = new ListProgress(lines) }, TestContext.Current.CancellationToken);
+        // Epoch 1 ends inside the budget (a training-loss line, no validation pass); epoch 2 ends with it (the result line).
+        Assert.Equal(2, lines.Count);
+        Assert.Matches(@"^epoch 1: training loss \d+\.\d{4} \(mean over the epoch's steps\), \d+\.\d s$", lines[0]);
+        Assert.StartsWith("trained 2 epochs (20 steps) in ", lines[1]);
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $": validation accuracy {r.Metrics["accuracy"]:F2} %, loss "), lines[1]);
+    }
+
+    [Fact]
     public async Task Step_budget_stops_after_the_steps()
     {
         var eval = Create(("steps", 5), ("epochs", null!));
@@ -178,5 +191,10 @@ public sealed class TrainingEvaluatorTests
         double one = HotStart.Distance(d, d.With("arch.s2.channels", 16).ToTextMap());
         double two = HotStart.Distance(d, d.With("arch.s2.channels", 16).With("arch.s1.kernel", 5).ToTextMap());
         Assert.True(one > 0 && two > one);
+    }
+
+    private sealed class ListProgress(List<string> lines) : IProgress<string>
+    {
+        public void Report(string value) { lock (lines) lines.Add(value); }
     }
 }
