@@ -59,7 +59,6 @@ public sealed record FidelityRow(int Design, string DesignKey, long Macs, long P
 /// </summary>
 public sealed record FidelitySummary(string Fidelity, int Designs, double KendallTau, double SpearmanRho, double SecondsPerDesign, double AmortisedSecondsPerDesign, double OneOffSeconds);
 
-/// <summary>Rank agreement of two reference replicates (different seeds) over the designs both scored: the ceiling on any fidelity's τ against one seed.</summary>
 /// <summary>
 /// Where a fidelity misjudges one parameter value (<see cref="FidelityComparison.BiasByParameter"/>): over the
 /// <see cref="Designs"/> designs with that value, the mean of the fidelity's standardised scores and of the
@@ -78,6 +77,7 @@ public sealed record ParameterBias(string Parameter, string Value, int Designs, 
 /// </summary>
 public sealed record FidelityBias(string Fidelity, int Designs, IReadOnlyList<ParameterBias> Values, double GapVsLogMacs, double GapVsLogParameters);
 
+/// <summary>Rank agreement of two reference replicates (different seeds) over the designs both scored: the ceiling on any fidelity's τ against one seed.</summary>
 public sealed record ReferenceAgreement(string A, string B, int Designs, double KendallTau, double SpearmanRho);
 
 /// <summary>Everything one comparison measured: the per-design rows, the per-fidelity summary and the agreement between reference seeds.</summary>
