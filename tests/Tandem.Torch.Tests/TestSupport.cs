@@ -70,3 +70,9 @@ internal sealed class FakeStudy : IStudyView
     public Task<IReadOnlyList<ArtifactInfo>> ListArtifactsAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<ArtifactInfo>>(_artifacts.Select(a => new ArtifactInfo(a.Key.Item1, a.Key.Item2, a.Value.Length)).ToList());
 }
+
+/// <summary>Collects progress lines (an evaluator's or a run's log) for tests to inspect.</summary>
+internal sealed class ListProgress(List<string> lines) : IProgress<string>
+{
+    public void Report(string value) { lock (lines) lines.Add(value); }
+}

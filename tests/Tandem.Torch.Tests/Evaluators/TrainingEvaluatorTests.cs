@@ -192,9 +192,4 @@ public sealed class TrainingEvaluatorTests
         double two = HotStart.Distance(d, d.With("arch.s2.channels", 16).With("arch.s1.kernel", 5).ToTextMap());
         Assert.True(one > 0 && two > one);
     }
-
-    private sealed class ListProgress(List<string> lines) : IProgress<string>
-    {
-        public void Report(string value) { lock (lines) lines.Add(value); }
-    }
 }

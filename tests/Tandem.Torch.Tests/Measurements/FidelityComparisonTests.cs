@@ -140,11 +140,6 @@ public sealed class FidelityComparisonTests
         Overrides = overrides,
     };
 
-    private sealed class ListProgress(List<string> lines) : IProgress<string>
-    {
-        public void Report(string value) { lock (lines) lines.Add(value); }
-    }
-
     [Fact]
     public void Labels_name_variants_of_one_evaluator_and_seeds_stay_stable()
     {
