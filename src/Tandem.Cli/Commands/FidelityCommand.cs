@@ -149,7 +149,7 @@ internal static class FidelityCommand
             string? biasLabel = parse.GetValue(byParameter);
             if (biasLabel != null && !rows.Any(x => x.Fidelity == biasLabel))
                 throw new InputException($"--by-parameter '{biasLabel}': no rows of that fidelity in {path}; accepted: {string.Join(", ", rows.Select(x => x.Fidelity).Distinct())}");
-            IReadOnlyDictionary<string, double> referenceScores;
+            IReadOnlyDictionary<string, double>? referenceScores = null;
             if (parse.GetValue(reference) is { } r)
             {
                 string refPath = context.ResolvePath(r);
@@ -175,9 +175,9 @@ internal static class FidelityCommand
                 var agreement = FidelityComparison.AgreeReferences(rows);
                 if (agreement.Count > 0) context.Out.Write(AgreementTable(agreement));
                 context.Out.WriteLine($"reference: the per-design mean of the reference replicates in {path} (a reference replicate: against the mean of the others).");
-                referenceScores = FidelityComparison.MeanReferenceByKey(rows);
             }
-            if (biasLabel != null) WriteBias(context, biasLabel, rows, referenceScores);
+            // Without --reference, the bias is judged against the file's own reference replicates.
+            if (biasLabel != null) WriteBias(context, biasLabel, rows, referenceScores ?? FidelityComparison.MeanReferenceByKey(rows));
             return TandemCli.ExitOk;
         });
         return command;
