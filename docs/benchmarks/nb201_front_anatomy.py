@@ -103,11 +103,7 @@ def main():
     cells = sorted(set(acc) & set(lat))
     form = {c: live_form(c) for c in cells}
     size = collections.Counter(form.values())
-    front, best = [], float("-inf")
-    for c in sorted(cells, key=lambda c: (lat[c], -acc[c])):
-        if acc[c] > best:
-            front.append(c)
-            best = acc[c]
+    front = staircase(cells, lat.get, acc.get)
     members = set(front)
     print(f"{args.device}: {len(cells)} cells, {len(size)} live forms, exact front {len(front)} cells")
     print(f"{'latency ms':>10} {'CIFAR-10 %':>10} {'form size':>9}  live form")
@@ -156,11 +152,7 @@ def main():
         top = [c for c in cells if acc[c] >= args.top]
 
         def distance_to_top(designs):
-            evaluated, stairs, best_acc = sorted(designs, key=lambda c: (lat[c], -acc[c])), [], float("-inf")
-            for c in evaluated:
-                if acc[c] > best_acc:
-                    stairs.append(c)
-                    best_acc = acc[c]
+            stairs = staircase(designs, lat.get, acc.get)
             return min(sum(a != b for a, b in zip(t, f)) for t in top for f in stairs) if top and stairs else None
 
         print(f"\n{path}: evaluations in the {max(size.values())}-cell classes / members found there / members found in all / best accuracy evaluated"
@@ -175,6 +167,16 @@ def main():
                   f"distance {distance_to_top(designs[:30])} / {distance_to_top(designs[:60])}")
         allocation(runs, front, group, shortfall)
         calibration(runs, forecasts, front, group)
+
+
+def staircase(items, latency, accuracy):
+    """The non-dominated items (latency down, accuracy up), fastest first: each more accurate than every faster one."""
+    front, best = [], float("-inf")
+    for x in sorted(items, key=lambda x: (latency(x), -accuracy(x))):
+        if accuracy(x) > best:
+            front.append(x)
+            best = accuracy(x)
+    return front
 
 
 def oracle(cells, acc, lat, form, members, budget, orders=20):
@@ -192,11 +194,7 @@ def oracle(cells, acc, lat, form, members, budget, orders=20):
         by_form[form[c]].append(c)
     mean_acc = {f: statistics.mean(acc[c] for c in cs) for f, cs in by_form.items()}
     mid_lat = {f: statistics.median(lat[c] for c in cs) for f, cs in by_form.items()}
-    stairs, best = [], float("-inf")
-    for f in sorted(by_form, key=lambda f: (mid_lat[f], -mean_acc[f])):
-        if mean_acc[f] > best:
-            stairs.append((mid_lat[f], mean_acc[f]))
-            best = mean_acc[f]
+    stairs = [(mid_lat[f], mean_acc[f]) for f in staircase(by_form, mid_lat.get, mean_acc.get)]
     stair_lat = [p[0] for p in stairs]
 
     def shortfall(f):
