@@ -126,20 +126,22 @@ internal static class FidelityCommand
     }
 
     /// <summary>
-    /// <c>tandem fidelity rank ROWS.csv [--reference OTHER.csv]</c>: ranks the rows of a designs.csv
+    /// <c>tandem fidelity rank ROWS.csv [--reference OTHER.csv | --against LABEL]</c>: ranks the rows of a designs.csv
     /// written by <c>tandem fidelity</c> again, without training anything — against their own
-    /// reference replicates (the table the run printed), or against the reference rows of another run
-    /// of the same designs (matched by design key), such as a longer training; the file's own reference
-    /// replicates are then ranked like any other fidelity.
+    /// reference replicates (the table the run printed), against the reference rows of another run
+    /// of the same designs (matched by design key), such as a longer training, or against one of the
+    /// file's own fidelities; the file's own reference replicates are then ranked like any other fidelity.
     /// </summary>
     private static Command CreateRank(CliContext context)
     {
         var rowsFile = new Argument<string>("ROWS") { Description = "A designs.csv written by 'tandem fidelity'." };
         var reference = new Option<string?>("--reference") { Description = "Another run's designs.csv of the same designs: rank against the mean of its reference rows instead." };
+        var against = new Option<string?>("--against") { Description = "A fidelity label of ROWS: rank every label against its scores instead of a reference (how alike two fidelities rank)." };
         var byParameter = new Option<string?>("--by-parameter") { Description = "A fidelity label of ROWS: also print, per value of every design parameter, its mean standardised score and the reference's (where it misjudges a design choice)." };
         var command = new Command("rank", "Rank the fidelities of a finished 'tandem fidelity' run again (against its own or another run's reference), without training.");
         command.Arguments.Add(rowsFile);
         command.Options.Add(reference);
+        command.Options.Add(against);
         command.Options.Add(byParameter);
         command.SetAction(parse =>
         {
@@ -150,7 +152,20 @@ internal static class FidelityCommand
             if (biasLabel != null && !rows.Any(x => x.Fidelity == biasLabel))
                 throw new InputException($"--by-parameter '{biasLabel}': no rows of that fidelity in {path}; accepted: {string.Join(", ", rows.Select(x => x.Fidelity).Distinct())}");
             IReadOnlyDictionary<string, double>? referenceScores = null;
-            if (parse.GetValue(reference) is { } r)
+            string? againstLabel = parse.GetValue(against);
+            if (againstLabel != null)
+            {
+                if (parse.GetValue(reference) != null)
+                    throw new InputException("--against and --reference both name what to rank against; give one of them");
+                var scores = FidelityComparison.ScoresByKey(rows, againstLabel);
+                if (scores.Count < 2)
+                    throw new InputException($"--against '{againstLabel}': {scores.Count} design(s) with a finite score of that fidelity in {path}; at least 2 are needed; "
+                        + $"accepted: {string.Join(", ", rows.Select(x => x.Fidelity).Distinct())}");
+                referenceScores = scores;
+                context.Out.Write(SummaryTable(FidelityComparison.SummariseAgainst(rows, scores)));
+                context.Out.WriteLine($"reference: the scores of '{againstLabel}' in {path} ({scores.Count} designs); every label, reference replicates included, is ranked against them.");
+            }
+            else if (parse.GetValue(reference) is { } r)
             {
                 string refPath = context.ResolvePath(r);
                 var refRows = ReadDesignsFile(refPath);
@@ -176,7 +191,7 @@ internal static class FidelityCommand
                 if (agreement.Count > 0) context.Out.Write(AgreementTable(agreement));
                 context.Out.WriteLine($"reference: the per-design mean of the reference replicates in {path} (a reference replicate: against the mean of the others).");
             }
-            // Without --reference, the bias is judged against the file's own reference replicates.
+            // Without --reference or --against, the bias is judged against the file's own reference replicates.
             if (biasLabel != null) WriteBias(context, biasLabel, rows, referenceScores ?? FidelityComparison.MeanReferenceByKey(rows));
             return TandemCli.ExitOk;
         });

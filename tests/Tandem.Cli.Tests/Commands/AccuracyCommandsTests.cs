@@ -95,6 +95,33 @@ public sealed class AccuracyCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Fidelity_rank_against_a_label_ranks_every_fidelity_against_that_ones_scores()
+    {
+        // "p" (its later k3 row counts) orders k0 < k1 < k2 < k3 like the reference; "q" is reversed, so
+        // against q, p and the reference rank at −1 (against the reference, p would be at +1).
+        string rows = DesignsFile("run.csv", (0, "reference", 1), (1, "reference", 2), (2, "reference", 3), (3, "reference", 4),
+            (0, "p", 10), (1, "p", 20), (2, "p", 30), (3, "p", 0), (3, "p", 40), (0, "q", 4), (1, "q", 3), (2, "q", 2), (3, "q", 1));
+        int code = await TandemCli.RunAsync(["fidelity", "rank", rows, "--against", "q"], Context(), TestContext.Current.CancellationToken);
+        Assert.True(code == 0, _err.ToString());
+        string text = _out.ToString();
+        Assert.Matches(@"│ p\s+│ 4\s+│ -1\.00 ", text);
+        Assert.Matches(@"│ q\s+│ 4\s+│ 1\.00 ", text);
+        Assert.Matches(@"│ reference\s+│ 4\s+│ -1\.00 ", text);
+        Assert.Contains("the scores of 'q'", text);
+
+        foreach (var (args, expected) in new (string[], string)[]
+        {
+            (["fidelity", "rank", rows, "--against", "nope"], "--against 'nope': 0 design(s)"),
+            (["fidelity", "rank", rows, "--against", "p", "--reference", rows], "give one of them"),
+        })
+        {
+            _err.GetStringBuilder().Clear();
+            Assert.Equal(2, await TandemCli.RunAsync(args, Context(), TestContext.Current.CancellationToken));
+            Assert.Contains(expected, _err.ToString());
+        }
+    }
+
+    [Fact]
     public async Task Fidelity_rank_by_parameter_prints_where_a_fidelity_misjudges_a_choice()
     {
         string rows = _dir.File("bias.csv");
