@@ -138,7 +138,7 @@ internal static class FidelityCommand
         var reference = new Option<string?>("--reference") { Description = "Another run's designs.csv of the same designs: rank against the mean of its reference rows instead." };
         var against = new Option<string?>("--against") { Description = "A fidelity label of ROWS: rank every label against its scores instead of a reference (how alike two fidelities rank)." };
         var byParameter = new Option<string?>("--by-parameter") { Description = "A fidelity label of ROWS: also print, per value of every design parameter, its mean standardised score and the reference's (where it misjudges a design choice)." };
-        var command = new Command("rank", "Rank the fidelities of a finished 'tandem fidelity' run again (against its own or another run's reference), without training.");
+        var command = new Command("rank", "Rank the fidelities of a finished 'tandem fidelity' run again (against its own or another run's reference, or one of its fidelities), without training.");
         command.Arguments.Add(rowsFile);
         command.Options.Add(reference);
         command.Options.Add(against);

@@ -349,7 +349,6 @@ public static class FidelityComparison
         }
     }
 
-    /// <summary>Per design key, the mean score over the reference replicates of <paramref name="rows"/>, for designs every replicate scored with a finite value.</summary>
     /// <summary>
     /// One fidelity's finite scores by design key (the first row of a design counts), to rank the other
     /// fidelities against it as if it were the reference — how alike two cheap fidelities rank, say.
@@ -358,6 +357,7 @@ public static class FidelityComparison
         rows.Where(r => r.Fidelity == fidelity && double.IsFinite(r.Score)).GroupBy(r => r.DesignKey, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.First().Score, StringComparer.Ordinal);
 
+    /// <summary>Per design key, the mean score over the reference replicates of <paramref name="rows"/>, for designs every replicate scored with a finite value.</summary>
     public static Dictionary<string, double> MeanReferenceByKey(IReadOnlyList<FidelityRow> rows) =>
         MeanReference(ReplicateScores(rows, r => r.DesignKey).Values.ToList());
 
