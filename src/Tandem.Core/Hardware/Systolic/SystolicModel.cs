@@ -443,7 +443,8 @@ public static class SystolicModel
     /// the misses are the valid reads and the last close is the line of the last whole window's
     /// last read (closed form). Weight- and input-stationary folds aligned to channel groups are counted
     /// per fold (<see cref="AlignedWeightStationaryReplay"/>, <see cref="AlignedInputStationaryReplay"/>;
-    /// aligned IS layers whose per-fold count is expected to cost much more take the replay below instead).
+    /// aligned IS layers whose per-fold count is expected to cost much more take the replay below instead),
+    /// and so are unaligned strided WS layers on arrays of 64 rows or more (<see cref="WeightStationaryFoldCount"/>).
     /// Otherwise the ifmap address stream is replayed in SCALE-Sim's demand order through the window.
     /// </summary>
     internal static (long Misses, long LastCloseLine) IfmapDramReads(in Geometry g, long window)
@@ -457,6 +458,7 @@ public static class SystolicModel
             return (total, stream.LineOfValidPair(total / window * window - 1));
         }
         if (AlignedWeightStationaryReplay.Applies(g)) return AlignedWeightStationaryReplay.Run(g, window);
+        if (WeightStationaryFoldCount.IsCheaper(g)) return WeightStationaryFoldCount.Run(g, window);
         if (AlignedInputStationaryReplay.Applies(g) && !AlignedInputStationaryReplay.WindowReplayIsCheaper(g, window, touched))
             return AlignedInputStationaryReplay.Run(g, window);
         return IfmapWindowReplay.Run(g, window);

@@ -1,0 +1,333 @@
+using System.Runtime.CompilerServices;
+
+namespace Tandem.Core.Hardware.Systolic;
+
+/// <summary>
+/// Exact ifmap DRAM reads of SCALE-Sim's CALC read buffer for weight-stationary layers whose folds need not be
+/// aligned to channel groups, counted from each read's partner reads instead of addresses.
+/// <para>
+/// A read — pixel p, array row r of fold F, window element k = tap·C + channel — misses exactly when no read of
+/// the same word lies before it and after the window's last close (tested against the address-by-address replay,
+/// <c>WeightStationaryReadRuleTests</c>). The reads of its word are the same channel at every tap whose offset
+/// from its own is a multiple of the stride, at the correspondingly shifted pixel: in this fold, an earlier fold
+/// of the sweep, or the previous sweep. For one tap and a range of rows over which each such partner stays in one
+/// fold, a partner's line is the read's line plus a constant δ (the pixel shift plus the row offset), so given the
+/// last close each partner either always qualifies (its fold is after the close's), never does, or qualifies when
+/// line + δ lies after the close's line. Pixels fall into rectangles with the same in-bounds partners, and a
+/// rectangle's reads are either all hits, all misses, or misses on lines before close line − max δ. The misses
+/// per line are kept per such class as sums of boxes (pixel runs × row ranges) by second differences; lines where
+/// a class meets the close's line exactly, and the line of a close, are walked read by read with the rule.
+/// After a close inside a fold only that fold's earlier reads can hold words, so the classes of the fold's own
+/// partners serve every later close in it.
+/// </para>
+/// <para>
+/// Its hot methods are compiled fully optimised at once (<c>AggressiveOptimization</c>): few layers take this
+/// path, so under tiered compilation a search or benchmark would run them at tier 0 for most of their calls.
+/// </para>
+/// </summary>
+internal static class WeightStationaryFoldCount
+{
+    private const long NoClose = long.MinValue / 4;
+
+    /// <summary>
+    /// Where this count is used instead of the general replay (both are exact): weight-stationary folds not
+    /// aligned to channel groups, strided in both directions (each tap has few partner taps), at least half
+    /// as many channels as array rows (at most three tap segments per fold) and at least 64 rows (few folds,
+    /// each of which costs a pass over its lines). Measured faster there and slower elsewhere
+    /// (docs/systolic-model.md).
+    /// </summary>
+    public static bool IsCheaper(in SystolicModel.Geometry g) =>
+        g.Flow == SystolicDataflow.WeightStationary && g.L.Channels % g.Ra != 0 && g.L.StrideHeight >= 2 && g.L.StrideWidth >= 2
+        && 2L * g.L.Channels >= g.Ra && g.Ra >= 64;
+
+    /// <summary>A partner of the reads of one tap over rows [R0, R1) of a fold: its fold relative to the reader's, line and row offsets, and the reader pixels it exists for.</summary>
+    private readonly record struct Partner(int R0, int R1, long RelFold, long Delta, long Off, bool PrevSweep, int Y0, int Y1, int X0, int X1);
+
+    /// <summary>The reads of one tap in one fold: rows [R0, R1), valid pixels [0, Vr) × [0, Vc), and every partner.</summary>
+    private sealed record Segment(int Tap, int R0, int R1, int Vr, int Vc, Partner[] Partners);
+
+    /// <summary>Per-line read counts of the classes of one fold under one close standing: index 0 misses always; others miss before close line − Delta[i].</summary>
+    private sealed class Classes(int lines)
+    {
+        public readonly List<long> Delta = [];
+        public readonly List<long[]> Count = [];
+        public readonly int Lines = lines;
+
+        public long[] For(long delta, bool always)
+        {
+            long key = always ? long.MinValue : delta;
+            int i = Delta.IndexOf(key);
+            if (i >= 0) return Count[i];
+            Delta.Add(key);
+            var a = new long[Lines + 2];
+            Count.Add(a);
+            return a;
+        }
+
+        /// <summary>Second differences → per-line counts.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Finish()
+        {
+            foreach (var a in Count)
+            {
+                long d1 = 0, v = 0;
+                for (int i = 0; i < Lines; i++) { d1 += a[i]; v += d1; a[i] = v; }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window)
+    {
+        var l = g.L;
+        int ew = l.OfmapWidth, eh = l.OfmapHeight, c = l.Channels, ra = g.Ra;
+        long m = g.M, k = g.K, rowFolds = g.RowFolds;
+        var stream = new IfmapStream(g);
+        var overlaps = AlignedWeightStationaryReplay.Overlaps(l, includeSelf: true);
+        var segments = new Segment[rowFolds][];
+        for (long phi = 0; phi < rowFolds; phi++) segments[phi] = Segments(g, phi, overlaps, stream);
+        var post = new Classes?[rowFolds];
+
+        long misses = 0, open = 0, lastCloseLine = -1, closeF = -1, closeL = 0, closeR = 0;
+        (long Fold, long Line, long Row, long Open, long Misses)? previousSweep = null;
+        for (long fc = 0; fc < g.ColFolds; fc++)
+        {
+            long missesBefore = misses, closeBefore = closeF;
+            for (long phi = 0; phi < rowFolds; phi++)
+            {
+                long f = fc * rowFolds + phi, rows = Math.Min(ra, k - phi * ra);
+                int lines = checked((int)(m + rows - 1));
+                var segs = segments[phi];
+                long closeRel = closeF < 0 ? NoClose : closeF - f;
+                var classes = Build(segs, lines, ew, closeRel, fc > 0);
+                long start = 0;
+                while (true)
+                {
+                    long need = window - open;
+                    var (line, before) = Scan(classes, segs, m, ew, fc > 0, closeRel, closeL, closeR, start, need);
+                    if (line < 0) { misses += before; open += before; break; }
+                    // The close's read: walk its line in SCALE-Sim's order (array rows ascending).
+                    long left = need - before, row = -1;
+                    misses += need;
+                    while (true)
+                    {
+                        row = NextMiss(segs, m, ew, fc > 0, closeRel, closeL, closeR, line, row);
+                        if (row < 0) throw new InvalidOperationException("unreachable: the line's misses were counted from the same rule");
+                        if (--left == 0) break;
+                    }
+                    open = 0;
+                    closeF = f; closeL = line; closeR = row; closeRel = 0;
+                    lastCloseLine = f * g.FoldCycles + ra + line;
+                    // The rest of the close's line, under the new close (a small window may close again on it).
+                    while ((row = NextMiss(segs, m, ew, fc > 0, 0, closeL, closeR, line, row)) >= 0)
+                    {
+                        misses++;
+                        if (++open == window) { open = 0; closeR = row; lastCloseLine = f * g.FoldCycles + ra + line; }
+                    }
+                    classes = post[phi] ??= Build(segs, lines, ew, 0, prevSweep: false);
+                    start = line + 1;
+                }
+            }
+            // A sweep without a close leaves the whole sweep in the window: later sweeps only hit.
+            if (closeF == closeBefore) break;
+            long remaining = g.ColFolds - 1 - fc, sweepMisses = misses - missesBefore;
+            var current = (closeF - fc * rowFolds, closeL, closeR, open, sweepMisses);
+            if (previousSweep == current)
+            {
+                misses += remaining * sweepMisses;
+                lastCloseLine += remaining * rowFolds * g.FoldCycles;
+                break;
+            }
+            previousSweep = current;
+        }
+        return (misses, lastCloseLine);
+    }
+
+    /// <summary>The tap segments of fold φ and, for each, every partner of its reads (split where a partner changes fold).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Segment[] Segments(in SystolicModel.Geometry g, long phi, (int Tap, int Sy, int Sx)[][] overlaps, in IfmapStream stream)
+    {
+        var l = g.L;
+        int c = l.Channels, s = l.FilterWidth, ra = g.Ra, ew = l.OfmapWidth, eh = l.OfmapHeight;
+        long k0 = phi * ra, rows = Math.Min(ra, g.K - k0), rowFolds = g.RowFolds;
+        var list = new List<Segment>();
+        for (long tap = k0 / c; tap * c < k0 + rows; tap++)
+        {
+            int r0 = (int)(Math.Max(tap * c, k0) - k0), r1 = (int)(Math.Min((tap + 1) * c, k0 + rows) - k0);
+            var partners = new List<Partner>();
+            foreach (var (t2, sy, sx) in overlaps[tap])
+            {
+                int y0 = Math.Max(0, -sy), y1 = Math.Min(eh, eh - sy), x0 = Math.Max(0, -sx), x1 = Math.Min(ew, ew - sx);
+                if (y0 >= y1 || x0 >= x1) continue;
+                long shift = (long)sy * ew + sx, dk = (tap - t2) * c;
+                // Rows whose partner element k − dk falls in each fold: at most two folds over ≤ Ra rows.
+                for (int a = r0; a < r1;)
+                {
+                    long k2 = k0 + a - dk, phi2 = k2 / ra;
+                    int b = (int)Math.Min(r1, (phi2 + 1) * ra + dk - k0);
+                    long off = -dk + (phi - phi2) * ra, delta = shift + off;
+                    long relFold; bool prev;
+                    if (t2 != tap && phi2 < phi) { relFold = phi2 - phi; prev = false; }
+                    else if (t2 != tap && phi2 == phi && (delta < 0 || (delta == 0 && off < 0))) { relFold = 0; prev = false; }
+                    else { relFold = phi2 - phi - rowFolds; prev = true; }
+                    partners.Add(new Partner(a, b, relFold, delta, off, prev, y0, y1, x0, x1));
+                    a = b;
+                }
+            }
+            list.Add(new Segment((int)tap, r0, r1, (int)stream.PixelRowsValid(tap / s), (int)stream.PixelColsValid(tap % s), [.. partners]));
+        }
+        return [.. list];
+    }
+
+    /// <summary>
+    /// The classes of a fold's reads under a close in the fold <paramref name="closeRel"/> folds away (0: this
+    /// fold; <see cref="NoClose"/>: none yet): only partners in that fold or later matter.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Classes Build(Segment[] segs, int lines, int ew, long closeRel, bool prevSweep)
+    {
+        var classes = new Classes(lines);
+        int most = 0;
+        foreach (var seg in segs) most = Math.Max(most, seg.Partners.Length);
+        // An array rather than a List: a List over this struct would be JIT-compiled at tier 0 for most calls.
+        var active = new Partner[most];
+        var ys = new List<int>();
+        var xs = new List<int>();
+        var rs = new List<int>();
+        foreach (var seg in segs)
+        {
+            int na = 0;
+            foreach (var pt in seg.Partners)
+                if (pt.RelFold >= closeRel && (prevSweep || !pt.PrevSweep)) active[na++] = pt;
+            rs.Clear(); rs.Add(seg.R0); rs.Add(seg.R1);
+            ys.Clear(); ys.Add(0); ys.Add(seg.Vr);
+            xs.Clear(); xs.Add(0); xs.Add(seg.Vc);
+            for (int i = 0; i < na; i++)
+            {
+                ref readonly var pt = ref active[i];
+                rs.Add(pt.R0); rs.Add(pt.R1);
+                ys.Add(Math.Min(pt.Y0, seg.Vr)); ys.Add(Math.Min(pt.Y1, seg.Vr));
+                xs.Add(Math.Min(pt.X0, seg.Vc)); xs.Add(Math.Min(pt.X1, seg.Vc));
+            }
+            var rc = Cuts(rs); var yc = Cuts(ys); var xc = Cuts(xs);
+            for (int ri = 0; ri + 1 < rc.Length; ri++)
+            {
+                int r0 = rc[ri], r1 = rc[ri + 1];
+                for (int yi = 0; yi + 1 < yc.Length; yi++)
+                {
+                    int y0 = yc[yi], y1 = yc[yi + 1];
+                    for (int xi = 0; xi + 1 < xc.Length; xi++)
+                    {
+                        int x0 = xc[xi], x1 = xc[xi + 1];
+                        bool hit = false, any = false;
+                        long maxDelta = long.MinValue;
+                        for (int i = 0; i < na; i++)
+                        {
+                            ref readonly var pt = ref active[i];
+                            if (pt.R0 > r0 || pt.R1 < r1 || pt.Y0 > y0 || pt.Y1 < y1 || pt.X0 > x0 || pt.X1 < x1) continue;
+                            if (pt.RelFold > closeRel) { hit = true; break; }
+                            any = true;
+                            maxDelta = Math.Max(maxDelta, pt.Delta);
+                        }
+                        if (hit) continue;
+                        var counts = classes.For(maxDelta, always: !any);
+                        if (x0 == 0 && x1 == ew)
+                            AddBox(counts, (long)y0 * ew, (long)y1 * ew, r0, r1);
+                        else
+                            for (int y = y0; y < y1; y++) AddBox(counts, (long)y * ew + x0, (long)y * ew + x1, r0, r1);
+                    }
+                }
+            }
+        }
+        classes.Finish();
+        return classes;
+    }
+
+    private static int[] Cuts(List<int> values)
+    {
+        values.Sort();
+        int n = 0;
+        for (int i = 0; i < values.Count; i++)
+            if (i == 0 || values[i] != values[i - 1]) values[n++] = values[i];
+        // Cuts lie within [first, last] of the segment's own bounds (the first two values added).
+        return values.Take(n).ToArray();
+    }
+
+    /// <summary>Reads of pixels [pa, pb) on rows [r0, r1): pixel p reads row r on line p + r; second differences.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddBox(long[] d2, long pa, long pb, int r0, int r1)
+    {
+        if (pa >= pb || r0 >= r1) return;
+        d2[pa + r0]++;
+        d2[pb + r0]--;
+        d2[pa + r1]--;
+        d2[pb + r1]++;
+    }
+
+    /// <summary>
+    /// From line <paramref name="start"/> on, the line on which the <paramref name="need"/>-th miss falls and the
+    /// misses on the lines before it; (−1, all misses to the fold's end) when it does not.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (long Line, long Before) Scan(Classes classes, Segment[] segs, long m, int ew, bool prevSweep,
+        long closeRel, long closeL, long closeR, long start, long need)
+    {
+        long before = 0;
+        int n = classes.Delta.Count;
+        for (long line = start; line < classes.Lines; line++)
+        {
+            long count = 0;
+            bool tie = false;
+            for (int i = 0; i < n; i++)
+            {
+                long delta = classes.Delta[i];
+                if (delta == long.MinValue) { count += classes.Count[i][line]; continue; }
+                long edge = closeL - delta;
+                if (line < edge) count += classes.Count[i][line];
+                else if (line == edge && classes.Count[i][line] > 0) { tie = true; break; }
+            }
+            if (tie) count = LineMisses(segs, m, ew, prevSweep, closeRel, closeL, closeR, line);
+            if (before + count >= need) return (line, before);
+            before += count;
+        }
+        return (-1, before);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static long LineMisses(Segment[] segs, long m, int ew, bool prevSweep, long closeRel, long closeL, long closeR, long line)
+    {
+        long count = 0;
+        for (long row = -1; (row = NextMiss(segs, m, ew, prevSweep, closeRel, closeL, closeR, line, row)) >= 0;) count++;
+        return count;
+    }
+
+    /// <summary>The next array row after <paramref name="after"/> whose read on <paramref name="line"/> misses, or −1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static long NextMiss(Segment[] segs, long m, int ew, bool prevSweep, long closeRel, long closeL, long closeR, long line, long after)
+    {
+        foreach (var seg in segs)
+        {
+            if (seg.R1 <= after + 1) continue;
+            for (long r = Math.Max(seg.R0, after + 1); r < seg.R1; r++)
+            {
+                long p = line - r;
+                if (p < 0) break;
+                if (p >= m) continue;
+                long oy = p / ew, ox = p - oy * ew;
+                if (oy >= seg.Vr || ox >= seg.Vc) continue;
+                bool hit = false;
+                foreach (var pt in seg.Partners)
+                {
+                    if (r < pt.R0 || r >= pt.R1 || oy < pt.Y0 || oy >= pt.Y1 || ox < pt.X0 || ox >= pt.X1) continue;
+                    if (pt.PrevSweep && !prevSweep) continue;
+                    if (pt.RelFold > closeRel) { hit = true; break; }
+                    if (pt.RelFold < closeRel) continue;
+                    long l2 = line + pt.Delta;
+                    if (l2 > closeL || (l2 == closeL && r + pt.Off > closeR)) { hit = true; break; }
+                }
+                if (!hit) return r;
+            }
+        }
+        return -1;
+    }
+}
