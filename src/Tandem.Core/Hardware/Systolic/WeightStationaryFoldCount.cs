@@ -46,33 +46,48 @@ internal static class WeightStationaryFoldCount
     /// <summary>The reads of one tap in one fold: rows [R0, R1), valid pixels [0, Vr) × [0, Vc), and every partner.</summary>
     private sealed record Segment(int Tap, int R0, int R1, int Vr, int Vc, Partner[] Partners);
 
-    /// <summary>Per-line read counts of the classes of one fold under one close standing: index 0 misses always; others miss before close line − Delta[i].</summary>
-    private sealed class Classes(int lines)
+    /// <summary>
+    /// The classes of one fold's reads under one close standing — class i misses on the lines before the close's line
+    /// − Delta[i] (long.MinValue: always) — as per-line read counts, kept as second differences and turned into counts
+    /// lazily, lines in increasing order (in place, so a later request for an earlier line reads the count); and per
+    /// tap segment the partners that matter under that standing (the others can neither hit nor miss a read there).
+    /// </summary>
+    private sealed class Classes(int lines, int segments)
     {
-        public readonly List<long> Delta = [];
-        public readonly List<long[]> Count = [];
         public readonly int Lines = lines;
+        public long[] Delta = new long[4];
+        public long[][] Count = new long[4][];
+        public int N;
+        public readonly Partner[][] Active = new Partner[segments][];
+        private long[] _d1 = new long[4], _v = new long[4];
+        private int _upTo;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public long[] For(long delta, bool always)
         {
             long key = always ? long.MinValue : delta;
-            int i = Delta.IndexOf(key);
-            if (i >= 0) return Count[i];
-            Delta.Add(key);
-            var a = new long[Lines + 2];
-            Count.Add(a);
-            return a;
+            for (int i = 0; i < N; i++) if (Delta[i] == key) return Count[i];
+            if (N == Delta.Length)
+            {
+                Array.Resize(ref Delta, 2 * N); Array.Resize(ref Count, 2 * N);
+                Array.Resize(ref _d1, 2 * N); Array.Resize(ref _v, 2 * N);
+            }
+            Delta[N] = key;
+            return Count[N++] = new long[Lines + 2];
         }
 
-        /// <summary>Second differences → per-line counts.</summary>
+        /// <summary>Makes the counts of lines up to <paramref name="line"/> readable.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Finish()
+        public void Upto(long line)
         {
-            foreach (var a in Count)
-            {
-                long d1 = 0, v = 0;
-                for (int i = 0; i < Lines; i++) { d1 += a[i]; v += d1; a[i] = v; }
-            }
+            for (; _upTo <= line && _upTo < Lines; _upTo++)
+                for (int i = 0; i < N; i++)
+                {
+                    var a = Count[i];
+                    _d1[i] += a[_upTo];
+                    _v[i] += _d1[i];
+                    a[_upTo] = _v[i];
+                }
         }
     }
 
@@ -104,27 +119,27 @@ internal static class WeightStationaryFoldCount
                 while (true)
                 {
                     long need = window - open;
-                    var (line, before) = Scan(classes, segs, m, ew, fc > 0, closeRel, closeL, closeR, start, need);
+                    var (line, before) = Scan(classes, segs, m, ew, closeRel, closeL, closeR, start, need);
                     if (line < 0) { misses += before; open += before; break; }
                     // The close's read: walk its line in SCALE-Sim's order (array rows ascending).
                     long left = need - before, row = -1;
                     misses += need;
                     while (true)
                     {
-                        row = NextMiss(segs, m, ew, fc > 0, closeRel, closeL, closeR, line, row);
+                        row = NextMiss(segs, classes.Active, m, ew, closeRel, closeL, closeR, line, row);
                         if (row < 0) throw new InvalidOperationException("unreachable: the line's misses were counted from the same rule");
                         if (--left == 0) break;
                     }
                     open = 0;
                     closeF = f; closeL = line; closeR = row; closeRel = 0;
                     lastCloseLine = f * g.FoldCycles + ra + line;
+                    classes = post[phi] ??= Build(segs, lines, ew, 0, prevSweep: false);
                     // The rest of the close's line, under the new close (a small window may close again on it).
-                    while ((row = NextMiss(segs, m, ew, fc > 0, 0, closeL, closeR, line, row)) >= 0)
+                    while ((row = NextMiss(segs, classes.Active, m, ew, 0, closeL, closeR, line, row)) >= 0)
                     {
                         misses++;
                         if (++open == window) { open = 0; closeR = row; lastCloseLine = f * g.FoldCycles + ra + line; }
                     }
-                    classes = post[phi] ??= Build(segs, lines, ew, 0, prevSweep: false);
                     start = line + 1;
                 }
             }
@@ -186,17 +201,19 @@ internal static class WeightStationaryFoldCount
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Classes Build(Segment[] segs, int lines, int ew, long closeRel, bool prevSweep)
     {
-        var classes = new Classes(lines);
-        int most = 0;
-        foreach (var seg in segs) most = Math.Max(most, seg.Partners.Length);
-        // An array rather than a List: a List over this struct would be JIT-compiled at tier 0 for most calls.
-        var active = new Partner[most];
+        var classes = new Classes(lines, segs.Length);
         var ys = new List<int>();
         var xs = new List<int>();
         var rs = new List<int>();
-        foreach (var seg in segs)
+        for (int si = 0; si < segs.Length; si++)
         {
+            var seg = segs[si];
             int na = 0;
+            foreach (var pt in seg.Partners)
+                if (pt.RelFold >= closeRel && (prevSweep || !pt.PrevSweep)) na++;
+            // Arrays rather than Lists: a List over this struct would be JIT-compiled at tier 0 for most calls.
+            var active = classes.Active[si] = new Partner[na];
+            na = 0;
             foreach (var pt in seg.Partners)
                 if (pt.RelFold >= closeRel && (prevSweep || !pt.PrevSweep)) active[na++] = pt;
             rs.Clear(); rs.Add(seg.R0); rs.Add(seg.R1);
@@ -239,18 +256,20 @@ internal static class WeightStationaryFoldCount
                 }
             }
         }
-        classes.Finish();
         return classes;
     }
 
+    /// <summary>The distinct values, ascending (all lie within the segment's own bounds, the first two added).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int[] Cuts(List<int> values)
     {
         values.Sort();
         int n = 0;
         for (int i = 0; i < values.Count; i++)
             if (i == 0 || values[i] != values[i - 1]) values[n++] = values[i];
-        // Cuts lie within [first, last] of the segment's own bounds (the first two values added).
-        return values.Take(n).ToArray();
+        var cuts = new int[n];
+        for (int i = 0; i < n; i++) cuts[i] = values[i];
+        return cuts;
     }
 
     /// <summary>Reads of pixels [pa, pb) on rows [r0, r1): pixel p reads row r on line p + r; second differences.</summary>
@@ -269,44 +288,43 @@ internal static class WeightStationaryFoldCount
     /// misses on the lines before it; (−1, all misses to the fold's end) when it does not.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (long Line, long Before) Scan(Classes classes, Segment[] segs, long m, int ew, bool prevSweep,
+    private static (long Line, long Before) Scan(Classes classes, Segment[] segs, long m, int ew,
         long closeRel, long closeL, long closeR, long start, long need)
     {
         long before = 0;
-        int n = classes.Delta.Count;
+        int n = classes.N;
+        var delta = classes.Delta;
+        var count = classes.Count;
         for (long line = start; line < classes.Lines; line++)
         {
-            long count = 0;
+            classes.Upto(line);
+            long sum = 0;
             bool tie = false;
             for (int i = 0; i < n; i++)
             {
-                long delta = classes.Delta[i];
-                if (delta == long.MinValue) { count += classes.Count[i][line]; continue; }
-                long edge = closeL - delta;
-                if (line < edge) count += classes.Count[i][line];
-                else if (line == edge && classes.Count[i][line] > 0) { tie = true; break; }
+                long d = delta[i], c = count[i][line];
+                if (d == long.MinValue || line < closeL - d) sum += c;
+                else if (line == closeL - d && c > 0) { tie = true; break; }
             }
-            if (tie) count = LineMisses(segs, m, ew, prevSweep, closeRel, closeL, closeR, line);
-            if (before + count >= need) return (line, before);
-            before += count;
+            if (tie)
+            {
+                sum = 0;
+                for (long row = -1; (row = NextMiss(segs, classes.Active, m, ew, closeRel, closeL, closeR, line, row)) >= 0;) sum++;
+            }
+            if (before + sum >= need) return (line, before);
+            before += sum;
         }
         return (-1, before);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static long LineMisses(Segment[] segs, long m, int ew, bool prevSweep, long closeRel, long closeL, long closeR, long line)
-    {
-        long count = 0;
-        for (long row = -1; (row = NextMiss(segs, m, ew, prevSweep, closeRel, closeL, closeR, line, row)) >= 0;) count++;
-        return count;
-    }
-
     /// <summary>The next array row after <paramref name="after"/> whose read on <paramref name="line"/> misses, or −1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static long NextMiss(Segment[] segs, long m, int ew, bool prevSweep, long closeRel, long closeL, long closeR, long line, long after)
+    private static long NextMiss(Segment[] segs, Partner[][] active, long m, int ew, long closeRel, long closeL, long closeR, long line, long after)
     {
-        foreach (var seg in segs)
+        for (int si = 0; si < segs.Length; si++)
         {
+            var seg = segs[si];
+            var partners = active[si];
             if (seg.R1 <= after + 1) continue;
             for (long r = Math.Max(seg.R0, after + 1); r < seg.R1; r++)
             {
@@ -316,10 +334,9 @@ internal static class WeightStationaryFoldCount
                 long oy = p / ew, ox = p - oy * ew;
                 if (oy >= seg.Vr || ox >= seg.Vc) continue;
                 bool hit = false;
-                foreach (var pt in seg.Partners)
+                foreach (var pt in partners)
                 {
                     if (r < pt.R0 || r >= pt.R1 || oy < pt.Y0 || oy >= pt.Y1 || ox < pt.X0 || ox >= pt.X1) continue;
-                    if (pt.PrevSweep && !prevSweep) continue;
                     if (pt.RelFold > closeRel) { hit = true; break; }
                     if (pt.RelFold < closeRel) continue;
                     long l2 = line + pt.Delta;
