@@ -33,8 +33,8 @@ internal static class WeightStationaryFoldCount
     /// Where this count is used instead of the general replay (both are exact): weight-stationary folds not
     /// aligned to channel groups, strided in both directions (each tap has few partner taps), at least half
     /// as many channels as array rows (at most three tap segments per fold) and at least 64 rows (few folds,
-    /// each of which costs a pass over its lines). Measured faster there and slower elsewhere
-    /// (docs/systolic-model.md).
+    /// each of which costs a pass over its lines). Measured faster there; slower on 3-channel stems and small
+    /// arrays, about even on stride-1 layers (docs/systolic-model.md).
     /// </summary>
     public static bool IsCheaper(in SystolicModel.Geometry g) =>
         g.Flow == SystolicDataflow.WeightStationary && g.L.Channels % g.Ra != 0 && g.L.StrideHeight >= 2 && g.L.StrideWidth >= 2
