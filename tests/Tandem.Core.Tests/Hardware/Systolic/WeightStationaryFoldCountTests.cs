@@ -37,4 +37,23 @@ public sealed class WeightStationaryFoldCountTests
         Assert.True(unaligned >= 400 && closesInFolds >= 250 && sweepsWithCloses >= 100,
             $"draws covered {unaligned} unaligned layers, {closesInFolds} windows under a fold's reads, {sweepsWithCloses} repeated sweeps with closes");
     }
+
+    /// <summary>
+    /// The count replaces the replay only for unaligned WS layers strided both ways, with at least half as many
+    /// channels as rows, on arrays of 64 rows or more — where it was measured faster; either way the count is exact.
+    /// </summary>
+    [Fact]
+    public void The_count_is_used_only_where_it_was_measured_faster()
+    {
+        bool Used(int h, int c, int stride, int rows, SystolicDataflow flow = SystolicDataflow.WeightStationary) =>
+            WeightStationaryFoldCount.IsCheaper(new SystolicModel.Geometry(SystolicLayerShape.FromScaleSim(h, h, 3, 3, c, 64, stride, stride),
+                new SystolicConfig { Rows = rows, Columns = rows, Dataflow = flow }));
+        Assert.True(Used(58, 64, 2, 128));   // ResNet-18 Conv3_1a on 128 rows
+        Assert.True(Used(30, 96, 2, 64));
+        Assert.False(Used(56, 64, 1, 128));  // stride 1
+        Assert.False(Used(58, 40, 2, 128));  // fewer than half as many channels as rows
+        Assert.False(Used(58, 48, 2, 32));   // small array
+        Assert.False(Used(58, 128, 2, 128)); // aligned: the aligned count
+        Assert.False(Used(58, 64, 2, 128, SystolicDataflow.OutputStationary));
+    }
 }
