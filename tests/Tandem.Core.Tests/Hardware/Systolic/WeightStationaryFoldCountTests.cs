@@ -11,32 +11,8 @@ namespace Tandem.Core.Tests.Hardware.Systolic;
 public sealed class WeightStationaryFoldCountTests
 {
     [Fact]
-    public void PerFoldCountEqualsAddressByAddressReplay()
-    {
-        var rng = new Random(77);
-        int unaligned = 0, closesInFolds = 0, sweepsWithCloses = 0;
-        for (int trial = 0; trial < 800; trial++)
-        {
-            int ra = rng.Next(1, 13), r = rng.Next(1, 5), s = rng.Next(1, 5), sh = rng.Next(1, 4), sw = rng.Next(1, 4), c = rng.Next(1, 10);
-            var shape = SystolicLayerShape.FromScaleSim(rng.Next(r, r + 10), rng.Next(s, s + 10), r, s, c, rng.Next(1, 12), sh, sw);
-            var config = new SystolicConfig { Rows = ra, Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.WeightStationary };
-            var g = new SystolicModel.Geometry(shape, config);
-            long window = rng.Next(3) switch
-            {
-                0 => rng.Next(1, 8),
-                1 => rng.Next(1, (int)(g.M * ra) + 2),
-                _ => rng.Next(1, (int)SystolicModel.TouchedIfmapWords(shape) + 10),
-            };
-            var fast = WeightStationaryFoldCount.Run(g, window);
-            var slow = IfmapWindowReplay.Reference(g, window);
-            Assert.True(fast == slow, $"{shape} on {ra}x{config.Columns} WS, window {window}: per fold {fast}, reference {slow}");
-            if (c % ra != 0) unaligned++;
-            if (window < g.M * ra) closesInFolds++;
-            if (g.ColFolds > 1 && slow.LastCloseLine >= 0) sweepsWithCloses++;
-        }
-        Assert.True(unaligned >= 400 && closesInFolds >= 250 && sweepsWithCloses >= 100,
-            $"draws covered {unaligned} unaligned layers, {closesInFolds} windows under a fold's reads, {sweepsWithCloses} repeated sweeps with closes");
-    }
+    public void PerFoldCountEqualsAddressByAddressReplay() =>
+        WeightStationaryReadRuleTests.CheckAgainstReference(77, 800, (g, window) => WeightStationaryFoldCount.Run(g, window));
 
     /// <summary>
     /// The count replaces the replay only for unaligned WS layers strided both ways, with at least half as many

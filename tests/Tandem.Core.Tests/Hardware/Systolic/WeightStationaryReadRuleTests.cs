@@ -52,25 +52,39 @@ public sealed class WeightStationaryReadRuleTests
     }
 
     [Fact]
-    public void Each_read_misses_iff_no_earlier_read_of_its_word_follows_the_last_close()
+    public void Each_read_misses_iff_no_earlier_read_of_its_word_follows_the_last_close() =>
+        CheckAgainstReference(5, 600, (g, window) => Rule(g, window));
+
+    /// <summary>
+    /// <paramref name="trials"/> random WS layers (1–12 rows, 1–9 channels, so mostly unaligned; filters up to 4×4,
+    /// strides up to 3, so some taps are clipped; up to 4 column folds) each with a window of a few words, under one
+    /// fold's reads or up to more than the layer touches: <paramref name="count"/> must equal the address-by-address
+    /// replay, and the draws must cover unaligned layers, closes inside folds and repeated sweeps with closes.
+    /// </summary>
+    internal static void CheckAgainstReference(int seed, int trials, Func<SystolicModel.Geometry, long, (long Misses, long LastCloseLine)> count)
     {
-        var rng = new Random(5);
+        var rng = new Random(seed);
         int unaligned = 0, closesInFolds = 0, sweepsWithCloses = 0;
-        for (int trial = 0; trial < 600; trial++)
+        for (int trial = 0; trial < trials; trial++)
         {
             int ra = rng.Next(1, 13), r = rng.Next(1, 5), s = rng.Next(1, 5), sh = rng.Next(1, 4), sw = rng.Next(1, 4), c = rng.Next(1, 10);
             var shape = SystolicLayerShape.FromScaleSim(rng.Next(r, r + 10), rng.Next(s, s + 10), r, s, c, rng.Next(1, 12), sh, sw);
             var config = new SystolicConfig { Rows = ra, Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.WeightStationary };
             var g = new SystolicModel.Geometry(shape, config);
-            long window = rng.Next(3) switch { 0 => rng.Next(1, 8), 1 => rng.Next(1, (int)(g.M * ra) + 2), _ => rng.Next(1, (int)SystolicModel.TouchedIfmapWords(shape) + 10) };
-            var rule = Rule(g, window);
+            long window = rng.Next(3) switch
+            {
+                0 => rng.Next(1, 8),
+                1 => rng.Next(1, (int)(g.M * ra) + 2),
+                _ => rng.Next(1, (int)SystolicModel.TouchedIfmapWords(shape) + 10),
+            };
+            var counted = count(g, window);
             var reference = IfmapWindowReplay.Reference(g, window);
-            Assert.True(rule == reference, $"{shape} on {ra}x{config.Columns} WS, window {window}: rule {rule}, reference {reference}");
+            Assert.True(counted == reference, $"{shape} on {ra}x{config.Columns} WS, window {window}: counted {counted}, reference {reference}");
             if (c % ra != 0) unaligned++;
             if (window < g.M * ra) closesInFolds++;
             if (g.ColFolds > 1 && reference.LastCloseLine >= 0) sweepsWithCloses++;
         }
-        Assert.True(unaligned >= 300 && closesInFolds >= 200 && sweepsWithCloses >= 100,
+        Assert.True(unaligned >= trials / 2 && closesInFolds >= trials / 4 && sweepsWithCloses >= trials / 8,
             $"draws covered {unaligned} unaligned layers, {closesInFolds} windows under a fold's reads, {sweepsWithCloses} repeated sweeps with closes");
     }
 }
