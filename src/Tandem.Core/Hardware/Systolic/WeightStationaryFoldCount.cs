@@ -95,7 +95,7 @@ internal static class WeightStationaryFoldCount
     public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window)
     {
         var l = g.L;
-        int ew = l.OfmapWidth, eh = l.OfmapHeight, c = l.Channels, ra = g.Ra;
+        int ew = l.OfmapWidth, ra = g.Ra;
         long m = g.M, k = g.K, rowFolds = g.RowFolds;
         var stream = new IfmapStream(g);
         var overlaps = AlignedWeightStationaryReplay.Overlaps(l, includeSelf: true);
