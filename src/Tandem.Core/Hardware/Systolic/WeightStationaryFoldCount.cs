@@ -30,15 +30,15 @@ internal static class WeightStationaryFoldCount
     private const long NoClose = long.MinValue / 4;
 
     /// <summary>
-    /// Where this count is used instead of the general replay (both are exact): weight-stationary folds not
-    /// aligned to channel groups, strided in both directions (each tap has few partner taps), at least half
-    /// as many channels as array rows (at most three tap segments per fold) and at least 64 rows (few folds,
-    /// each of which costs a pass over its lines). Measured faster there; slower on 3-channel stems and small
-    /// arrays, about even on stride-1 layers (docs/systolic-model.md).
+    /// Where this count is used instead of the general replay (both are exact): weight-stationary folds not aligned
+    /// to channel groups with at least half as many channels as array rows (at most three tap segments per fold), and
+    /// either strided in both directions on arrays of 32 rows or more (each tap has few partner taps) or on arrays of
+    /// 128 rows or more. Measured faster there; slower on 3-channel stems and on stride-1 layers of smaller arrays
+    /// (many folds, each a pass over its lines), about even on 8-row arrays (docs/systolic-model.md).
     /// </summary>
     public static bool IsCheaper(in SystolicModel.Geometry g) =>
-        g.Flow == SystolicDataflow.WeightStationary && g.L.Channels % g.Ra != 0 && g.L.StrideHeight >= 2 && g.L.StrideWidth >= 2
-        && 2L * g.L.Channels >= g.Ra && g.Ra >= 64;
+        g.Flow == SystolicDataflow.WeightStationary && g.L.Channels % g.Ra != 0 && 2L * g.L.Channels >= g.Ra
+        && ((g.L.StrideHeight >= 2 && g.L.StrideWidth >= 2 && g.Ra >= 32) || g.Ra >= 128);
 
     /// <summary>A partner of the reads of one tap over rows [R0, R1) of a fold: its fold relative to the reader's, line and row offsets, and the reader pixels it exists for.</summary>
     private readonly record struct Partner(int R0, int R1, long RelFold, long Delta, long Off, bool PrevSweep, int Y0, int Y1, int X0, int X1);
@@ -48,9 +48,10 @@ internal static class WeightStationaryFoldCount
 
     /// <summary>
     /// The classes of one fold's reads under one close standing — class i misses on the lines before the close's line
-    /// − Delta[i] (long.MinValue: always) — as per-line read counts, kept as second differences and turned into counts
-    /// lazily, lines in increasing order (in place, so a later request for an earlier line reads the count); and per
-    /// tap segment the partners that matter under that standing (the others can neither hit nor miss a read there).
+    /// − Delta[i] (long.MinValue: always) — as read counts per line, kept as second differences and turned lazily, lines
+    /// in increasing order and in place, into cumulative counts (reads on lines up to each line; a later request for an
+    /// earlier line reads it); and per tap segment the partners that matter under that standing (the others can neither
+    /// hit nor miss a read there).
     /// </summary>
     private sealed class Classes(int lines, int segments)
     {
@@ -59,7 +60,7 @@ internal static class WeightStationaryFoldCount
         public long[][] Count = new long[4][];
         public int N;
         public readonly Partner[][] Active = new Partner[segments][];
-        private long[] _d1 = new long[4], _v = new long[4];
+        private long[] _d1 = new long[4], _v = new long[4], _w = new long[4];
         private int _upTo;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -70,25 +71,30 @@ internal static class WeightStationaryFoldCount
             if (N == Delta.Length)
             {
                 Array.Resize(ref Delta, 2 * N); Array.Resize(ref Count, 2 * N);
-                Array.Resize(ref _d1, 2 * N); Array.Resize(ref _v, 2 * N);
+                Array.Resize(ref _d1, 2 * N); Array.Resize(ref _v, 2 * N); Array.Resize(ref _w, 2 * N);
             }
             Delta[N] = key;
             return Count[N++] = new long[Lines + 2];
         }
 
-        /// <summary>Makes the counts of lines up to <paramref name="line"/> readable.</summary>
+        /// <summary>Makes the cumulative counts of lines up to <paramref name="line"/> readable.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Upto(long line)
         {
-            for (; _upTo <= line && _upTo < Lines; _upTo++)
-                for (int i = 0; i < N; i++)
-                {
-                    var a = Count[i];
-                    _d1[i] += a[_upTo];
-                    _v[i] += _d1[i];
-                    a[_upTo] = _v[i];
-                }
+            long end = Math.Min(line + 1, Lines);
+            if (_upTo >= end) return;
+            for (int i = 0; i < N; i++)
+            {
+                var a = Count[i];
+                long d1 = _d1[i], v = _v[i], w = _w[i];
+                for (long x = _upTo; x < end; x++) { d1 += a[x]; v += d1; w += v; a[x] = w; }
+                _d1[i] = d1; _v[i] = v; _w[i] = w;
+            }
+            _upTo = (int)end;
         }
+
+        /// <summary>Reads of class i on lines up to <paramref name="line"/> (0 before line 0); call <see cref="Upto"/> first.</summary>
+        public long Cum(int i, long line) => line < 0 ? 0 : Count[i][line];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -285,24 +291,49 @@ internal static class WeightStationaryFoldCount
 
     /// <summary>
     /// From line <paramref name="start"/> on, the line on which the <paramref name="need"/>-th miss falls and the
-    /// misses on the lines before it; (−1, all misses to the fold's end) when it does not.
+    /// misses on the lines before it; (−1, all misses to the fold's end) when it does not. Between two class edges
+    /// (lines where a class stops missing) the set of missing classes is fixed, so a stretch of lines is summed from
+    /// the cumulative counts and the line searched by bisection; an edge line that holds reads of its class is walked
+    /// read by read (the partner lies on the close's own line, so the rows decide).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (long Line, long Before) Scan(Classes classes, Segment[] segs, long m, int ew,
         long closeRel, long closeL, long closeR, long start, long need)
     {
-        long before = 0;
+        long before = 0, lines = classes.Lines;
         int n = classes.N;
         var delta = classes.Delta;
-        var count = classes.Count;
-        for (long line = start; line < classes.Lines; line++)
+        for (long line = start; line < lines;)
         {
+            // The next edge at or after this line; classes whose edge lies beyond it miss on the whole stretch.
+            long edge = lines;
+            for (int i = 0; i < n; i++)
+                if (delta[i] != long.MinValue && closeL - delta[i] >= line) edge = Math.Min(edge, closeL - delta[i]);
+            if (edge > line)
+            {
+                classes.Upto(edge - 1);
+                long total = Stretch(classes, closeL, edge, line - 1, edge - 1);
+                if (before + total >= need)
+                {
+                    long lo = line, hi = edge - 1; // the first line whose stretch sum reaches the need
+                    while (lo < hi)
+                    {
+                        long mid = (lo + hi) >> 1;
+                        if (before + Stretch(classes, closeL, edge, line - 1, mid) >= need) hi = mid; else lo = mid + 1;
+                    }
+                    return (lo, before + Stretch(classes, closeL, edge, line - 1, lo - 1));
+                }
+                before += total;
+                line = edge;
+                if (line >= lines) break;
+            }
+            // The edge line itself.
             classes.Upto(line);
             long sum = 0;
             bool tie = false;
             for (int i = 0; i < n; i++)
             {
-                long d = delta[i], c = count[i][line];
+                long d = delta[i], c = classes.Cum(i, line) - classes.Cum(i, line - 1);
                 if (d == long.MinValue || line < closeL - d) sum += c;
                 else if (line == closeL - d && c > 0) { tie = true; break; }
             }
@@ -313,8 +344,21 @@ internal static class WeightStationaryFoldCount
             }
             if (before + sum >= need) return (line, before);
             before += sum;
+            line++;
         }
         return (-1, before);
+    }
+
+    /// <summary>Misses on lines (<paramref name="from"/>, <paramref name="to"/>] of the classes that miss on every line before <paramref name="edge"/>.</summary>
+    private static long Stretch(Classes classes, long closeL, long edge, long from, long to)
+    {
+        long sum = 0;
+        for (int i = 0; i < classes.N; i++)
+        {
+            long d = classes.Delta[i];
+            if (d == long.MinValue || closeL - d >= edge) sum += classes.Cum(i, to) - classes.Cum(i, from);
+        }
+        return sum;
     }
 
     /// <summary>The next array row after <paramref name="after"/> whose read on <paramref name="line"/> misses, or −1.</summary>
