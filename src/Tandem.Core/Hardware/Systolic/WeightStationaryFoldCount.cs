@@ -31,14 +31,15 @@ internal static class WeightStationaryFoldCount
 
     /// <summary>
     /// Where this count is used instead of the general replay (both are exact): weight-stationary folds not aligned
-    /// to channel groups with at least half as many channels as array rows (at most three tap segments per fold), and
-    /// either strided in both directions on arrays of 32 rows or more (each tap has few partner taps) or on arrays of
-    /// 128 rows or more. Measured faster there; slower on 3-channel stems and on stride-1 layers of smaller arrays
-    /// (many folds, each a pass over its lines), about even on 8-row arrays (docs/systolic-model.md).
+    /// to channel groups, with at least half as many channels as array rows (at most three tap segments per fold),
+    /// strided in both directions (each tap has few partner taps), on arrays of 32 rows or more. Measured faster
+    /// there; slower on 3-channel stems and on 8-row arrays. Stride-1 layers on 128-row arrays measured faster alone
+    /// but made the ResNet-50 sweep of <c>--cpu-throughput</c> about 6 % slower, unexplained, so they keep the
+    /// replay (docs/systolic-model.md).
     /// </summary>
     public static bool IsCheaper(in SystolicModel.Geometry g) =>
         g.Flow == SystolicDataflow.WeightStationary && g.L.Channels % g.Ra != 0 && 2L * g.L.Channels >= g.Ra
-        && ((g.L.StrideHeight >= 2 && g.L.StrideWidth >= 2 && g.Ra >= 32) || g.Ra >= 128);
+        && g.L.StrideHeight >= 2 && g.L.StrideWidth >= 2 && g.Ra >= 32;
 
     /// <summary>A partner of the reads of one tap over rows [R0, R1) of a fold: its fold relative to the reader's, line and row offsets, and the reader pixels it exists for.</summary>
     private readonly record struct Partner(int R0, int R1, long RelFold, long Delta, long Off, bool PrevSweep, int Y0, int Y1, int X0, int X1);
@@ -94,6 +95,7 @@ internal static class WeightStationaryFoldCount
         }
 
         /// <summary>Reads of class i on lines up to <paramref name="line"/> (0 before line 0); call <see cref="Upto"/> first.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public long Cum(int i, long line) => line < 0 ? 0 : Count[i][line];
     }
 
@@ -350,6 +352,7 @@ internal static class WeightStationaryFoldCount
     }
 
     /// <summary>Misses on lines (<paramref name="from"/>, <paramref name="to"/>] of the classes that miss on every line before <paramref name="edge"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static long Stretch(Classes classes, long closeL, long edge, long from, long to)
     {
         long sum = 0;
