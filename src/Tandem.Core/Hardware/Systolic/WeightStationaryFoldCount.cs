@@ -177,7 +177,9 @@ internal static class WeightStationaryFoldCount
         for (long tap = k0 / c; tap * c < k0 + rows; tap++)
         {
             int r0 = (int)(Math.Max(tap * c, k0) - k0), r1 = (int)(Math.Min((tap + 1) * c, k0 + rows) - k0);
-            var partners = new List<Partner>();
+            // Arrays rather than a List: a List over this struct would be JIT-compiled at tier 0 for most calls.
+            var buffer = new Partner[2 * overlaps[tap].Length];
+            int count = 0;
             foreach (var (t2, sy, sx) in overlaps[tap])
             {
                 int y0 = Math.Max(0, -sy), y1 = Math.Min(eh, eh - sy), x0 = Math.Max(0, -sx), x1 = Math.Min(ew, ew - sx);
@@ -193,11 +195,13 @@ internal static class WeightStationaryFoldCount
                     if (t2 != tap && phi2 < phi) { relFold = phi2 - phi; prev = false; }
                     else if (t2 != tap && phi2 == phi && (delta < 0 || (delta == 0 && off < 0))) { relFold = 0; prev = false; }
                     else { relFold = phi2 - phi - rowFolds; prev = true; }
-                    partners.Add(new Partner(a, b, relFold, delta, off, prev, y0, y1, x0, x1));
+                    buffer[count++] = new Partner(a, b, relFold, delta, off, prev, y0, y1, x0, x1);
                     a = b;
                 }
             }
-            list.Add(new Segment((int)tap, r0, r1, (int)stream.PixelRowsValid(tap / s), (int)stream.PixelColsValid(tap % s), [.. partners]));
+            var partners = new Partner[count];
+            for (int i = 0; i < count; i++) partners[i] = buffer[i];
+            list.Add(new Segment((int)tap, r0, r1, (int)stream.PixelRowsValid(tap / s), (int)stream.PixelColsValid(tap % s), partners));
         }
         return [.. list];
     }
