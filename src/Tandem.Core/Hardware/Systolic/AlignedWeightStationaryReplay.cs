@@ -46,7 +46,7 @@ internal static class AlignedWeightStationaryReplay
             // The last close: global fold index (−1: none yet), its fold line and array row.
             long closeFold = -1;
             int closeLine = 0, closeRow = 0;
-            (long Fold, int Line, int Row, long Open, long Misses)? previousSweep = null;
+            var sweeps = new SystolicModel.RepeatingSweeps();
             for (long fc = 0; fc < g.ColFolds; fc++)
             {
                 long missesBefore = misses, closeBefore = closeFold;
@@ -103,15 +103,9 @@ internal static class AlignedWeightStationaryReplay
                 if (closeFold == closeBefore) break;
                 // Two sweeps whose last close falls on the same read leave identical windows, so every
                 // later sweep repeats the last one.
-                long left = g.ColFolds - 1 - fc, sweepMisses = misses - missesBefore;
-                var current = (closeFold - fc * rowFolds, closeLine, closeRow, open, sweepMisses);
-                if (previousSweep == current)
-                {
-                    misses += left * sweepMisses;
-                    lastCloseLine += left * rowFolds * g.FoldCycles;
+                if (sweeps.Repeat(closeFold - fc * rowFolds, closeLine, closeRow, open, misses - missesBefore,
+                        g.ColFolds - 1 - fc, rowFolds * g.FoldCycles, ref misses, ref lastCloseLine))
                     break;
-                }
-                previousSweep = current;
             }
             return (misses, lastCloseLine);
         }

@@ -48,7 +48,7 @@ internal static class IfmapWindowReplay
             // OS and WS repeat the same sweep over the row folds once per column fold.
             bool repeats = g.Flow != SystolicDataflow.InputStationary;
             long sweepLines = g.RowFolds * g.FoldCycles;
-            (long Offset, long Pixel, long Open, long Misses)? previous = null;
+            var sweeps = new SystolicModel.RepeatingSweeps();
             // Where in its sweep each close fell (line within the sweep, pixel, element) → the sweep,
             // and the misses at the end of each sweep, to find sweeps that repeat with a period.
             Dictionary<(long Line, int Pixel, int Element), long>? closeAt = repeats ? new() : null;
@@ -90,15 +90,12 @@ internal static class IfmapWindowReplay
                 // The window's contents at a sweep's end are the words read after its last close; two
                 // sweeps whose last close falls on the same word leave identical windows, so every
                 // later sweep repeats the last one exactly.
-                var current = (s.LastCloseLine - fc * sweepLines, s.LastClosePixel, s.OpenWords, sweepMisses);
-                if (previous == current)
+                if (sweeps.Repeat(s.LastCloseLine - fc * sweepLines, s.LastClosePixel, 0, s.OpenWords, sweepMisses, left, sweepLines,
+                        ref s.Misses, ref s.LastCloseLine))
                 {
                     skippedSweeps = left;
-                    s.Misses += left * sweepMisses;
-                    s.LastCloseLine += left * sweepLines;
                     break;
                 }
-                previous = current;
                 // More generally, a close at the same place as one in sweep e empties the window
                 // there just as that one did, so from that read on this sweep repeats sweep e: the
                 // window at its end is the one at the end of e, and sweeps repeat with period

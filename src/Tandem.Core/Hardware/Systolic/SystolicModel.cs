@@ -412,6 +412,34 @@ public static class SystolicModel
     }
 
     /// <summary>
+    /// Finds a column-fold sweep that repeats the one before it (OS and WS sweep the same row folds once per column
+    /// fold). The window at a sweep's end holds the words read after its last close, so two consecutive sweeps whose
+    /// last close falls on the same read (the same place in the sweep, given by up to three coordinates) with the
+    /// same words open and the same misses leave identical windows, and every later sweep repeats the last one.
+    /// </summary>
+    internal struct RepeatingSweeps
+    {
+        private (long A, long B, long C, long Open, long Misses)? _previous;
+
+        /// <summary>
+        /// After a sweep with a close: whether it repeats the previous one; if so the <paramref name="remaining"/>
+        /// sweeps' misses are added and the last close moved on by as many sweeps of <paramref name="sweepLines"/> lines.
+        /// </summary>
+        public bool Repeat(long a, long b, long c, long open, long sweepMisses, long remaining, long sweepLines, ref long misses, ref long lastCloseLine)
+        {
+            var current = (a, b, c, open, sweepMisses);
+            if (_previous == current)
+            {
+                misses += remaining * sweepMisses;
+                lastCloseLine += remaining * sweepLines;
+                return true;
+            }
+            _previous = current;
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Misses of <paramref name="repeats"/> passes over the same <paramref name="distinct"/> distinct
     /// addresses, in the same order, through a window that forgets everything after
     /// <paramref name="window"/> misses (0 = never). <paramref name="carry"/> is the miss count of the
@@ -444,7 +472,7 @@ public static class SystolicModel
     /// last read (closed form). Weight- and input-stationary folds aligned to channel groups are counted
     /// per fold (<see cref="AlignedWeightStationaryReplay"/>, <see cref="AlignedInputStationaryReplay"/>;
     /// aligned IS layers whose per-fold count is expected to cost much more take the replay below instead),
-    /// and so are unaligned strided WS layers on arrays of 64 rows or more (<see cref="WeightStationaryFoldCount"/>).
+    /// and so are the unaligned WS layers where that count measured faster (<see cref="WeightStationaryFoldCount.IsCheaper"/>).
     /// Otherwise the ifmap address stream is replayed in SCALE-Sim's demand order through the window.
     /// </summary>
     internal static (long Misses, long LastCloseLine) IfmapDramReads(in Geometry g, long window)

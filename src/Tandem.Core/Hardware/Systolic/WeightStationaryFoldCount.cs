@@ -45,7 +45,7 @@ internal static class WeightStationaryFoldCount
     private readonly record struct Partner(int R0, int R1, long RelFold, long Delta, long Off, bool PrevSweep, int Y0, int Y1, int X0, int X1);
 
     /// <summary>The reads of one tap in one fold: rows [R0, R1), valid pixels [0, Vr) × [0, Vc), and every partner.</summary>
-    private sealed record Segment(int Tap, int R0, int R1, int Vr, int Vc, Partner[] Partners);
+    private sealed record Segment(int R0, int R1, int Vr, int Vc, Partner[] Partners);
 
     /// <summary>
     /// The classes of one fold's reads under one close standing — class i misses on the lines before the close's line
@@ -112,7 +112,7 @@ internal static class WeightStationaryFoldCount
         var post = new Classes?[rowFolds];
 
         long misses = 0, open = 0, lastCloseLine = -1, closeF = -1, closeL = 0, closeR = 0;
-        (long Fold, long Line, long Row, long Open, long Misses)? previousSweep = null;
+        var sweeps = new SystolicModel.RepeatingSweeps();
         for (long fc = 0; fc < g.ColFolds; fc++)
         {
             long missesBefore = misses, closeBefore = closeF;
@@ -153,15 +153,10 @@ internal static class WeightStationaryFoldCount
             }
             // A sweep without a close leaves the whole sweep in the window: later sweeps only hit.
             if (closeF == closeBefore) break;
-            long remaining = g.ColFolds - 1 - fc, sweepMisses = misses - missesBefore;
-            var current = (closeF - fc * rowFolds, closeL, closeR, open, sweepMisses);
-            if (previousSweep == current)
-            {
-                misses += remaining * sweepMisses;
-                lastCloseLine += remaining * rowFolds * g.FoldCycles;
+            // Two sweeps whose last close falls on the same read leave identical windows: later sweeps repeat.
+            if (sweeps.Repeat(closeF - fc * rowFolds, closeL, closeR, open, misses - missesBefore,
+                    g.ColFolds - 1 - fc, rowFolds * g.FoldCycles, ref misses, ref lastCloseLine))
                 break;
-            }
-            previousSweep = current;
         }
         return (misses, lastCloseLine);
     }
@@ -201,7 +196,7 @@ internal static class WeightStationaryFoldCount
             }
             var partners = new Partner[count];
             for (int i = 0; i < count; i++) partners[i] = buffer[i];
-            list.Add(new Segment((int)tap, r0, r1, (int)stream.PixelRowsValid(tap / s), (int)stream.PixelColsValid(tap % s), partners));
+            list.Add(new Segment(r0, r1, (int)stream.PixelRowsValid(tap / s), (int)stream.PixelColsValid(tap % s), partners));
         }
         return [.. list];
     }
