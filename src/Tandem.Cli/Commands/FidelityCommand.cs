@@ -148,9 +148,10 @@ internal static class FidelityCommand
             string path = context.ResolvePath(parse.GetValue(rowsFile)!);
             var rows = ReadDesignsFile(path);
             if (rows.Count == 0) throw new InputException($"{path}: no rows; expected a designs.csv written by 'tandem fidelity'");
+            string accepted = string.Join(", ", rows.Select(x => x.Fidelity).Distinct());
             string? biasLabel = parse.GetValue(byParameter);
             if (biasLabel != null && !rows.Any(x => x.Fidelity == biasLabel))
-                throw new InputException($"--by-parameter '{biasLabel}': no rows of that fidelity in {path}; accepted: {string.Join(", ", rows.Select(x => x.Fidelity).Distinct())}");
+                throw new InputException($"--by-parameter '{biasLabel}': no rows of that fidelity in {path}; accepted: {accepted}");
             IReadOnlyDictionary<string, double>? referenceScores = null;
             string? againstLabel = parse.GetValue(against);
             if (againstLabel != null)
@@ -159,8 +160,7 @@ internal static class FidelityCommand
                     throw new InputException("--against and --reference both name what to rank against; give one of them");
                 var scores = FidelityComparison.ScoresByKey(rows, againstLabel);
                 if (scores.Count < 2)
-                    throw new InputException($"--against '{againstLabel}': {scores.Count} design(s) with a finite score of that fidelity in {path}; at least 2 are needed; "
-                        + $"accepted: {string.Join(", ", rows.Select(x => x.Fidelity).Distinct())}");
+                    throw new InputException($"--against '{againstLabel}': {scores.Count} design(s) with a finite score of that fidelity in {path}; at least 2 are needed; accepted: {accepted}");
                 referenceScores = scores;
                 context.Out.Write(SummaryTable(FidelityComparison.SummariseAgainst(rows, scores)));
                 context.Out.WriteLine($"reference: the scores of '{againstLabel}' in {path} ({scores.Count} designs); every label, reference replicates included, is ranked against them.");
