@@ -7,8 +7,8 @@ namespace Tandem.Core.Tests.Hardware.Systolic;
 /// or not): a read misses exactly when no read of the same word — same channel, a filter tap whose offset from its
 /// own is a multiple of the stride, the correspondingly shifted pixel — lies before it in SCALE-Sim's order and
 /// after the window's last close. The partner reads are found from each read's tap and pixel alone (the same fold,
-/// an earlier fold of the sweep, or the previous sweep), never from addresses; an unaligned per-fold count would
-/// build on exactly this. Also an independent check of the address-by-address replay used as the oracle elsewhere.
+/// an earlier fold of the sweep, or the previous sweep), never from addresses; <c>WeightStationaryFoldCount</c>
+/// builds on exactly this. Also an independent check of the address-by-address replay used as the oracle elsewhere.
 /// </summary>
 public sealed class WeightStationaryReadRuleTests
 {
