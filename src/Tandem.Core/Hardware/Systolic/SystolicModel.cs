@@ -508,36 +508,94 @@ public static class SystolicModel
 
     // ---------------------------------------------------------------- ofmap writes
 
-    /// <summary>Feeds every fold's ofmap words, line by line in runs of equal width, through the write buffer.</summary>
-    private static void ReplayOfmap(in Geometry g, ref WriteBufferReplay wb)
+    /// <summary>
+    /// Feeds every fold's ofmap words, line by line in runs of equal width, through the write buffer.
+    /// Folds that write equal blocks (WS and IS: every fold of the column folds with equal used columns;
+    /// OS: a column fold's folds but its last) follow each other at equal distances. Each drain empties
+    /// whole DRAM lines, so the buffer's state at a fold's start can repeat only after a whole number of
+    /// drains' words (whole lines) and of folds' words: the state is compared every that many folds
+    /// (P = drain words / gcd(fold words, drain words)), and once it equals the one P folds earlier, every
+    /// whole period left in the run repeats it and is added at once.
+    /// </summary>
+    internal static void ReplayOfmap(in Geometry g, ref WriteBufferReplay wb)
     {
-        long fold = 0;
-        for (long fc = 0; fc < g.ColFolds; fc++)
+        bool os = g.Flow == SystolicDataflow.OutputStationary;
+        long runEnd = -1, period = 0, check = -1, lastCols = g.ColsUsed(g.ColFolds - 1);
+        WriteBufferReplay.State markState = default;
+        WriteBufferReplay.Mark mark = default;
+        bool marked = false;
+        // fc and fr follow fold (no division per fold); set again after a jump.
+        for (long fold = 0, fc = 0, fr = 0; fold < g.Folds; fold++, fr++)
         {
+            if (fr == g.RowFolds) (fc, fr) = (fc + 1, 0);
+            if (fr > g.RowFolds) (fc, fr) = (fold / g.RowFolds, fold % g.RowFolds);
             long cu = g.ColsUsed(fc);
-            for (long fr = 0; fr < g.RowFolds; fr++, fold++)
+            var (a, h) = OfmapBand(g, fr);
+            // The end of the run of folds that write the same block as this one (OS's last row fold: none).
+            long end = os ? (fr < g.RowFolds - 1 ? fold - fr + g.RowFolds - 1 : fold)
+                : cu == lastCols ? g.Folds : (g.ColFolds - 1) * g.RowFolds;
+            if (end != runEnd)
             {
-                var (a, h) = OfmapBand(g, fr);
-                // Folds of one column fold write equal blocks (all but OS's last row fold): take as
-                // many whole folds at once as leave the buffer at least half free.
-                long same = g.Flow == SystolicDataflow.OutputStationary ? g.RowFolds - 1 - fr : g.RowFolds - fr;
-                long batch = Math.Min(same, wb.QuietCapacity / Math.Max(1, h * cu));
-                if (batch > 1)
+                runEnd = end;
+                check = -1;
+                marked = false;
+                // Worth comparing only if two periods to compare and one to add fit in the run.
+                long drain = wb.DrainWords;
+                // A period is at least drain / (h · cu) folds.
+                if (3 * drain <= (end - fold) * h * cu)
                 {
-                    wb.TryWriteQuietly(batch * h * cu);
-                    fr += batch - 1;
-                    fold += batch - 1;
-                    continue;
+                    period = drain / Gcd(h * cu, drain);
+                    if (3 * period <= end - fold) check = fold + period;
                 }
-                if (wb.TryWriteQuietly(h * cu)) continue;
-                long baseLine = fold * g.FoldCycles + a;
-                // Line a + j carries min(j+1, h, cu, h+cu-1-j) words for j in [0, h+cu-1): a ramp up
-                // by one word per line, a plateau, a ramp down.
-                long span = h + cu - 1, plateau = Math.Min(h, cu);
-                wb.WriteRun(baseLine, plateau - 1, 1, 1);
-                wb.WriteRun(baseLine + plateau - 1, span - 2 * plateau + 2, plateau);
-                wb.WriteRun(baseLine + span - plateau + 1, plateau - 1, plateau - 1, -1);
             }
+            long start = fold * g.FoldCycles;
+            if (fold == check)
+            {
+                check = fold + period < end ? fold + period : -1;
+                if (wb.TryState(start, out var state))
+                {
+                    long times = (end - fold) / period;
+                    if (marked && state == markState && times > 0)
+                    {
+                        wb.Repeat(mark, period * g.FoldCycles, times, start);
+                        RepeatedFolds += times * period;
+                        fold += times * period - 1;
+                        fr = g.RowFolds + 1; // recomputed from fold
+                        check = -1;
+                        continue;
+                    }
+                    (markState, mark, marked) = (state, wb.MarkAt(fold), true);
+                }
+                else marked = false;
+            }
+            // Take as many whole folds of the run at once as leave the buffer at least half free (up to
+            // the next fold whose state is compared).
+            long batch = Math.Min(check > fold ? check - fold : end - fold, wb.QuietCapacity / Math.Max(1, h * cu));
+            if (batch > 1)
+            {
+                wb.TryWriteQuietly(batch * h * cu);
+                fold += batch - 1;
+                fr += batch - 1;
+                if (fr >= g.RowFolds) fr = g.RowFolds + 1; // crossed a column fold: recomputed from fold
+                continue;
+            }
+            if (wb.TryWriteQuietly(h * cu)) continue;
+            long baseLine = start + a;
+            // Line a + j carries min(j+1, h, cu, h+cu-1-j) words for j in [0, h+cu-1): a ramp up
+            // by one word per line, a plateau, a ramp down.
+            long span = h + cu - 1, plateau = Math.Min(h, cu);
+            wb.WriteRun(baseLine, plateau - 1, 1, 1);
+            wb.WriteRun(baseLine + plateau - 1, span - 2 * plateau + 2, plateau);
+            wb.WriteRun(baseLine + span - plateau + 1, plateau - 1, plateau - 1, -1);
         }
     }
+
+    private static long Gcd(long a, long b)
+    {
+        while (b != 0) (a, b) = (b, a % b);
+        return Math.Max(1, a);
+    }
+
+    /// <summary>Folds this thread's ofmap replays added as repeated periods (for tests: the shortcut is taken).</summary>
+    [ThreadStatic] internal static long RepeatedFolds;
 }

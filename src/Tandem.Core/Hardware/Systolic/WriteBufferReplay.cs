@@ -29,6 +29,9 @@ internal struct WriteBufferReplay
         LastDrainCycle = -1;
     }
 
+    /// <summary>The words of the DRAM lines one drain writes when enough are waiting (the drain half, in whole lines).</summary>
+    public readonly long DrainWords => (_drain + _bandwidth - 1) / _bandwidth * _bandwidth;
+
     /// <summary>Words that <see cref="TryWriteQuietly"/> would still accept.</summary>
     public readonly long QuietCapacity => Math.Max(0, _free - _active);
 
@@ -203,6 +206,66 @@ internal struct WriteBufferReplay
         // SCALE-Sim reports the cycle of the last line written, not the latest one.
         LastDrainCycle = start + n - 1;
         return start + n - 1;
+    }
+
+    /// <summary>
+    /// Everything that decides how the buffer goes on from demand line <paramref name="baseLine"/>, relative to
+    /// that line and to the next DRAM line to drain: two moments with equal states, fed the same demand from
+    /// there on, repeat each other (shifted in lines and DRAM lines). False when stalls have already shifted the
+    /// cycles or more partial lines are waiting than the state holds.
+    /// </summary>
+    public readonly bool TryState(long baseLine, out State state)
+    {
+        state = default;
+        if (Stalls != 0 || _partialLines is { Count: > 2 }) return false;
+        long q0 = -1, v0 = 0, q1 = -1, v1 = 0;
+        if (_partialLines is { Count: > 0 } q)
+        {
+            int i = 0;
+            foreach (var (line, valid) in q)
+            {
+                if (i++ == 0) (q0, v0) = (line - _drainStartLine, valid);
+                else (q1, v1) = (line - _drainStartLine, valid);
+            }
+        }
+        // A drain that ended before the line cannot delay anything any more: all such are the same.
+        state = new State(_free, _lineFill, _closedLines - _drainStartLine, Math.Max(0, _drainEnd - baseLine), q0, v0, q1, v1);
+        return true;
+    }
+
+    /// <summary>The buffer's state relative to a demand line (<see cref="TryState"/>).</summary>
+    public readonly record struct State(long Free, long LineFill, long PendingLines, long DrainEndAfter, long Partial0, long Valid0, long Partial1, long Valid1);
+
+    /// <summary>What <see cref="Repeat"/> needs of the earlier of two equal states.</summary>
+    public readonly record struct Mark(long At, long Accesses, long ClosedLines, long LastDrainCycle);
+
+    /// <summary>This buffer's counters, to be kept with the state taken at <paramref name="at"/>.</summary>
+    public readonly Mark MarkAt(long at) => new(at, Accesses, _closedLines, LastDrainCycle);
+
+    /// <summary>
+    /// The buffer is in the state it was in at <paramref name="mark"/>, <paramref name="lines"/> demand lines
+    /// ago, and will be fed that same demand <paramref name="times"/> more times: adds those periods at once
+    /// (their DRAM writes, DRAM lines and drain cycles). <paramref name="baseLine"/> is the line the state was
+    /// taken at now.
+    /// </summary>
+    public void Repeat(in Mark mark, long lines, long times, long baseLine)
+    {
+        long dAccesses = Accesses - mark.Accesses, dLines = _closedLines - mark.ClosedLines, shift = times * lines;
+        Accesses += times * dAccesses;
+        _closedLines += times * dLines;
+        _drainStartLine += times * dLines;
+        if (_partialLines is { Count: > 0 } q)
+        {
+            int n = q.Count;
+            for (int i = 0; i < n; i++)
+            {
+                var (line, valid) = q.Dequeue();
+                q.Enqueue((line + times * dLines, valid));
+            }
+        }
+        if (_drainEnd > baseLine) _drainEnd += shift;
+        // A drain within the period: the last one is the period's last, that many periods on.
+        if (LastDrainCycle != mark.LastDrainCycle) LastDrainCycle += shift;
     }
 
     /// <summary>SCALE-Sim's final flush, starting at the cycle of the last demand line.</summary>

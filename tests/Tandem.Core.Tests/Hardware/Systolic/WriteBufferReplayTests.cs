@@ -44,6 +44,129 @@ public sealed class WriteBufferReplayTests
         }
     }
 
+    /// <summary>
+    /// <see cref="WriteBufferReplay.Repeat"/>: feeding a buffer the same block of demand lines again and again,
+    /// once its state at a block's start (<see cref="WriteBufferReplay.TryState"/>) equals an earlier one, adding
+    /// the whole periods left at once and feeding the rest gives what feeding every block gives — including
+    /// repeats taken with a drain still in flight and with partly filled DRAM lines waiting.
+    /// </summary>
+    [Fact]
+    public void RepeatedPeriodsEqualFeedingThem()
+    {
+        var rng = new Random(5150);
+        int repeats = 0, inFlight = 0, partial = 0;
+        for (int trial = 0; trial < 3000; trial++)
+        {
+            long total = rng.Next(8, 300), bw = rng.Next(1, 12);
+            // One block: runs of lines (ramps, plateaus, empty lines), then its length in lines.
+            var block = new List<(long Offset, long Lines, long Width, long Step)>();
+            long length = 0;
+            for (int i = 0, n = rng.Next(1, 5); i < n; i++)
+            {
+                long lines = rng.Next(1, 12), width = rng.Next(0, 2 * (int)bw + 2), step = rng.Next(3) - 1;
+                if (width + step * (lines - 1) < 0) step = 0;
+                if (width == 0 && step == 0) width = 1;
+                block.Add((length + rng.Next(0, 3), lines, width, step));
+                length = block[^1].Offset + lines;
+            }
+            length += rng.Next(0, 4);
+            int blocks = rng.Next(10, 120);
+
+            var full = new WriteBufferReplay(total, bw);
+            for (int b = 0; b < blocks; b++) Feed(ref full, block, b * length);
+            full.DrainAll(blocks * length - 1 + full.Stalls);
+
+            var fast = new WriteBufferReplay(total, bw);
+            var seen = new Dictionary<WriteBufferReplay.State, WriteBufferReplay.Mark>();
+            bool repeated = false;
+            for (int b = 0; b < blocks; b++)
+            {
+                if (!repeated && fast.TryState(b * length, out var state))
+                {
+                    if (seen.TryGetValue(state, out var mark) && (blocks - b) / (b - mark.At) > 0)
+                    {
+                        long period = b - mark.At, times = (blocks - b) / period;
+                        fast.Repeat(mark, period * length, times, b * length);
+                        b += (int)(times * period);
+                        repeated = true;
+                        repeats++;
+                        if (state.DrainEndAfter > 0) inFlight++;
+                        if (state.Partial0 >= 0) partial++;
+                        if (b >= blocks) break;
+                    }
+                    else seen.TryAdd(state, fast.MarkAt(b));
+                }
+                Feed(ref fast, block, b * length);
+            }
+            fast.DrainAll(blocks * length - 1 + fast.Stalls);
+
+            string where = $"trial {trial}: total {total}, bandwidth {bw}, {blocks} blocks of {length} lines";
+            Assert.True(full.Stalls == fast.Stalls, $"{where}: stalls {fast.Stalls} vs {full.Stalls}");
+            Assert.True(full.Accesses == fast.Accesses, $"{where}: DRAM writes {fast.Accesses} vs {full.Accesses}");
+            Assert.True(full.FirstDrainCycle == fast.FirstDrainCycle && full.LastDrainCycle == fast.LastDrainCycle,
+                $"{where}: drain cycles {fast.FirstDrainCycle}..{fast.LastDrainCycle} vs {full.FirstDrainCycle}..{full.LastDrainCycle}");
+        }
+        Assert.True(repeats >= 500 && inFlight >= 100 && partial >= 20, $"repeats {repeats}, with a drain in flight {inFlight}, with partial lines {partial}");
+
+        static void Feed(ref WriteBufferReplay wb, List<(long Offset, long Lines, long Width, long Step)> block, long first)
+        {
+            foreach (var (offset, lines, width, step) in block) wb.WriteRun(first + offset, lines, width, step);
+        }
+    }
+
+    /// <summary>
+    /// The model's ofmap replay over whole layers — run-level, whole quiet folds at once and repeated periods of
+    /// equal folds added at once — equals the word-by-word buffer fed every demand line of every fold (each fold's
+    /// block of h rows × used columns, skewed one line per column), on random layers, arrays, dataflows, buffer
+    /// sizes and drain bandwidths (the array's columns, as in CALC, or a random one that can stall, as in USER).
+    /// </summary>
+    [Fact]
+    public void FoldReplayEqualsWordByWordModel()
+    {
+        var rng = new Random(977);
+        long repeatedBefore = SystolicModel.RepeatedFolds;
+        int repeatedLayers = 0;
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            var flow = (SystolicDataflow)rng.Next(3);
+            int ra = rng.Next(1, 7), ca = rng.Next(1, 7), r = rng.Next(1, 4), sh = rng.Next(1, 3);
+            int c = rng.Next(1, 24), n = rng.Next(1, 30), h = rng.Next(r, r + 5), w = rng.Next(r, r + 5);
+            var shape = SystolicLayerShape.FromScaleSim(h, w, r, r, c, n, sh, sh);
+            var g = new SystolicModel.Geometry(shape, new SystolicConfig { Rows = ra, Columns = ca, Dataflow = flow });
+            if (g.Folds * g.FoldCycles > 200_000) continue;
+            long total = rng.Next(8, 600), bw = rng.Next(3) switch { 0 => ca, 1 => rng.Next(1, 4), _ => rng.Next(1, 12) };
+
+            long before = SystolicModel.RepeatedFolds;
+            var fast = new WriteBufferReplay(total, bw);
+            SystolicModel.ReplayOfmap(g, ref fast);
+            if (SystolicModel.RepeatedFolds > before) repeatedLayers++;
+            fast.DrainAll(g.Folds * g.FoldCycles - 1 + fast.Stalls);
+
+            var slow = new WordByWord(total, bw);
+            for (long fold = 0; fold < g.Folds; fold++)
+            {
+                long cu = g.ColsUsed(fold / g.RowFolds), rows = g.RowsUsed(fold % g.RowFolds);
+                // The fold's ofmap block: OS writes its used rows at the end of the stream, WS and IS one
+                // row per ofmap pixel (T of them) after the array has filled.
+                var (a, hb) = flow == SystolicDataflow.OutputStationary ? (g.T - 1 + ra - rows, rows) : (2L * ra - 1, g.T);
+                for (long line = 0; line < g.FoldCycles; line++)
+                {
+                    long j = line - a;
+                    slow.Line(j < 0 || j >= hb + cu - 1 ? 0 : Math.Min(Math.Min(j + 1, hb), Math.Min(cu, hb + cu - 1 - j)));
+                }
+            }
+            slow.Finish();
+
+            string where = $"trial {trial}: {flow} {ra}x{ca}, {h}x{w}x{c} {r}x{r}/{sh} N={n}, buffer {total}, bandwidth {bw}";
+            Assert.True(slow.Stalls == fast.Stalls, $"{where}: stalls {fast.Stalls} vs {slow.Stalls}");
+            Assert.True(slow.Accesses == fast.Accesses, $"{where}: DRAM writes {fast.Accesses} vs {slow.Accesses}");
+            Assert.True(slow.First == fast.FirstDrainCycle && slow.Last == fast.LastDrainCycle,
+                $"{where}: drain cycles {fast.FirstDrainCycle}..{fast.LastDrainCycle} vs {slow.First}..{slow.Last}");
+        }
+        // The repeated-period shortcut must have been taken, or this test would not hold it to anything.
+        Assert.True(repeatedLayers >= 50, $"only {repeatedLayers} layers added repeated periods ({SystolicModel.RepeatedFolds - repeatedBefore} folds)");
+    }
+
     /// <summary>SCALE-Sim's write buffer, one word at a time, with the trace as a list of line fills.</summary>
     private sealed class WordByWord(long total, long bw)
     {
