@@ -32,14 +32,14 @@ internal static class WeightStationaryFoldCount
     /// <summary>
     /// Where this count is used instead of the general replay (both are exact): weight-stationary folds not aligned
     /// to channel groups, with at least half as many channels as array rows (at most three tap segments per fold),
-    /// strided in both directions (each tap has few partner taps), on arrays of 32 rows or more. Measured faster
-    /// there; slower on 3-channel stems and on 8-row arrays. Stride-1 layers on 128-row arrays measured faster alone
-    /// but made the ResNet-50 sweep of <c>--cpu-throughput</c> about 6 % slower, unexplained, so they keep the
-    /// replay (docs/systolic-model.md).
+    /// on arrays of 32 rows or more, and either strided in both directions (each tap has few partner taps), or with
+    /// at least as many channels as rows (at most two tap segments per fold), or on 128 rows or more. Measured faster
+    /// there (`--layer`, docs/systolic-model.md); slower on 3-channel stems, on stride-1 layers with fewer channels
+    /// than the 32–64 rows of their array, and about even on 8-row arrays.
     /// </summary>
     public static bool IsCheaper(in SystolicModel.Geometry g) =>
-        g.Flow == SystolicDataflow.WeightStationary && g.L.Channels % g.Ra != 0 && 2L * g.L.Channels >= g.Ra
-        && g.L.StrideHeight >= 2 && g.L.StrideWidth >= 2 && g.Ra >= 32;
+        g.Flow == SystolicDataflow.WeightStationary && g.L.Channels % g.Ra != 0 && 2L * g.L.Channels >= g.Ra && g.Ra >= 32
+        && (g.L.StrideHeight >= 2 && g.L.StrideWidth >= 2 || g.L.Channels >= g.Ra || g.Ra >= 128);
 
     /// <summary>A partner of the reads of one tap over rows [R0, R1) of a fold: its fold relative to the reader's, line and row offsets, and the reader pixels it exists for.</summary>
     private readonly record struct Partner(int R0, int R1, long RelFold, long Delta, long Off, bool PrevSweep, int Y0, int Y1, int X0, int X1);
@@ -75,7 +75,19 @@ internal static class WeightStationaryFoldCount
                 Array.Resize(ref _d1, 2 * N); Array.Resize(ref _v, 2 * N); Array.Resize(ref _w, 2 * N);
             }
             Delta[N] = key;
-            return Count[N++] = new long[Lines + 2];
+            return Count[N++] = Rent(Lines + 2);
+        }
+
+        /// <summary>Gives the count arrays back to this thread's pool; the classes are empty afterwards.</summary>
+        public void Release()
+        {
+            for (int i = 0; i < N; i++)
+            {
+                Return(Count[i]);
+                Count[i] = null!;
+            }
+            N = 0;
+            _upTo = 0;
         }
 
         /// <summary>Makes the cumulative counts of lines up to <paramref name="line"/> readable.</summary>
@@ -97,6 +109,32 @@ internal static class WeightStationaryFoldCount
         /// <summary>Reads of class i on lines up to <paramref name="line"/> (0 before line 0); call <see cref="Upto"/> first.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public long Cum(int i, long line) => line < 0 ? 0 : Count[i][line];
+    }
+
+    /// <summary>
+    /// Count arrays of finished classes, kept per thread for the next ones: a layer builds classes for every fold,
+    /// each with a line-long array per class (hundreds of kilobytes per evaluation), and allocating them afresh made
+    /// the garbage collector's work outweigh the count's gain in network sweeps.
+    /// </summary>
+    [ThreadStatic] private static Stack<long[]>? _free;
+
+    /// <summary>A zeroed array of at least <paramref name="length"/> elements.</summary>
+    private static long[] Rent(int length)
+    {
+        if (_free is { Count: > 0 } free && free.Peek().Length >= length)
+        {
+            var a = free.Pop();
+            Array.Clear(a, 0, length);
+            return a;
+        }
+        return new long[length];
+    }
+
+    private static void Return(long[] a)
+    {
+        var free = _free ??= new Stack<long[]>();
+        // A bounded pool of the largest arrays seen: a smaller one on top would stop every larger request.
+        if (free.Count < 64 && (free.Count == 0 || free.Peek().Length <= a.Length)) free.Push(a);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -123,6 +161,7 @@ internal static class WeightStationaryFoldCount
                 var segs = segments[phi];
                 long closeRel = closeF < 0 ? NoClose : closeF - f;
                 var classes = Build(segs, lines, ew, closeRel, fc > 0);
+                var first = classes;
                 long start = 0;
                 while (true)
                 {
@@ -150,6 +189,7 @@ internal static class WeightStationaryFoldCount
                     }
                     start = line + 1;
                 }
+                first.Release();
             }
             // A sweep without a close leaves the whole sweep in the window: later sweeps only hit.
             if (closeF == closeBefore) break;
@@ -158,6 +198,7 @@ internal static class WeightStationaryFoldCount
                     g.ColFolds - 1 - fc, rowFolds * g.FoldCycles, ref misses, ref lastCloseLine))
                 break;
         }
+        foreach (var p in post) p?.Release();
         return (misses, lastCloseLine);
     }
 

@@ -25,7 +25,9 @@ public sealed class WeightStationaryFoldCountTests
             WeightStationaryFoldCount.IsCheaper(new SystolicModel.Geometry(SystolicLayerShape.FromScaleSim(h, h, 3, 3, c, 64, stride, stride),
                 new SystolicConfig { Rows = rows, Columns = rows, Dataflow = flow }));
         Assert.True(Used(58, 64, 2, 128));   // ResNet-18 Conv3_1a on 128 rows
-        Assert.False(Used(56, 64, 1, 128));  // ResNet-18 Conv2_1a on 128 rows: stride 1
+        Assert.True(Used(56, 64, 1, 128));   // ResNet-18 Conv2_1a on 128 rows: stride 1, 128 rows
+        Assert.True(Used(30, 80, 1, 64));    // stride 1, at least as many channels as rows
+        Assert.False(Used(28, 48, 1, 64));   // stride 1, fewer channels than rows, 64 rows
         Assert.True(Used(30, 96, 2, 64));
         Assert.True(Used(29, 40, 2, 32));
         Assert.False(Used(58, 40, 2, 128));  // fewer than half as many channels as rows
