@@ -37,10 +37,7 @@ public sealed class WriteBufferReplayTests
             slow.Finish();
 
             string where = $"trial {trial}: total {total}, bandwidth {bw}";
-            Assert.True(slow.Stalls == fast.Stalls, $"{where}: stalls {fast.Stalls} vs {slow.Stalls}");
-            Assert.True(slow.Accesses == fast.Accesses, $"{where}: DRAM writes {fast.Accesses} vs {slow.Accesses}");
-            Assert.True(slow.First == fast.FirstDrainCycle && slow.Last == fast.LastDrainCycle,
-                $"{where}: drain cycles {fast.FirstDrainCycle}..{fast.LastDrainCycle} vs {slow.First}..{slow.Last}");
+            AssertSame(where, fast, slow.Stalls, slow.Accesses, slow.First, slow.Last);
         }
     }
 
@@ -101,10 +98,7 @@ public sealed class WriteBufferReplayTests
             fast.DrainAll(blocks * length - 1 + fast.Stalls);
 
             string where = $"trial {trial}: total {total}, bandwidth {bw}, {blocks} blocks of {length} lines";
-            Assert.True(full.Stalls == fast.Stalls, $"{where}: stalls {fast.Stalls} vs {full.Stalls}");
-            Assert.True(full.Accesses == fast.Accesses, $"{where}: DRAM writes {fast.Accesses} vs {full.Accesses}");
-            Assert.True(full.FirstDrainCycle == fast.FirstDrainCycle && full.LastDrainCycle == fast.LastDrainCycle,
-                $"{where}: drain cycles {fast.FirstDrainCycle}..{fast.LastDrainCycle} vs {full.FirstDrainCycle}..{full.LastDrainCycle}");
+            AssertSame(where, fast, full.Stalls, full.Accesses, full.FirstDrainCycle, full.LastDrainCycle);
         }
         Assert.True(repeats >= 500 && inFlight >= 100 && partial >= 20, $"repeats {repeats}, with a drain in flight {inFlight}, with partial lines {partial}");
 
@@ -158,13 +152,19 @@ public sealed class WriteBufferReplayTests
             slow.Finish();
 
             string where = $"trial {trial}: {flow} {ra}x{ca}, {h}x{w}x{c} {r}x{r}/{sh} N={n}, buffer {total}, bandwidth {bw}";
-            Assert.True(slow.Stalls == fast.Stalls, $"{where}: stalls {fast.Stalls} vs {slow.Stalls}");
-            Assert.True(slow.Accesses == fast.Accesses, $"{where}: DRAM writes {fast.Accesses} vs {slow.Accesses}");
-            Assert.True(slow.First == fast.FirstDrainCycle && slow.Last == fast.LastDrainCycle,
-                $"{where}: drain cycles {fast.FirstDrainCycle}..{fast.LastDrainCycle} vs {slow.First}..{slow.Last}");
+            AssertSame(where, fast, slow.Stalls, slow.Accesses, slow.First, slow.Last);
         }
         // The repeated-period shortcut must have been taken, or this test would not hold it to anything.
         Assert.True(repeatedLayers >= 50, $"only {repeatedLayers} layers added repeated periods ({SystolicModel.RepeatedFolds - repeatedBefore} folds)");
+    }
+
+    /// <summary>The replay's stalls, DRAM writes and first and last drain cycles are the expected ones.</summary>
+    private static void AssertSame(string where, in WriteBufferReplay fast, long stalls, long accesses, long first, long last)
+    {
+        Assert.True(stalls == fast.Stalls, $"{where}: stalls {fast.Stalls} vs {stalls}");
+        Assert.True(accesses == fast.Accesses, $"{where}: DRAM writes {fast.Accesses} vs {accesses}");
+        Assert.True(first == fast.FirstDrainCycle && last == fast.LastDrainCycle,
+            $"{where}: drain cycles {fast.FirstDrainCycle}..{fast.LastDrainCycle} vs {first}..{last}");
     }
 
     /// <summary>SCALE-Sim's write buffer, one word at a time, with the trace as a list of line fills.</summary>
