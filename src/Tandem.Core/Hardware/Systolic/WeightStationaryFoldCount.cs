@@ -62,7 +62,7 @@ internal static class WeightStationaryFoldCount
         public int N;
         public readonly Partner[][] Active = new Partner[segments][];
         private long[] _d1 = new long[4], _v = new long[4], _w = new long[4];
-        private int _upTo;
+        private int[] _upTo = new int[4];
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public long[] For(long delta, bool always)
@@ -73,7 +73,10 @@ internal static class WeightStationaryFoldCount
             {
                 Array.Resize(ref Delta, 2 * N); Array.Resize(ref Count, 2 * N);
                 Array.Resize(ref _d1, 2 * N); Array.Resize(ref _v, 2 * N); Array.Resize(ref _w, 2 * N);
+                Array.Resize(ref _upTo, 2 * N);
             }
+            _d1[N] = _v[N] = _w[N] = 0;
+            _upTo[N] = 0;
             Delta[N] = key;
             return Count[N++] = Rent(Lines + 2);
         }
@@ -87,23 +90,27 @@ internal static class WeightStationaryFoldCount
                 Count[i] = null!;
             }
             N = 0;
-            _upTo = 0;
         }
 
-        /// <summary>Makes the cumulative counts of lines up to <paramref name="line"/> readable.</summary>
+        /// <summary>
+        /// Makes the cumulative counts of lines up to <paramref name="line"/> readable for the classes that still miss
+        /// on a line at or after <paramref name="from"/> under a close on line <paramref name="closeL"/> (the others are
+        /// not read there; each class keeps its own progress, so a later close can still read them).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Upto(long line)
+        public void Upto(long line, long closeL, long from)
         {
-            long end = Math.Min(line + 1, Lines);
-            if (_upTo >= end) return;
+            int end = (int)Math.Min(line + 1, Lines);
             for (int i = 0; i < N; i++)
             {
+                int up = _upTo[i];
+                if (up >= end || (Delta[i] != long.MinValue && closeL - Delta[i] < from)) continue;
                 var a = Count[i];
                 long d1 = _d1[i], v = _v[i], w = _w[i];
-                for (long x = _upTo; x < end; x++) { d1 += a[x]; v += d1; w += v; a[x] = w; }
+                for (int x = up; x < end; x++) { d1 += a[x]; v += d1; w += v; a[x] = w; }
                 _d1[i] = d1; _v[i] = v; _w[i] = w;
+                _upTo[i] = end;
             }
-            _upTo = (int)end;
         }
 
         /// <summary>Reads of class i on lines up to <paramref name="line"/> (0 before line 0); call <see cref="Upto"/> first.</summary>
@@ -353,7 +360,7 @@ internal static class WeightStationaryFoldCount
                 if (delta[i] != long.MinValue && closeL - delta[i] >= line) edge = Math.Min(edge, closeL - delta[i]);
             if (edge > line)
             {
-                classes.Upto(edge - 1);
+                classes.Upto(edge - 1, closeL, edge);
                 long total = Stretch(classes, closeL, edge, line - 1, edge - 1);
                 if (before + total >= need)
                 {
@@ -370,14 +377,16 @@ internal static class WeightStationaryFoldCount
                 if (line >= lines) break;
             }
             // The edge line itself.
-            classes.Upto(line);
+            classes.Upto(line, closeL, line);
             long sum = 0;
             bool tie = false;
             for (int i = 0; i < n; i++)
             {
-                long d = delta[i], c = classes.Cum(i, line) - classes.Cum(i, line - 1);
+                long d = delta[i];
+                if (d != long.MinValue && line > closeL - d) continue; // hits from here on: not counted
+                long c = classes.Cum(i, line) - classes.Cum(i, line - 1);
                 if (d == long.MinValue || line < closeL - d) sum += c;
-                else if (line == closeL - d && c > 0) { tie = true; break; }
+                else if (c > 0) { tie = true; break; }
             }
             if (tie)
             {
