@@ -27,6 +27,9 @@ internal static class IfmapWindowReplay
     /// <summary>OS folds of at least this many rows count the lines after a close inside them (<c>CountedTail</c>) instead of marking them.</summary>
     internal const int CountedTailRows = 32;
 
+    /// <summary>Chunks of counted tails filled from segments and by rows, on this thread (for tests).</summary>
+    [ThreadStatic] internal static long SegmentFills, RowFills;
+
     /// <summary>Pixels of one ofmap row from which runs that do not touch are marked as a strided pattern rather than one by one.</summary>
     private const int StridedFrom = 4;
 
@@ -176,7 +179,14 @@ internal static class IfmapWindowReplay
         // read of the fold (row × tap), the latest earlier read of its word in the fold (line distance,
         // NoPredecessor, or Invalid for a tap outside the ifmap) and its row; per line, a difference array.
         private int[]? _candStart, _candLine, _candRow, _candShift, _predLine, _predRow, _lineCount;
-        private long _predFold;
+        // The same per-read predecessors as runs of rows (segments): for one tap, rows [R1, R2] whose
+        // latest earlier read of the word is the same candidate (line distance D, row offset Dr: the
+        // earlier read's row is r + Dr), or none, or outside the ifmap; and scratch intervals for
+        // building them.
+        private int[]? _segTap, _segR1, _segR2, _segD, _segDr, _pieces;
+        private int _segCount, _maxCandidates;
+        // The fold (first pixel, rows) the predecessors were prepared for: they depend on nothing else.
+        private int _predP0 = -1, _predN;
         private int _foldLo, _foldHi, _winLo, _winHi;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
         /// <summary>When set, every close (its line, pixel and element) is appended.</summary>
@@ -195,7 +205,6 @@ internal static class IfmapWindowReplay
             _rate = Math.Max(1, Math.Max(g.Ra, g.Ca));
             _foldLo = _winLo = int.MaxValue;
             _foldHi = _winHi = -1;
-            _predFold = -1;
         }
 
         /// <summary>Returns the scratch arrays <see cref="CountedTail"/> rented.</summary>
@@ -209,6 +218,8 @@ internal static class IfmapWindowReplay
             if (_predLine is not null) ints.Return(_predLine);
             if (_predRow is not null) ints.Return(_predRow);
             if (_lineCount is not null) ints.Return(_lineCount);
+            foreach (var a in (ReadOnlySpan<int[]?>)[_segTap, _segR1, _segR2, _segD, _segDr, _pieces])
+                if (a is not null) ints.Return(a);
         }
 
         /// <summary>
@@ -783,6 +794,21 @@ internal static class IfmapWindowReplay
         private int[] FillCounts(int a, int b, int tc, int rc)
         {
             int c = _c, taps = Taps, span = b - a;
+            // By segments where they are fewer than the reads the rows × taps below would visit.
+            int rows = Math.Min(_pCount - 1, b - 1) - Math.Max(0, a - _kCount + 1) + 1;
+            if (2L * _segCount < (long)rows * Math.Min(taps, span / c + 2))
+            {
+                SegmentFills++;
+                return FillCountsBySegments(a, b, tc, rc);
+            }
+            RowFills++;
+            return FillCountsByRows(a, b, tc, rc);
+        }
+
+        /// <summary><see cref="FillCounts"/> by rows: each row's taps that meet lines [a, b).</summary>
+        private int[] FillCountsByRows(int a, int b, int tc, int rc)
+        {
+            int c = _c, taps = Taps, span = b - a;
             int[] count = Rent(ref _lineCount, span + 1);
             Array.Clear(count, 0, span + 1);
             var predLine = _predLine!;
@@ -813,6 +839,77 @@ internal static class IfmapWindowReplay
                 if (--m1 < 0) { m1 = c - 1; q1--; }
             }
             return count;
+        }
+
+        /// <summary>
+        /// <see cref="FillCounts"/> from the segments: rows [r1, r2] of tap j read lines [r + jC, r + jC + C),
+        /// new up to (not including) line H = tc + D (no bound without a predecessor), so their new reads per
+        /// line form a trapezoid cut at H, added as second differences clipped to [a, b); plus line H itself
+        /// for the rows whose earlier read on the close's line was at or before the closing row.
+        /// </summary>
+        private int[] FillCountsBySegments(int a, int b, int tc, int rc)
+        {
+            int span = b - a;
+            int[] d2 = Rent(ref _lineCount, span + 3);
+            Array.Clear(d2, 0, span + 3);
+            var segTap = _segTap!;
+            var segR1 = _segR1!;
+            var segR2 = _segR2!;
+            var segD = _segD!;
+            var segDr = _segDr!;
+            long c = _c;
+            for (int q = 0; q < _segCount; q++)
+            {
+                int d = segD[q];
+                if (d == Invalid) continue;
+                long r1 = segR1[q], r2 = segR2[q], l0 = segTap[q] * c, l1 = l0 + c;
+                long h = d == NoPredecessor ? long.MaxValue : (long)tc + d, e = Math.Min(h, b);
+                if (r2 + l1 > a && r1 + l0 < e && e > a)
+                {
+                    // T(x): rows reading line x; dT(x) = T(x) − T(x − 1). F = T on [a, e): second differences
+                    // T(a), dT(a + 1) − T(a), T's own steps on (a + 1, e + 1], then −T(e), T(e) − dT(e + 1).
+                    Add(d2, span, 0, Trapezoid(a, r1, r2, l0, l1));
+                    Add(d2, span, 1, Slope(a + 1, r1, r2, l0, l1) - Trapezoid(a, r1, r2, l0, l1));
+                    long lo = a + 2, hi = e + 1;
+                    if (r1 + l0 >= lo && r1 + l0 <= hi) Add(d2, span, r1 + l0 - a, 1);
+                    if (r2 + 1 + l0 >= lo && r2 + 1 + l0 <= hi) Add(d2, span, r2 + 1 + l0 - a, -1);
+                    if (r1 + l1 >= lo && r1 + l1 <= hi) Add(d2, span, r1 + l1 - a, -1);
+                    if (r2 + 1 + l1 >= lo && r2 + 1 + l1 <= hi) Add(d2, span, r2 + 1 + l1 - a, 1);
+                    if (e < b)
+                    {
+                        long te = Trapezoid(e, r1, r2, l0, l1);
+                        Add(d2, span, e - a, -te);
+                        Add(d2, span, e + 1 - a, te - Slope(e + 1, r1, r2, l0, l1));
+                    }
+                }
+                if (d != NoPredecessor && d > 0 && h >= a && h < b)
+                {
+                    long top = Math.Min(Math.Min(r2, (long)rc - segDr[q]), h - l0), bottom = Math.Max(r1, h - l1 + 1);
+                    if (top >= bottom)
+                    {
+                        long k = top - bottom + 1;
+                        Add(d2, span, h - a, k);
+                        Add(d2, span, h + 1 - a, -2 * k);
+                        Add(d2, span, h + 2 - a, k);
+                    }
+                }
+            }
+            // Second differences to the first differences the caller sums.
+            for (int i = 0, run = 0; i < span; i++) d2[i] = run += d2[i];
+            return d2;
+        }
+
+        /// <summary>Rows of [r1, r2] whose tap (lines [r + l0, r + l1)) reads line x.</summary>
+        private static long Trapezoid(long x, long r1, long r2, long l0, long l1) => Math.Max(0, Math.Min(r2, x - l0) - Math.Max(r1, x - l1 + 1) + 1);
+
+        /// <summary>Trapezoid(x) − Trapezoid(x − 1).</summary>
+        private static long Slope(long x, long r1, long r2, long l0, long l1) =>
+            (r1 + l0 <= x && x <= r2 + l0 ? 1 : 0) - (r1 + l1 <= x && x <= r2 + l1 ? 1 : 0);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Add(int[] d2, int span, long index, long value)
+        {
+            if (index < span) d2[index] += (int)value;
         }
 
         /// <summary>Whether a read on <paramref name="line"/> (after the close (tc, rc)) whose latest earlier read of the same word is d lines before, on row predRow, reads a word new to the window.</summary>
@@ -848,8 +945,8 @@ internal static class IfmapWindowReplay
         /// </summary>
         private void PrepareFold()
         {
-            if (_predFold == _lineBase) return;
-            _predFold = _lineBase;
+            if (_predP0 == _p0 && _predN == _pCount) return;
+            (_predP0, _predN) = (_p0, _pCount);
             var l = _g.L;
             int rr = l.FilterHeight, ss = l.FilterWidth, taps = rr * ss, n = _pCount;
             if (_candStart is null)
@@ -876,6 +973,7 @@ internal static class IfmapWindowReplay
                         total += earlier.Count;
                     }
                 start[taps] = total;
+                for (int j = 0; j < taps; j++) _maxCandidates = Math.Max(_maxCandidates, start[j + 1] - start[j]);
                 var cl = Rent(ref _candLine, Math.Max(1, total));
                 var cr = Rent(ref _candRow, Math.Max(1, total));
                 var cs = Rent(ref _candShift, Math.Max(1, total));
@@ -885,32 +983,98 @@ internal static class IfmapWindowReplay
                     (cl[i], cr[i], cs[i]) = ((int)Math.Min(dl, int.MaxValue - 1), (int)Math.Clamp(dr, int.MinValue + 1, int.MaxValue - 1), b);
                 }
             }
+            BuildSegments(n, rr, ss);
             var predLine = Rent(ref _predLine, n * taps);
             var predRow = Rent(ref _predRow, n * taps);
+            var segTap = _segTap!;
+            var segR1 = _segR1!;
+            var segR2 = _segR2!;
+            var segD = _segD!;
+            var segDr = _segDr!;
+            for (int q = 0; q < _segCount; q++)
+            {
+                int d = segD[q], dr = segDr[q];
+                for (int r = segR1[q], i = r * taps + segTap[q]; r <= segR2[q]; r++, i += taps) (predLine[i], predRow[i]) = (d, r + dr);
+            }
+        }
+
+        /// <summary>
+        /// The fold's predecessors as segments: per ofmap row of the fold and tap, the rows whose tap lies
+        /// inside the ifmap are painted with the tap's candidates, latest first — candidate q holds the rows
+        /// whose column shifted by it stays in the ofmap row and whose row shifted by it stays in the fold,
+        /// an interval — and a row keeps the first candidate that holds it; rows no candidate holds have
+        /// none.
+        /// </summary>
+        private void BuildSegments(int n, int rr, int ss)
+        {
+            int taps = rr * ss, cap = Math.Max(16, 4 * taps);
+            Rent(ref _segTap, cap);
+            Rent(ref _segR1, cap);
+            Rent(ref _segR2, cap);
+            Rent(ref _segD, cap);
+            Rent(ref _segDr, cap);
+            var pieces = Rent(ref _pieces, 4 * (_maxCandidates + 2));
+            int half = 2 * (_maxCandidates + 2);
             var st = _candStart!;
             var cLine = _candLine!;
             var cRow = _candRow!;
             var cShift = _candShift!;
+            _segCount = 0;
             int oy = _p0 / _ew, ox = _p0 - oy * _ew;
-            for (int r = 0, i = 0; r < n; r++)
+            for (int r = 0; r < n; oy++, ox = 0)
             {
-                int y0 = oy * _sh, x0 = ox * _sw;
-                for (int kr = 0; kr < rr; kr++)
-                    for (int kc = 0; kc < ss; kc++, i++)
+                int len = Math.Min(n - r, _ew - ox), y0 = oy * _sh, end = r + len;
+                for (int kr = 0, j = 0; kr < rr; kr++)
+                    for (int kc = 0; kc < ss; kc++, j++)
                     {
-                        if (y0 + kr >= _h || x0 + kc >= _w) { predLine[i] = Invalid; continue; }
-                        int j = kr * ss + kc, found = -1;
-                        for (int q = st[j]; q < st[j + 1]; q++)
+                        // Rows whose tap lies inside the ifmap: column ox' reads x = ox'·sw + kc < W.
+                        int validEnd = y0 + kr >= _h ? r : r + Math.Clamp((_w - kc + _sw - 1) / _sw - ox, 0, len);
+                        if (validEnd < end) AddSegment(j, validEnd, end - 1, Invalid, 0);
+                        // Unpainted intervals [lo, hi), in one half of the scratch array, then the other.
+                        int count = 0, from = 0;
+                        if (validEnd > r) { pieces[0] = r; pieces[1] = validEnd; count = 1; }
+                        for (int q = st[j]; q < st[j + 1] && count > 0; q++)
                         {
-                            int x = ox + cShift[q];
-                            long row = (long)r + cRow[q];
-                            if (x >= 0 && x < _ew && row >= 0 && row < n) { found = q; break; }
+                            long lo = Math.Max((long)r - ox - cShift[q], -(long)cRow[q]), hi = Math.Min((long)r - ox + _ew - cShift[q], n - (long)cRow[q]);
+                            if (lo >= hi) continue;
+                            int to = half - from, kept = 0;
+                            for (int u = 0; u < count; u++)
+                            {
+                                int pl = pieces[from + 2 * u], ph = pieces[from + 2 * u + 1];
+                                int ml = (int)Math.Max(pl, lo), mh = (int)Math.Min(ph, hi);
+                                if (ml >= mh) { pieces[to + 2 * kept] = pl; pieces[to + 2 * kept + 1] = ph; kept++; continue; }
+                                AddSegment(j, ml, mh - 1, cLine[q], cRow[q]);
+                                if (pl < ml) { pieces[to + 2 * kept] = pl; pieces[to + 2 * kept + 1] = ml; kept++; }
+                                if (mh < ph) { pieces[to + 2 * kept] = mh; pieces[to + 2 * kept + 1] = ph; kept++; }
+                            }
+                            (from, count) = (to, kept);
                         }
-                        if (found < 0) predLine[i] = NoPredecessor;
-                        else (predLine[i], predRow[i]) = (cLine[found], r + cRow[found]);
+                        for (int u = 0; u < count; u++) AddSegment(j, pieces[from + 2 * u], pieces[from + 2 * u + 1] - 1, NoPredecessor, 0);
                     }
-                if (++ox == _ew) { ox = 0; oy++; }
+                r = end;
             }
+        }
+
+        private void AddSegment(int tap, int r1, int r2, int d, int dr)
+        {
+            int k = _segCount++;
+            if (k == _segTap!.Length)
+            {
+                Grow(ref _segTap, k);
+                Grow(ref _segR1, k);
+                Grow(ref _segR2, k);
+                Grow(ref _segD, k);
+                Grow(ref _segDr, k);
+            }
+            (_segTap![k], _segR1![k], _segR2![k], _segD![k], _segDr![k]) = (tap, r1, r2, d, dr);
+        }
+
+        private static void Grow(ref int[]? array, int used)
+        {
+            var bigger = ArrayPool<int>.Shared.Rent(2 * used);
+            Array.Copy(array!, bigger, used);
+            ArrayPool<int>.Shared.Return(array!);
+            array = bigger;
         }
 
         /// <summary>One demand line in SCALE-Sim's order: by array row (OS, WS) or column (IS).</summary>

@@ -89,12 +89,15 @@ public sealed class IfmapWindowReplayTests
     /// times per fold: in folds of 32 rows or more, after the first close the rest of the fold is
     /// counted from each read's latest earlier read of the same word (<c>CountedTail</c>), including
     /// the lines on which a small window closes more than once and pixels whose earlier readers wrap
-    /// to the next ofmap row; smaller folds are marked as before.
+    /// to the next ofmap row; smaller folds are marked as before. The new reads per line are summed
+    /// both ways the model has — per row and tap, and per segment of rows with the same earlier reader
+    /// (second differences of trapezoids) — and each must be taken many times.
     /// </summary>
     [Fact]
     public void OutputStationaryFoldsCountedAfterACloseEqualTheAddressByAddressReplay()
     {
-        CheckAgainstReference(new Random(4242), 80, rng =>
+        IfmapWindowReplay.SegmentFills = IfmapWindowReplay.RowFills = 0;
+        CheckAgainstReference(new Random(4242), 400, rng =>
         {
             int r = rng.Next(1, 6), s = rng.Next(1, 6);
             int h = rng.Next(r, r + 14), w = rng.Next(s, s + 14);
@@ -106,6 +109,8 @@ public sealed class IfmapWindowReplayTests
             long touched = SystolicModel.TouchedIfmapWords(shape);
             return (shape, config, rng.Next(2, (int)Math.Max(3, touched / 2)));
         });
+        Assert.True(IfmapWindowReplay.SegmentFills >= 100 && IfmapWindowReplay.RowFills >= 100,
+            $"counted-tail chunks: {IfmapWindowReplay.SegmentFills} by segments, {IfmapWindowReplay.RowFills} by rows");
     }
 }
 
