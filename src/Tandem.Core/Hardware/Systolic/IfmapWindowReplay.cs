@@ -183,7 +183,8 @@ internal static class IfmapWindowReplay
         // latest earlier read of the word is the same candidate (line distance D, row offset Dr: the
         // earlier read's row is r + Dr), or none, or outside the ifmap; and scratch intervals for
         // building them.
-        private int[]? _segTap, _segR1, _segR2, _segD, _segDr, _pieces;
+        private int[]? _segs, _pieces;
+        private const int SegmentInts = 5; // per segment: tap, R1, R2, D, Dr
         private int _segCount, _maxCandidates;
         // The fold (first pixel, rows) the predecessors were prepared for: they depend on nothing else.
         private int _predP0 = -1, _predN;
@@ -218,8 +219,8 @@ internal static class IfmapWindowReplay
             if (_predLine is not null) ints.Return(_predLine);
             if (_predRow is not null) ints.Return(_predRow);
             if (_lineCount is not null) ints.Return(_lineCount);
-            foreach (var a in (ReadOnlySpan<int[]?>)[_segTap, _segR1, _segR2, _segD, _segDr, _pieces])
-                if (a is not null) ints.Return(a);
+            if (_segs is not null) ints.Return(_segs);
+            if (_pieces is not null) ints.Return(_pieces);
         }
 
         /// <summary>
@@ -852,17 +853,13 @@ internal static class IfmapWindowReplay
             int span = b - a;
             int[] d2 = Rent(ref _lineCount, span + 3);
             Array.Clear(d2, 0, span + 3);
-            var segTap = _segTap!;
-            var segR1 = _segR1!;
-            var segR2 = _segR2!;
-            var segD = _segD!;
-            var segDr = _segDr!;
+            var segs = _segs!;
             long c = _c;
-            for (int q = 0; q < _segCount; q++)
+            for (int q = 0, end = SegmentInts * _segCount; q < end; q += SegmentInts)
             {
-                int d = segD[q];
+                int d = segs[q + 3];
                 if (d == Invalid) continue;
-                long r1 = segR1[q], r2 = segR2[q], l0 = segTap[q] * c, l1 = l0 + c;
+                long r1 = segs[q + 1], r2 = segs[q + 2], l0 = segs[q] * c, l1 = l0 + c;
                 long h = d == NoPredecessor ? long.MaxValue : (long)tc + d, e = Math.Min(h, b);
                 if (r2 + l1 > a && r1 + l0 < e && e > a)
                 {
@@ -884,7 +881,7 @@ internal static class IfmapWindowReplay
                 }
                 if (d != NoPredecessor && d > 0 && h >= a && h < b)
                 {
-                    long top = Math.Min(Math.Min(r2, (long)rc - segDr[q]), h - l0), bottom = Math.Max(r1, h - l1 + 1);
+                    long top = Math.Min(Math.Min(r2, (long)rc - segs[q + 4]), h - l0), bottom = Math.Max(r1, h - l1 + 1);
                     if (top >= bottom)
                     {
                         long k = top - bottom + 1;
@@ -986,15 +983,11 @@ internal static class IfmapWindowReplay
             BuildSegments(n, rr, ss);
             var predLine = Rent(ref _predLine, n * taps);
             var predRow = Rent(ref _predRow, n * taps);
-            var segTap = _segTap!;
-            var segR1 = _segR1!;
-            var segR2 = _segR2!;
-            var segD = _segD!;
-            var segDr = _segDr!;
-            for (int q = 0; q < _segCount; q++)
+            var segs = _segs!;
+            for (int q = 0, end = SegmentInts * _segCount; q < end; q += SegmentInts)
             {
-                int d = segD[q], dr = segDr[q];
-                for (int r = segR1[q], i = r * taps + segTap[q]; r <= segR2[q]; r++, i += taps) (predLine[i], predRow[i]) = (d, r + dr);
+                int d = segs[q + 3], dr = segs[q + 4];
+                for (int r = segs[q + 1], i = r * taps + segs[q]; r <= segs[q + 2]; r++, i += taps) (predLine[i], predRow[i]) = (d, r + dr);
             }
         }
 
@@ -1008,18 +1001,18 @@ internal static class IfmapWindowReplay
         private void BuildSegments(int n, int rr, int ss)
         {
             int taps = rr * ss, cap = Math.Max(16, 4 * taps);
-            Rent(ref _segTap, cap);
-            Rent(ref _segR1, cap);
-            Rent(ref _segR2, cap);
-            Rent(ref _segD, cap);
-            Rent(ref _segDr, cap);
-            var pieces = Rent(ref _pieces, 4 * (_maxCandidates + 2));
+            Rent(ref _segs, SegmentInts * cap);
+            int pieceInts = 4 * (_maxCandidates + 2);
+            Span<int> pieces = pieceInts <= 256 ? stackalloc int[256] : Rent(ref _pieces, pieceInts);
             int half = 2 * (_maxCandidates + 2);
             var st = _candStart!;
             var cLine = _candLine!;
             var cRow = _candRow!;
             var cShift = _candShift!;
             _segCount = 0;
+            // Column ox reads x = ox·sw + kc inside the ifmap iff ox < ⌈(W − kc) / sw⌉.
+            Span<int> columnsInside = ss <= 64 ? stackalloc int[ss] : new int[ss];
+            for (int kc = 0; kc < ss; kc++) columnsInside[kc] = (_w - kc + _sw - 1) / _sw;
             int oy = _p0 / _ew, ox = _p0 - oy * _ew;
             for (int r = 0; r < n; oy++, ox = 0)
             {
@@ -1027,8 +1020,8 @@ internal static class IfmapWindowReplay
                 for (int kr = 0, j = 0; kr < rr; kr++)
                     for (int kc = 0; kc < ss; kc++, j++)
                     {
-                        // Rows whose tap lies inside the ifmap: column ox' reads x = ox'·sw + kc < W.
-                        int validEnd = y0 + kr >= _h ? r : r + Math.Clamp((_w - kc + _sw - 1) / _sw - ox, 0, len);
+                        // Rows whose tap lies inside the ifmap.
+                        int validEnd = y0 + kr >= _h ? r : r + Math.Clamp(columnsInside[kc] - ox, 0, len);
                         if (validEnd < end) AddSegment(j, validEnd, end - 1, Invalid, 0);
                         // Unpainted intervals [lo, hi), in one half of the scratch array, then the other.
                         int count = 0, from = 0;
@@ -1058,23 +1051,16 @@ internal static class IfmapWindowReplay
         private void AddSegment(int tap, int r1, int r2, int d, int dr)
         {
             int k = _segCount++;
-            if (k == _segTap!.Length)
+            var segs = _segs!;
+            if (SegmentInts * (k + 1) > segs.Length)
             {
-                Grow(ref _segTap, k);
-                Grow(ref _segR1, k);
-                Grow(ref _segR2, k);
-                Grow(ref _segD, k);
-                Grow(ref _segDr, k);
+                segs = ArrayPool<int>.Shared.Rent(2 * segs.Length);
+                Array.Copy(_segs!, segs, SegmentInts * k);
+                ArrayPool<int>.Shared.Return(_segs!);
+                _segs = segs;
             }
-            (_segTap![k], _segR1![k], _segR2![k], _segD![k], _segDr![k]) = (tap, r1, r2, d, dr);
-        }
-
-        private static void Grow(ref int[]? array, int used)
-        {
-            var bigger = ArrayPool<int>.Shared.Rent(2 * used);
-            Array.Copy(array!, bigger, used);
-            ArrayPool<int>.Shared.Return(array!);
-            array = bigger;
+            int at = SegmentInts * k;
+            (segs[at], segs[at + 1], segs[at + 2], segs[at + 3], segs[at + 4]) = (tap, r1, r2, d, dr);
         }
 
         /// <summary>One demand line in SCALE-Sim's order: by array row (OS, WS) or column (IS).</summary>
