@@ -184,6 +184,8 @@ internal static class IfmapWindowReplay
         // earlier read's row is r + Dr), or none, or outside the ifmap; and scratch intervals for
         // building them.
         private int[]? _segs, _pieces;
+        // Per filter row, the run MarkSlice has yet to mark ([start, end) addresses; empty when equal).
+        private long[]? _pending;
         private const int SegmentInts = 5; // per segment: tap, R1, R2, D, Dr
         private int _segCount, _maxCandidates;
         // The fold (first pixel, rows) the predecessors were prepared for: they depend on nothing else.
@@ -495,7 +497,7 @@ internal static class IfmapWindowReplay
                     break;
                 }
             }
-            return fresh;
+            return fresh + FlushSlices();
         }
 
         /// <summary>Window elements [k1, k2) of every pixel in [p1, p2), one ofmap row at a time.</summary>
@@ -556,15 +558,44 @@ internal static class IfmapWindowReplay
             if (rows <= 0 || valid <= 0) return 0;
             long baseAddr = (long)y0 * _rowWords + (long)x0 * _c, added = 0;
             int kr = k1 / _sc, krEnd = Math.Min((k2 - 1) / _sc, rows - 1);
+            var pending = _pending ??= new long[2 * _g.L.FilterHeight];
             for (int off = kr * _sc; kr <= krEnd; kr++, off += _sc)
             {
                 int lo = Math.Max(k1 - off, 0), hi = Math.Min(Math.Min(k2 - off, _sc), valid);
                 if (lo < hi)
                 {
-                    long rowBase = baseAddr + (long)kr * _rowWords;
-                    added += MarkRun(rowBase + lo, rowBase + hi);
+                    long rowBase = baseAddr + (long)kr * _rowWords, start = rowBase + lo, end = rowBase + hi;
+                    // Neighbouring pixels' runs of one filter row follow each other and mostly touch:
+                    // each filter row keeps one pending run that the next touching run extends.
+                    ref long ps = ref pending[2 * kr];
+                    ref long pe = ref pending[2 * kr + 1];
+                    if (start >= ps && start <= pe)
+                    {
+                        if (end > pe) pe = end;
+                        continue;
+                    }
+                    if (pe > ps) added += MarkRun(ps, pe);
+                    (ps, pe) = (start, end);
                 }
             }
+            return added;
+        }
+
+        /// <summary>
+        /// Marks the runs <see cref="MarkSlice"/> left pending; returns the new words. Every caller of
+        /// <see cref="MarkSlice"/> flushes before it returns a count.
+        /// </summary>
+        private long FlushSlices()
+        {
+            var pending = _pending;
+            if (pending is null) return 0;
+            long added = 0;
+            for (int i = 0; i < pending.Length; i += 2)
+                if (pending[i + 1] > pending[i])
+                {
+                    added += MarkRun(pending[i], pending[i + 1]);
+                    pending[i] = pending[i + 1] = 0;
+                }
             return added;
         }
 
@@ -920,7 +951,7 @@ internal static class IfmapWindowReplay
             long added = 0;
             int r1 = Math.Min(_pCount - 1, t);
             for (int r = Math.Max(r0, t - _kCount + 1); r <= r1; r++) added += MarkSlice((_p0 + r) / _ew, (_p0 + r) % _ew, t - r, t - r + 1);
-            return added;
+            return added + FlushSlices();
         }
 
         private static int[] Rent(ref int[]? array, int length)
