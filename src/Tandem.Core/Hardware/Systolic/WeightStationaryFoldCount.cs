@@ -422,25 +422,39 @@ internal static class WeightStationaryFoldCount
             var seg = segs[si];
             var partners = active[si];
             if (seg.R1 <= after + 1) continue;
-            for (long r = Math.Max(seg.R0, after + 1); r < seg.R1; r++)
+            long r = Math.Max(seg.R0, after + 1), p = line - r;
+            if (p < 0) continue;
+            if (p >= m)
             {
-                long p = line - r;
-                if (p < 0) break;
-                if (p >= m) continue;
-                long oy = p / ew, ox = p - oy * ew;
-                if (oy >= seg.Vr || ox >= seg.Vc) continue;
-                bool hit = false;
-                foreach (var pt in partners)
-                {
-                    if (r < pt.R0 || r >= pt.R1 || oy < pt.Y0 || oy >= pt.Y1 || ox < pt.X0 || ox >= pt.X1) continue;
-                    if (pt.RelFold > closeRel) { hit = true; break; }
-                    if (pt.RelFold < closeRel) continue;
-                    long l2 = line + pt.Delta;
-                    if (l2 > closeL || (l2 == closeL && r + pt.Off > closeR)) { hit = true; break; }
-                }
-                if (!hit) return r;
+                // Rows whose pixel lies past the last one read nothing on this line.
+                r += p - m + 1;
+                p = m - 1;
+                if (r >= seg.R1) continue;
+            }
+            // Pixel p = line − r falls by one per row: its ofmap row and column are stepped, not divided out.
+            long oy = p / ew, ox = p - oy * ew;
+            for (; r < seg.R1 && p >= 0; r++, p--)
+            {
+                if (oy < seg.Vr && ox < seg.Vc && !Hits(partners, r, oy, ox, line, closeRel, closeL, closeR)) return r;
+                if (--ox < 0) { ox = ew - 1; oy--; }
             }
         }
         return -1;
+    }
+
+    /// <summary>Whether the read of array row r at pixel (oy, ox) on this line has a partner after the last close.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Hits(Partner[] partners, long r, long oy, long ox, long line, long closeRel, long closeL, long closeR)
+    {
+        for (int i = 0; i < partners.Length; i++)
+        {
+            ref readonly var pt = ref partners[i];
+            if (r < pt.R0 || r >= pt.R1 || oy < pt.Y0 || oy >= pt.Y1 || ox < pt.X0 || ox >= pt.X1) continue;
+            if (pt.RelFold > closeRel) return true;
+            if (pt.RelFold < closeRel) continue;
+            long l2 = line + pt.Delta;
+            if (l2 > closeL || (l2 == closeL && r + pt.Off > closeR)) return true;
+        }
+        return false;
     }
 }
