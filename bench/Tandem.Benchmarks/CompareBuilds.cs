@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.Loader;
+
+namespace Tandem.Benchmarks;
+
+/// <summary>
+/// Times two or more builds of the model on every SCALE-Sim reference row in one process, alternating between them.
+/// <para>
+/// Each directory is a build output of this project (it holds <c>Tandem.Benchmarks.dll</c> and its
+/// <c>Tandem.Core.dll</c>); each is loaded into its own assembly load context and reads the reference rows with its
+/// own parser. After a warm-up of three passes over every row and build, each row is timed in slices of about 4 ms
+/// wall time per build, the builds taking turns, and each build's time for the row is its fastest slice. On a
+/// machine whose speed drifts over seconds (a shared virtual machine), separate runs of separate builds can differ
+/// by more than a change between them; slices that alternate every few milliseconds see the same machine.
+/// </para>
+/// </summary>
+internal static class CompareBuilds
+{
+    private sealed class BuildContext(string directory) : AssemblyLoadContext($"build {directory}")
+    {
+        protected override Assembly? Load(AssemblyName name)
+        {
+            string path = Path.Combine(directory, name.Name + ".dll");
+            return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
+        }
+    }
+
+    public static int Run(string[] args)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        int slices = 3;
+        string? perRow = null;
+        var positional = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--slices" && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, ci, out slices) && slices >= 1) i++;
+            else if (args[i] == "--per-row" && i + 1 < args.Length) perRow = args[++i];
+            else if (args[i].StartsWith("--", StringComparison.Ordinal)) return Usage($"unknown or incomplete option {args[i]}");
+            else positional.Add(args[i]);
+        }
+        if (positional.Count < 3) return Usage("give the reference file and at least two build directories");
+        string reference = positional[0];
+        if (!File.Exists(reference)) return Usage($"reference file not found: {reference}");
+        var dirs = positional.Skip(1).Select(Path.GetFullPath).ToList();
+        foreach (var d in dirs)
+            if (!File.Exists(Path.Combine(d, "Tandem.Benchmarks.dll")) || !File.Exists(Path.Combine(d, "Tandem.Core.dll")))
+                return Usage($"{d} holds no Tandem.Benchmarks.dll and Tandem.Core.dll (a build output of bench/Tandem.Benchmarks)");
+
+        var builds = dirs.Select(d => Load(d, reference)).ToList();
+        int n = builds[0].Count;
+        if (builds.Any(b => b.Count != n)) return Usage("the builds read different numbers of reference rows");
+        int differ = 0;
+        for (int i = 0; i < n; i++)
+            if (builds.Select(b => b[i].Evaluate().ToString()).Distinct().Count() > 1) differ++;
+        for (int pass = 0; pass < 3; pass++)
+            for (int i = 0; i < n; i++)
+                foreach (var b in builds)
+                    for (int k = 0; k < 8; k++) b[i].Evaluate();
+
+        var best = new double[builds.Count, n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int b = 0; b < builds.Count; b++) best[b, i] = double.MaxValue;
+            for (int s = 0; s < slices; s++)
+                for (int b = 0; b < builds.Count; b++)
+                {
+                    var f = builds[b][i].Evaluate;
+                    var sw = Stopwatch.StartNew();
+                    long k = 0;
+                    while (sw.ElapsedTicks < Stopwatch.Frequency / 250) { f(); k++; }
+                    best[b, i] = Math.Min(best[b, i], sw.Elapsed.TotalSeconds / k);
+                }
+        }
+
+        Console.WriteLine($"{n} rows, {slices} alternating slices of about 4 ms per row and build, fastest slice per row (wall time per evaluation)");
+        if (differ > 0) Console.WriteLine($"warning: the builds' results differ on {differ} rows");
+        Console.WriteLine("| build | Tandem total | min speed-up | geometric mean | rows ≥ 100,000× | whole set |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        for (int b = 0; b < builds.Count; b++)
+        {
+            double total = 0, logSum = 0, min = double.MaxValue, sim = 0;
+            int over = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double ratio = builds[b][i].SimSeconds / best[b, i];
+                total += best[b, i];
+                sim += builds[b][i].SimSeconds;
+                logSum += Math.Log(ratio);
+                min = Math.Min(min, ratio);
+                if (ratio >= 1e5) over++;
+            }
+            Console.WriteLine(string.Create(ci, $"| {dirs[b]} | {total * 1e3:0.000} ms | {min:0} | {Math.Exp(logSum / n):0} | {over} | {sim / total:0}× |"));
+        }
+        if (perRow is not null)
+            File.WriteAllLines(perRow, Enumerable.Range(0, n).Select(i => string.Create(ci,
+                    $"{builds[0][i].Id},{builds[0][i].SimSeconds},{string.Join(",", Enumerable.Range(0, builds.Count).Select(b => (best[b, i] * 1e6).ToString("0.000", ci)))}"))
+                .Prepend("row,scalesim_s," + string.Join(",", Enumerable.Range(1, builds.Count).Select(b => $"build{b}_us"))));
+        return 0;
+    }
+
+    private static List<(string Id, double SimSeconds, Func<object> Evaluate)> Load(string directory, string reference)
+    {
+        var context = new BuildContext(directory);
+        var bench = context.LoadFromAssemblyPath(Path.Combine(directory, "Tandem.Benchmarks.dll"));
+        var core = context.LoadFromAssemblyPath(Path.Combine(directory, "Tandem.Core.dll"));
+        var rowType = bench.GetType("Tandem.Benchmarks.ScaleSimReferenceRow", throwOnError: true)!;
+        var read = rowType.GetMethod("Read", BindingFlags.Public | BindingFlags.Static)!;
+        var evaluate = core.GetType("Tandem.Core.Hardware.Systolic.SystolicModel", throwOnError: true)!
+            .GetMethod("Evaluate", BindingFlags.Public | BindingFlags.Static)!;
+        var rows = new List<(string, double, Func<object>)>();
+        foreach (var row in (System.Collections.IEnumerable)read.Invoke(null, [reference])!)
+        {
+            object[] arguments = [rowType.GetProperty("Shape")!.GetValue(row)!, rowType.GetProperty("Config")!.GetValue(row)!];
+            rows.Add(((string)rowType.GetProperty("Id")!.GetValue(row)!, (double)rowType.GetProperty("SimSeconds")!.GetValue(row)!,
+                () => evaluate.Invoke(null, arguments)!));
+        }
+        return rows;
+    }
+
+    private static int Usage(string problem)
+    {
+        Console.Error.WriteLine($"--compare-builds: {problem}");
+        Console.Error.WriteLine("usage: --compare-builds REFERENCE.csv BUILD_DIR BUILD_DIR [...] [--slices N] [--per-row OUT.csv]");
+        return 2;
+    }
+}
