@@ -442,24 +442,9 @@ internal static class IfmapWindowReplay
                     int r = Math.Max(0, a - _kCount + 1), rEnd = Math.Min(_pCount - 1, b - 1);
                     int midFrom = Math.Max(r, a), midTo = Math.Min(rEnd + 1, b - _kCount + 1);
                     if (midFrom >= midTo) midFrom = midTo = rEnd + 1;
-                    int oy = (_p0 + r) / _ew, ox = (_p0 + r) - oy * _ew;
-                    for (; r < midFrom; r++)
-                    {
-                        fresh += MarkSlice(oy, ox, Math.Max(0, a - r), Math.Min(_kCount, b - r));
-                        if (++ox == _ew) { ox = 0; oy++; }
-                    }
-                    if (midFrom < midTo)
-                    {
-                        fresh += MarkPixels(_p0 + midFrom, _p0 + midTo, 0, _kCount);
-                        r = midTo;
-                        oy = (_p0 + r) / _ew;
-                        ox = (_p0 + r) - oy * _ew;
-                    }
-                    for (; r <= rEnd; r++)
-                    {
-                        fresh += MarkSlice(oy, ox, Math.Max(0, a - r), Math.Min(_kCount, b - r));
-                        if (++ox == _ew) { ox = 0; oy++; }
-                    }
+                    fresh += MarkStaircase(_p0, r, midFrom, a, b, 0, _kCount);
+                    if (midFrom < midTo) fresh += MarkPixels(_p0 + midFrom, _p0 + midTo, 0, _kCount);
+                    fresh += MarkStaircase(_p0, midTo, rEnd + 1, a, b, 0, _kCount);
                     break;
                 }
                 case SystolicDataflow.WeightStationary:
@@ -470,24 +455,10 @@ internal static class IfmapWindowReplay
                     int from = prefixInWindow ? p : a; // first pixel read from element k0
                     int midFrom = Math.Max(p, from), midTo = Math.Min(pEnd + 1, b - _kCount + 1);
                     if (midFrom >= midTo) midFrom = midTo = pEnd + 1;
-                    int oy = p / _ew, ox = p - oy * _ew;
-                    for (; p < midFrom; p++)
-                    {
-                        fresh += MarkSlice(oy, ox, _k0 + (prefixInWindow ? 0 : Math.Max(0, a - p)), _k0 + Math.Min(_kCount, b - p));
-                        if (++ox == _ew) { ox = 0; oy++; }
-                    }
-                    if (midFrom < midTo)
-                    {
-                        fresh += MarkPixels(midFrom, midTo, _k0, _k0 + _kCount);
-                        p = midTo;
-                        oy = p / _ew;
-                        ox = p - oy * _ew;
-                    }
-                    for (; p <= pEnd; p++)
-                    {
-                        fresh += MarkSlice(oy, ox, _k0 + Math.Max(0, a - p), _k0 + Math.Min(_kCount, b - p));
-                        if (++ox == _ew) { ox = 0; oy++; }
-                    }
+                    long first = prefixInWindow ? NoBound : a; // pixels read from element k0 on, or from a − p
+                    fresh += MarkStaircase(0, p, midFrom, first, b, _k0, _kCount);
+                    if (midFrom < midTo) fresh += MarkPixels(midFrom, midTo, _k0, _k0 + _kCount);
+                    fresh += MarkStaircase(0, midTo, pEnd + 1, first, b, _k0, _kCount);
                     break;
                 }
                 default:
@@ -498,6 +469,70 @@ internal static class IfmapWindowReplay
                 }
             }
             return fresh + FlushSlices();
+        }
+
+        /// <summary>A lower line bound below every line: a pixel then reads from the fold's first element.</summary>
+        private const long NoBound = int.MinValue / 2;
+
+        /// <summary>
+        /// The staircase of a group of lines: unit u in [u1, u2) (array row in OS, pixel in WS; pixel
+        /// <paramref name="pixelBase"/> + u) reads window elements [k0 + max(0, a − u), k0 + min(kc, b − u)).
+        /// Marked filter row by filter row: the units whose slice covers the fold's whole part of a filter
+        /// row are contiguous and go as whole pixels (one run per ofmap row when neighbours' runs touch, or a
+        /// strided comb), and only the at most two filter rows' worth of units at either end have partial
+        /// slices, marked one by one (joined while they touch). Per pixel instead, a stem's 127-pixel
+        /// staircase on a 128-row array costs one slice per pixel and filter row.
+        /// </summary>
+        private long MarkStaircase(int pixelBase, int u1, int u2, long a, long b, int k0, int kc)
+        {
+            if (u1 >= u2) return 0;
+            long added = 0;
+            int krFirst = k0 / _sc, krLast = (k0 + kc - 1) / _sc;
+            for (int kr = krFirst; kr <= krLast; kr++)
+            {
+                // This filter row's elements of the fold, [e0, e1); unit u's slice of them is
+                // [max(e0, k0 + a − u), min(e1, k0 + b − u)): non-empty for u in [uLo, uHi], whole for u in [fLo, fHi].
+                long e0 = Math.Max((long)kr * _sc, k0), e1 = Math.Min((long)kr * _sc + _sc, (long)k0 + kc);
+                long uLo = Math.Max(u1, k0 + a - e1 + 1), uHi = Math.Min(u2 - 1, k0 + b - e0 - 1);
+                if (uLo > uHi) continue;
+                long fLo = Math.Max(uLo, k0 + a - e0), fHi = Math.Min(uHi, k0 + b - e1);
+                if (fLo <= fHi) added += MarkPixels(pixelBase + (int)fLo, pixelBase + (int)fHi + 1, (int)e0, (int)e1);
+                else (fLo, fHi) = (uHi + 1, uHi);
+                added += MarkPartial(pixelBase, kr, (int)uLo, (int)fLo, a, b, k0, e0, e1);
+                added += MarkPartial(pixelBase, kr, (int)fHi + 1, (int)uHi + 1, a, b, k0, e0, e1);
+            }
+            return added;
+        }
+
+        /// <summary>Units [u1, u2) of a staircase: each one's slice of filter row kr (elements [e0, e1) of the fold), joined while they touch.</summary>
+        private long MarkPartial(int pixelBase, int kr, int u1, int u2, long a, long b, int k0, long e0, long e1)
+        {
+            if (u1 >= u2) return 0;
+            long added = 0, rowOffset = (long)kr * _sc;
+            var pending = _pending ??= new long[2 * _g.L.FilterHeight];
+            ref long ps = ref pending[2 * kr];
+            ref long pe = ref pending[2 * kr + 1];
+            int pixel = pixelBase + u1, oy = pixel / _ew, ox = pixel - oy * _ew;
+            for (int u = u1; u < u2; u++)
+            {
+                int y = oy * _sh + kr, x0 = ox * _sw;
+                if (y < _h)
+                {
+                    long lo = Math.Max(e0, k0 + a - u) - rowOffset, hi = Math.Min(Math.Min(e1, k0 + b - u) - rowOffset, (long)(_w - x0) * _c);
+                    if (lo < hi)
+                    {
+                        long rowBase = (long)y * _rowWords + (long)x0 * _c, start = rowBase + lo, end = rowBase + hi;
+                        if (start >= ps && start <= pe) { if (end > pe) pe = end; }
+                        else
+                        {
+                            if (pe > ps) added += MarkRun(ps, pe);
+                            (ps, pe) = (start, end);
+                        }
+                    }
+                }
+                if (++ox == _ew) { ox = 0; oy++; }
+            }
+            return added;
         }
 
         /// <summary>Window elements [k1, k2) of every pixel in [p1, p2), one ofmap row at a time.</summary>
