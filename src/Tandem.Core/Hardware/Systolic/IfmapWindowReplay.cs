@@ -32,6 +32,8 @@ internal static class IfmapWindowReplay
 
     /// <summary>Pixels of one ofmap row from which runs that do not touch are marked as a strided pattern rather than one by one.</summary>
     private const int StridedFrom = 4;
+    // Strided patterns up to this step (words) are marked with a comb (MarkStrided).
+    private const int MaxCombStep = 128;
 
     public static (long Misses, long LastCloseLine) Run(in SystolicModel.Geometry g, long window) => Run(g, window, out _);
 
@@ -148,8 +150,11 @@ internal static class IfmapWindowReplay
         private readonly int[] _runs;
         private int _runCount;
         private long _runWords;
-        // The comb of the last strided pattern marked (see MarkStrided), kept while step and length repeat.
-        private ulong _combLo, _combHi;
+        // The comb of the last strided pattern marked (see MarkStrided; 192 bits), kept while step and length repeat.
+        private ulong _comb0, _comb1, _comb2;
+        // Per run length, the combs of step _combTableStep (three words and a filled flag each).
+        private ulong[]? _combTable;
+        private int _combTableStep;
         private int _combStep, _combLen;
         private readonly long _window;
         private readonly int _h, _w, _c, _ew, _sh, _sw, _sc, _rowWords;
@@ -573,7 +578,7 @@ internal static class IfmapWindowReplay
                     added += MarkRun(rowBase + first, rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd));
                     continue;
                 }
-                if (step <= 64 && n >= StridedFrom)
+                if (step <= MaxCombStep && n >= StridedFrom)
                 {
                     added += MarkStrided(rowBase + first, rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd), (int)step, hi - lo);
                     continue;
@@ -635,7 +640,7 @@ internal static class IfmapWindowReplay
         }
 
         /// <summary>
-        /// Runs of <paramref name="len"/> words every <paramref name="step"/> words (len &lt; step ≤ 64)
+        /// Runs of <paramref name="len"/> words every <paramref name="step"/> words (len &lt; step ≤ 128)
         /// from <paramref name="start"/>, cut at <paramref name="end"/>: the runs of neighbouring pixels
         /// that do not touch (stride·C longer than a pixel's run, e.g. 3-channel stems). Instead of one
         /// <see cref="MarkRun"/> per pixel, each 64-bit word of the span is marked at once with the
@@ -644,21 +649,16 @@ internal static class IfmapWindowReplay
         private long MarkStrided(long start, long end, int step, int len)
         {
             var (w0, w1) = LogSpan(start, end);
-            if (step != _combStep || len != _combLen)
-            {
-                // Bits i of [0, 128) with i mod step < len: a word whose first bit lies φ words
-                // past a run start (mod step) carries the comb's bits [φ, φ + 64).
-                UInt128 comb = 0, run = (UInt128.One << len) - 1;
-                for (int i = 0; i < 128; i += step) comb |= run << i;
-                (_combLo, _combHi, _combStep, _combLen) = ((ulong)comb, (ulong)(comb >> 64), step, len);
-            }
+            if (step != _combStep || len != _combLen) SelectComb(step, len);
             int phase = (int)(((64L * w0 - start) % step + step) % step), advance = 64 % step;
             var win = _win;
             var fold = _fold;
             long added = 0;
             for (int w = w0; w <= w1; w++)
             {
-                ulong mask = phase == 0 ? _combLo : (_combLo >> phase) | (_combHi << (64 - phase));
+                int shift = phase & 63;
+                ulong lo = phase < 64 ? _comb0 : _comb1, hi = phase < 64 ? _comb1 : _comb2;
+                ulong mask = shift == 0 ? lo : (lo >> shift) | (hi << (64 - shift));
                 if (w == w0) mask &= ulong.MaxValue << (int)(start & 63);
                 if (w == w1) mask &= ulong.MaxValue >> (63 - (int)((end - 1) & 63));
                 ulong nb = mask & ~(win[w] | fold[w]);
@@ -668,6 +668,37 @@ internal static class IfmapWindowReplay
                 if (phase >= step) phase -= step;
             }
             return added;
+        }
+
+        /// <summary>
+        /// Makes the comb of runs of <paramref name="len"/> every <paramref name="step"/> words current: bits i of
+        /// [0, 192) with i mod step &lt; len, so that a word whose first bit lies φ &lt; step words past a run start
+        /// carries the comb's bits [φ, φ + 64). Combs of one step are kept per length (stems mark a handful of
+        /// lengths over and over).
+        /// </summary>
+        private void SelectComb(int step, int len)
+        {
+            if (step != _combTableStep)
+            {
+                _combTable ??= new ulong[4 * MaxCombStep];
+                Array.Clear(_combTable);
+                _combTableStep = step;
+            }
+            var table = _combTable!;
+            int at = 4 * len;
+            if (table[at + 3] == 0)
+            {
+                UInt128 low = 0, run = (UInt128.One << len) - 1;
+                ulong high = 0;
+                for (int i = 0; i < 192; i += step)
+                {
+                    if (i < 128) low |= run << i;
+                    // The run's bits at or past 128 (a UInt128 shift drops the rest).
+                    if (i + len > 128) high |= (ulong)(i >= 128 ? run << (i - 128) : run >> (128 - i));
+                }
+                (table[at], table[at + 1], table[at + 2], table[at + 3]) = ((ulong)low, (ulong)(low >> 64), high, 1);
+            }
+            (_comb0, _comb1, _comb2, _combStep, _combLen) = (table[at], table[at + 1], table[at + 2], step, len);
         }
 
         /// <summary>The 64-bit words [w0, w1] that addresses [start, end) lie in, noted in the group's range and run log.</summary>
