@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Tandem.Core.Hardware.Systolic;
 
@@ -125,6 +126,8 @@ internal static class WeightStationaryFoldCount
     /// </summary>
     [ThreadStatic] private static Stack<long[]>? _free;
 
+    [ThreadStatic] private static List<int>? _rs, _ys, _xs;
+
     /// <summary>A zeroed array of at least <paramref name="length"/> elements.</summary>
     private static long[] Rent(int length)
     {
@@ -220,31 +223,39 @@ internal static class WeightStationaryFoldCount
         for (long tap = k0 / c; tap * c < k0 + rows; tap++)
         {
             int r0 = (int)(Math.Max(tap * c, k0) - k0), r1 = (int)(Math.Min((tap + 1) * c, k0 + rows) - k0);
-            // Arrays rather than a List: a List over this struct would be JIT-compiled at tier 0 for most calls.
-            var buffer = new Partner[2 * overlaps[tap].Length];
-            int count = 0;
-            foreach (var (t2, sy, sx) in overlaps[tap])
+            // An array rather than a List (a List over this struct would be JIT-compiled at tier 0 for most calls),
+            // of the exact length: counted in a first pass, filled in a second (these arrays are most of what an
+            // evaluation allocates).
+            Partner[]? partners = null;
+            for (int pass = 0; pass < 2; pass++)
             {
-                int y0 = Math.Max(0, -sy), y1 = Math.Min(eh, eh - sy), x0 = Math.Max(0, -sx), x1 = Math.Min(ew, ew - sx);
-                if (y0 >= y1 || x0 >= x1) continue;
-                long shift = (long)sy * ew + sx, dk = (tap - t2) * c;
-                // Rows whose partner element k − dk falls in each fold: at most two folds over ≤ Ra rows.
-                for (int a = r0; a < r1;)
+                int count = 0;
+                foreach (var (t2, sy, sx) in overlaps[tap])
                 {
-                    long k2 = k0 + a - dk, phi2 = k2 / ra;
-                    int b = (int)Math.Min(r1, (phi2 + 1) * ra + dk - k0);
-                    long off = -dk + (phi - phi2) * ra, delta = shift + off;
-                    long relFold; bool prev;
-                    if (t2 != tap && phi2 < phi) { relFold = phi2 - phi; prev = false; }
-                    else if (t2 != tap && phi2 == phi && (delta < 0 || (delta == 0 && off < 0))) { relFold = 0; prev = false; }
-                    else { relFold = phi2 - phi - rowFolds; prev = true; }
-                    buffer[count++] = new Partner(a, b, relFold, delta, off, prev, y0, y1, x0, x1);
-                    a = b;
+                    int y0 = Math.Max(0, -sy), y1 = Math.Min(eh, eh - sy), x0 = Math.Max(0, -sx), x1 = Math.Min(ew, ew - sx);
+                    if (y0 >= y1 || x0 >= x1) continue;
+                    long shift = (long)sy * ew + sx, dk = (tap - t2) * c;
+                    // Rows whose partner element k − dk falls in each fold: at most two folds over ≤ Ra rows.
+                    for (int a = r0; a < r1;)
+                    {
+                        long k2 = k0 + a - dk, phi2 = k2 / ra;
+                        int b = (int)Math.Min(r1, (phi2 + 1) * ra + dk - k0);
+                        if (partners is not null)
+                        {
+                            long off = -dk + (phi - phi2) * ra, delta = shift + off;
+                            long relFold; bool prev;
+                            if (t2 != tap && phi2 < phi) { relFold = phi2 - phi; prev = false; }
+                            else if (t2 != tap && phi2 == phi && (delta < 0 || (delta == 0 && off < 0))) { relFold = 0; prev = false; }
+                            else { relFold = phi2 - phi - rowFolds; prev = true; }
+                            partners[count] = new Partner(a, b, relFold, delta, off, prev, y0, y1, x0, x1);
+                        }
+                        count++;
+                        a = b;
+                    }
                 }
+                partners ??= new Partner[count];
             }
-            var partners = new Partner[count];
-            for (int i = 0; i < count; i++) partners[i] = buffer[i];
-            list.Add(new Segment(r0, r1, (int)stream.PixelRowsValid(tap / s), (int)stream.PixelColsValid(tap % s), partners));
+            list.Add(new Segment(r0, r1, (int)stream.PixelRowsValid(tap / s), (int)stream.PixelColsValid(tap % s), partners!));
         }
         return [.. list];
     }
@@ -257,9 +268,10 @@ internal static class WeightStationaryFoldCount
     private static Classes Build(Segment[] segs, int lines, int ew, long closeRel, bool prevSweep)
     {
         var classes = new Classes(lines, segs.Length);
-        var ys = new List<int>();
-        var xs = new List<int>();
-        var rs = new List<int>();
+        // This thread's scratch lists, reused by every Build (they hold one segment's cuts at a time).
+        var ys = _ys ??= [];
+        var xs = _xs ??= [];
+        var rs = _rs ??= [];
         for (int si = 0; si < segs.Length; si++)
         {
             var seg = segs[si];
@@ -314,17 +326,16 @@ internal static class WeightStationaryFoldCount
         return classes;
     }
 
-    /// <summary>The distinct values, ascending (all lie within the segment's own bounds, the first two added).</summary>
+    /// <summary>The distinct values, ascending, in place at the list's start (all lie within the segment's own bounds, the first two added).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int[] Cuts(List<int> values)
+    private static ReadOnlySpan<int> Cuts(List<int> values)
     {
-        values.Sort();
+        var v = CollectionsMarshal.AsSpan(values);
+        v.Sort();
         int n = 0;
-        for (int i = 0; i < values.Count; i++)
-            if (i == 0 || values[i] != values[i - 1]) values[n++] = values[i];
-        var cuts = new int[n];
-        for (int i = 0; i < n; i++) cuts[i] = values[i];
-        return cuts;
+        for (int i = 0; i < v.Length; i++)
+            if (i == 0 || v[i] != v[i - 1]) v[n++] = v[i];
+        return v[..n];
     }
 
     /// <summary>Reads of pixels [pa, pb) on rows [r0, r1): pixel p reads row r on line p + r; second differences.</summary>
