@@ -227,6 +227,8 @@ internal static class IfmapWindowReplay
             if (_predRow is not null) ints.Return(_predRow);
             if (_lineCount is not null) ints.Return(_lineCount);
             if (_segs is not null) ints.Return(_segs);
+            if (_pending is not null) ArrayPool<long>.Shared.Return(_pending);
+            if (_combTable is not null) ArrayPool<ulong>.Shared.Return(_combTable);
             if (_pieces is not null) ints.Return(_pieces);
         }
 
@@ -514,7 +516,7 @@ internal static class IfmapWindowReplay
         {
             if (u1 >= u2) return 0;
             long added = 0, rowOffset = (long)kr * _sc;
-            var pending = _pending ??= new long[2 * _g.L.FilterHeight];
+            var pending = _pending ?? RentPending();
             ref long ps = ref pending[2 * kr];
             ref long pe = ref pending[2 * kr + 1];
             int pixel = pixelBase + u1, oy = pixel / _ew, ox = pixel - oy * _ew;
@@ -598,7 +600,7 @@ internal static class IfmapWindowReplay
             if (rows <= 0 || valid <= 0) return 0;
             long baseAddr = (long)y0 * _rowWords + (long)x0 * _c, added = 0;
             int kr = k1 / _sc, krEnd = Math.Min((k2 - 1) / _sc, rows - 1);
-            var pending = _pending ??= new long[2 * _g.L.FilterHeight];
+            var pending = _pending ?? RentPending();
             for (int off = kr * _sc; kr <= krEnd; kr++, off += _sc)
             {
                 int lo = Math.Max(k1 - off, 0), hi = Math.Min(Math.Min(k2 - off, _sc), valid);
@@ -625,6 +627,13 @@ internal static class IfmapWindowReplay
         /// Marks the runs <see cref="MarkSlice"/> left pending; returns the new words. Every caller of
         /// <see cref="MarkSlice"/> flushes before it returns a count.
         /// </summary>
+        private long[] RentPending()
+        {
+            var pending = ArrayPool<long>.Shared.Rent(2 * _g.L.FilterHeight);
+            Array.Clear(pending);
+            return _pending = pending;
+        }
+
         private long FlushSlices()
         {
             var pending = _pending;
@@ -680,7 +689,7 @@ internal static class IfmapWindowReplay
         {
             if (step != _combTableStep)
             {
-                _combTable ??= new ulong[4 * MaxCombStep];
+                _combTable ??= ArrayPool<ulong>.Shared.Rent(4 * MaxCombStep);
                 Array.Clear(_combTable);
                 _combTableStep = step;
             }
