@@ -189,7 +189,7 @@ internal static class IfmapWindowReplay
         // earlier read's row is r + Dr), or none, or outside the ifmap; and scratch intervals for
         // building them.
         private int[]? _segs, _pieces;
-        // Per filter row, the run MarkSlice has yet to mark ([start, end) addresses; empty when equal).
+        // Per filter row, the run MarkPartial has yet to mark ([start, end) addresses; empty when equal).
         private long[]? _pending;
         private const int SegmentInts = 5; // per segment: tap, R1, R2, D, Dr
         private int _segCount, _maxCandidates;
@@ -486,9 +486,9 @@ internal static class IfmapWindowReplay
         /// <paramref name="pixelBase"/> + u) reads window elements [k0 + max(0, a − u), k0 + min(kc, b − u)).
         /// Marked filter row by filter row: the units whose slice covers the fold's whole part of a filter
         /// row are contiguous and go as whole pixels (one run per ofmap row when neighbours' runs touch, or a
-        /// strided comb), and only the at most two filter rows' worth of units at either end have partial
-        /// slices, marked one by one (joined while they touch). Per pixel instead, a stem's 127-pixel
-        /// staircase on a 128-row array costs one slice per pixel and filter row.
+        /// strided comb), and only the units at either end, at most one filter row's length of them on each
+        /// side, have partial slices, marked one by one (joined while they touch). Per pixel instead, a stem's
+        /// 127-pixel staircase on a 128-row array costs one slice per pixel and filter row.
         /// </summary>
         private long MarkStaircase(int pixelBase, int u1, int u2, long a, long b, int k0, int kc)
         {
@@ -591,41 +591,9 @@ internal static class IfmapWindowReplay
             return added;
         }
 
-        /// <summary>Window elements [k1, k2) of the pixel at ofmap (oy, ox): one address run per filter row inside the ifmap.</summary>
-        private long MarkSlice(int oy, int ox, int k1, int k2)
-        {
-            if (k1 >= k2) return 0;
-            int y0 = oy * _sh, x0 = ox * _sw;
-            int rows = _h - y0, valid = Math.Min(_sc, (_w - x0) * _c);
-            if (rows <= 0 || valid <= 0) return 0;
-            long baseAddr = (long)y0 * _rowWords + (long)x0 * _c, added = 0;
-            int kr = k1 / _sc, krEnd = Math.Min((k2 - 1) / _sc, rows - 1);
-            var pending = _pending ?? RentPending();
-            for (int off = kr * _sc; kr <= krEnd; kr++, off += _sc)
-            {
-                int lo = Math.Max(k1 - off, 0), hi = Math.Min(Math.Min(k2 - off, _sc), valid);
-                if (lo < hi)
-                {
-                    long rowBase = baseAddr + (long)kr * _rowWords, start = rowBase + lo, end = rowBase + hi;
-                    // Neighbouring pixels' runs of one filter row follow each other and mostly touch:
-                    // each filter row keeps one pending run that the next touching run extends.
-                    ref long ps = ref pending[2 * kr];
-                    ref long pe = ref pending[2 * kr + 1];
-                    if (start >= ps && start <= pe)
-                    {
-                        if (end > pe) pe = end;
-                        continue;
-                    }
-                    if (pe > ps) added += MarkRun(ps, pe);
-                    (ps, pe) = (start, end);
-                }
-            }
-            return added;
-        }
-
         /// <summary>
-        /// Marks the runs <see cref="MarkSlice"/> left pending; returns the new words. Every caller of
-        /// <see cref="MarkSlice"/> flushes before it returns a count.
+        /// Marks the runs <see cref="MarkPartial"/> left pending; returns the new words. Every caller of
+        /// <see cref="MarkStaircase"/> flushes before it returns a count.
         /// </summary>
         private long[] RentPending()
         {
@@ -1021,13 +989,8 @@ internal static class IfmapWindowReplay
             d == NoPredecessor || line - (long)d < tc || (line - (long)d == tc && predRow <= rc);
 
         /// <summary>Reads of line t from array row r0 on into the scratch set (new words are counted by the caller's CommitFold).</summary>
-        private long MarkLineFrom(int t, int r0)
-        {
-            long added = 0;
-            int r1 = Math.Min(_pCount - 1, t);
-            for (int r = Math.Max(r0, t - _kCount + 1); r <= r1; r++) added += MarkSlice((_p0 + r) / _ew, (_p0 + r) % _ew, t - r, t - r + 1);
-            return added + FlushSlices();
-        }
+        private long MarkLineFrom(int t, int r0) =>
+            MarkStaircase(_p0, Math.Max(r0, t - _kCount + 1), Math.Min(_pCount - 1, t) + 1, t, t + 1, 0, _kCount) + FlushSlices();
 
         private static int[] Rent(ref int[]? array, int length)
         {
