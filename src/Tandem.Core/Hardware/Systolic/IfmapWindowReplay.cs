@@ -143,7 +143,10 @@ internal static class IfmapWindowReplay
     private struct State
     {
         private readonly SystolicModel.Geometry _g;
-        private readonly ulong[] _win, _fold;
+        private readonly ulong[] _win, _scratch;
+        // Where marks go: the scratch set of a group that may be dropped, or the window itself for a group
+        // that cannot close it (MarkDirect).
+        private ulong[] _fold;
         // The 64-bit word span of each run marked in the current group (while they fit), and the
         // sum of those spans: when it is below the group's word range, keeping or dropping the
         // group walks the runs instead of the range (folds whose reads are spread over the ifmap).
@@ -203,7 +206,7 @@ internal static class IfmapWindowReplay
 
         public State(SystolicModel.Geometry g, ulong[] win, ulong[] fold, int[] runs, long window)
         {
-            _g = g; _win = win; _fold = fold; _runs = runs; _window = window;
+            _g = g; _win = win; _fold = _scratch = fold; _runs = runs; _window = window;
             var l = g.L;
             (_h, _w, _c, _ew, _sh, _sw) = (l.IfmapHeight, l.IfmapWidth, l.Channels, l.OfmapWidth, l.StrideHeight, l.StrideWidth);
             _sc = l.FilterWidth * l.Channels;
@@ -392,10 +395,16 @@ internal static class IfmapWindowReplay
                 // window, so marking their whole prefixes adds no fresh word and turns the group's
                 // trailing staircase into whole pixels (cheap ofmap-row runs).
                 bool prefixInWindow = _foldClose < Math.Max(0, pos - _kCount + 1);
-                long fresh = MarkLines((int)pos, (int)(pos + span), prefixInWindow);
+                // A group whose reads could not fill the window even if every one missed is marked straight into
+                // the window: no scratch set to commit, nothing to drop. Taken when such a group is at least three
+                // quarters of the rate's guess (layers whose reads nearly all miss, such as stems on small arrays).
+                long bound = ReadsPerLineBound, safe = (need - 1) / bound;
+                bool direct = safe >= span || (safe >= 1 && 4 * safe >= 3 * span);
+                if (direct) span = Math.Min(span, safe);
+                long fresh = direct ? MarkDirect((int)pos, (int)(pos + span), prefixInWindow) : MarkLines((int)pos, (int)(pos + span), prefixInWindow);
                 if (_open + fresh < _window)
                 {
-                    CommitFold();
+                    if (!direct) CommitFold();
                     _open += fresh;
                     Misses += fresh;
                     pos += span;
@@ -429,6 +438,29 @@ internal static class IfmapWindowReplay
                 _margin = Math.Max(0.05, _margin * 0.8);
                 _rate = Math.Max((double)fresh / span, (double)need / (span - 1));
             }
+        }
+
+        /// <summary>At most this many reads on one demand line of the current fold (one per array row or column in use).</summary>
+        private readonly long ReadsPerLineBound => _g.Flow switch
+        {
+            SystolicDataflow.OutputStationary => Math.Max(1, Math.Min(_pCount, _kCount)),
+            SystolicDataflow.WeightStationary => Math.Max(1, Math.Min(_pCount, _kCount)),
+            _ => Math.Max(1, _pCount),
+        };
+
+        /// <summary>
+        /// <see cref="MarkLines"/> into the window itself, for lines [a, b) whose reads cannot fill it (the caller
+        /// checked): the new words are the same, and the window's touched range grows by the group's.
+        /// </summary>
+        private long MarkDirect(int a, int b, bool prefixInWindow)
+        {
+            _fold = _win;
+            long fresh = MarkLines(a, b, prefixInWindow);
+            _fold = _scratch;
+            if (_foldLo < _winLo) _winLo = _foldLo;
+            if (_foldHi > _winHi) _winHi = _foldHi;
+            ResetGroup();
+            return fresh;
         }
 
         /// <summary>
