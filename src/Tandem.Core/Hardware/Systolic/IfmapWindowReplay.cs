@@ -623,10 +623,7 @@ internal static class IfmapWindowReplay
             return added;
         }
 
-        /// <summary>
-        /// Marks the runs <see cref="MarkPartial"/> left pending; returns the new words. Every caller of
-        /// <see cref="MarkStaircase"/> flushes before it returns a count.
-        /// </summary>
+        /// <summary>The pending runs, one per filter row, all empty (from the shared pool; returned by <see cref="Release"/>).</summary>
         private long[] RentPending()
         {
             var pending = ArrayPool<long>.Shared.Rent(2 * _g.L.FilterHeight);
@@ -634,6 +631,10 @@ internal static class IfmapWindowReplay
             return _pending = pending;
         }
 
+        /// <summary>
+        /// Marks the runs <see cref="MarkPartial"/> left pending; returns the new words. Every caller of
+        /// <see cref="MarkStaircase"/> flushes before it returns a count.
+        /// </summary>
         private long FlushSlices()
         {
             var pending = _pending;
