@@ -440,13 +440,12 @@ internal static class IfmapWindowReplay
             }
         }
 
-        /// <summary>At most this many reads on one demand line of the current fold (one per array row or column in use).</summary>
-        private readonly long ReadsPerLineBound => _g.Flow switch
-        {
-            SystolicDataflow.OutputStationary => Math.Max(1, Math.Min(_pCount, _kCount)),
-            SystolicDataflow.WeightStationary => Math.Max(1, Math.Min(_pCount, _kCount)),
-            _ => Math.Max(1, _pCount),
-        };
+        /// <summary>
+        /// At most this many reads on one demand line of the current fold: one per array row in use (OS: pixels
+        /// that still read, WS: elements that still meet a pixel), one per column in use (IS).
+        /// </summary>
+        private readonly long ReadsPerLineBound =>
+            Math.Max(1, _g.Flow == SystolicDataflow.InputStationary ? _pCount : Math.Min(_pCount, _kCount));
 
         /// <summary>
         /// <see cref="MarkLines"/> into the window itself, for lines [a, b) whose reads cannot fill it (the caller
@@ -507,7 +506,7 @@ internal static class IfmapWindowReplay
                     break;
                 }
             }
-            return fresh + FlushSlices();
+            return fresh + FlushPending();
         }
 
         /// <summary>A lower line bound below every line: a pixel then reads from the fold's first element.</summary>
@@ -635,7 +634,7 @@ internal static class IfmapWindowReplay
         /// Marks the runs <see cref="MarkPartial"/> left pending; returns the new words. Every caller of
         /// <see cref="MarkStaircase"/> flushes before it returns a count.
         /// </summary>
-        private long FlushSlices()
+        private long FlushPending()
         {
             var pending = _pending;
             if (pending is null) return 0;
@@ -1023,7 +1022,7 @@ internal static class IfmapWindowReplay
 
         /// <summary>Reads of line t from array row r0 on into the scratch set (new words are counted by the caller's CommitFold).</summary>
         private long MarkLineFrom(int t, int r0) =>
-            MarkStaircase(_p0, Math.Max(r0, t - _kCount + 1), Math.Min(_pCount - 1, t) + 1, t, t + 1, 0, _kCount) + FlushSlices();
+            MarkStaircase(_p0, Math.Max(r0, t - _kCount + 1), Math.Min(_pCount - 1, t) + 1, t, t + 1, 0, _kCount) + FlushPending();
 
         private static int[] Rent(ref int[]? array, int length)
         {
