@@ -15,8 +15,9 @@ public sealed class WeightStationaryFoldCountTests
         WeightStationaryReadRuleTests.CheckAgainstReference(77, 800, (g, window) => WeightStationaryFoldCount.Run(g, window));
 
     /// <summary>
-    /// The count replaces the replay only for unaligned WS layers with at least half as many channels as rows,
-    /// strided both ways, on arrays of 32 rows or more — where it was measured faster; either way the count is exact.
+    /// The count replaces the replay only for unaligned WS layers with at least half as many channels as rows, on
+    /// arrays of 32 rows or more, and strided both ways, or with at least as many channels as rows, or on 128 rows or
+    /// more — where it was measured faster; either way the count is exact.
     /// </summary>
     [Fact]
     public void The_count_is_used_only_where_it_was_measured_faster()
