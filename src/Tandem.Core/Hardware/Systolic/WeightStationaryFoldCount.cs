@@ -179,23 +179,21 @@ internal static class WeightStationaryFoldCount
                     var (line, before) = Scan(classes, segs, m, ew, closeRel, closeL, closeR, start, need);
                     if (line < 0) { misses += before; open += before; break; }
                     // The close's read: walk its line in SCALE-Sim's order (array rows ascending).
-                    long left = need - before, row = -1;
+                    long left = need - before;
                     misses += need;
-                    while (true)
-                    {
-                        row = NextMiss(segs, classes.Active, m, ew, closeRel, closeL, closeR, line, row);
-                        if (row < 0) throw new InvalidOperationException("unreachable: the line's misses were counted from the same rule");
-                        if (--left == 0) break;
-                    }
+                    var (row, _) = NthMiss(segs, classes.Active, m, ew, closeRel, closeL, closeR, line, -1, left);
+                    if (row < 0) throw new InvalidOperationException("unreachable: the line's misses were counted from the same rule");
                     open = 0;
                     closeF = f; closeL = line; closeR = row; closeRel = 0;
                     lastCloseLine = f * g.FoldCycles + ra + line;
                     classes = post[phi] ??= Build(segs, lines, ew, 0, prevSweep: false);
                     // The rest of the close's line, under the new close (a small window may close again on it).
-                    while ((row = NextMiss(segs, classes.Active, m, ew, 0, closeL, closeR, line, row)) >= 0)
+                    while (true)
                     {
-                        misses++;
-                        if (++open == window) { open = 0; closeR = row; lastCloseLine = f * g.FoldCycles + ra + line; }
+                        (row, long found) = NthMiss(segs, classes.Active, m, ew, 0, closeL, closeR, line, row, window - open);
+                        misses += found;
+                        if (row < 0) { open += found; break; }
+                        open = 0; closeR = row; lastCloseLine = f * g.FoldCycles + ra + line;
                     }
                     start = line + 1;
                 }
@@ -401,8 +399,7 @@ internal static class WeightStationaryFoldCount
             }
             if (tie)
             {
-                sum = 0;
-                for (long row = -1; (row = NextMiss(segs, classes.Active, m, ew, closeRel, closeL, closeR, line, row)) >= 0;) sum++;
+                sum = NthMiss(segs, classes.Active, m, ew, closeRel, closeL, closeR, line, -1, long.MaxValue).Found;
             }
             if (before + sum >= need) return (line, before);
             before += sum;
@@ -424,15 +421,21 @@ internal static class WeightStationaryFoldCount
         return sum;
     }
 
-    /// <summary>The next array row after <paramref name="after"/> whose read on <paramref name="line"/> misses, or −1.</summary>
+    /// <summary>
+    /// The array row after <paramref name="after"/> of the <paramref name="count"/>-th read on <paramref name="line"/> that
+    /// misses (rows ascending, SCALE-Sim's order), or −1 with the misses found when there are fewer.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static long NextMiss(Segment[] segs, Partner[][] active, long m, int ew, long closeRel, long closeL, long closeR, long line, long after)
+    private static (long Row, long Found) NthMiss(Segment[] segs, Partner[][] active, long m, int ew, long closeRel, long closeL, long closeR,
+        long line, long after, long count)
     {
+        long found = 0;
         for (int si = 0; si < segs.Length; si++)
         {
             var seg = segs[si];
             var partners = active[si];
-            if (seg.R1 <= after + 1) continue;
+            int r1 = seg.R1, vr = seg.Vr, vc = seg.Vc;
+            if (r1 <= after + 1) continue;
             long r = Math.Max(seg.R0, after + 1), p = line - r;
             if (p < 0) continue;
             if (p >= m)
@@ -440,17 +443,17 @@ internal static class WeightStationaryFoldCount
                 // Rows whose pixel lies past the last one read nothing on this line.
                 r += p - m + 1;
                 p = m - 1;
-                if (r >= seg.R1) continue;
+                if (r >= r1) continue;
             }
             // Pixel p = line − r falls by one per row: its ofmap row and column are stepped, not divided out.
             long oy = p / ew, ox = p - oy * ew;
-            for (; r < seg.R1 && p >= 0; r++, p--)
+            for (; r < r1 && p >= 0; r++, p--)
             {
-                if (oy < seg.Vr && ox < seg.Vc && !Hits(partners, r, oy, ox, line, closeRel, closeL, closeR)) return r;
+                if (oy < vr && ox < vc && !Hits(partners, r, oy, ox, line, closeRel, closeL, closeR) && ++found == count) return (r, found);
                 if (--ox < 0) { ox = ew - 1; oy--; }
             }
         }
-        return -1;
+        return (-1, found);
     }
 
     /// <summary>Whether the read of array row r at pixel (oy, ox) on this line has a partner after the last close.</summary>
