@@ -245,7 +245,22 @@ internal static class AlignedWeightStationaryReplay
     /// Per filter tap (row-major), the taps whose reads can land on the same ifmap positions (offsets a
     /// multiple of the stride), each with the shift (ofmap rows, columns) from this tap's pixel to theirs.
     /// </summary>
+    /// <remarks>
+    /// The table depends only on the filter's size and stride, so the last one built is kept per thread (layers of a
+    /// network and the arrays of a sweep mostly repeat it); callers only read it.
+    /// </remarks>
     internal static (int Tap, int Sy, int Sx)[][] Overlaps(in SystolicLayerShape l, bool includeSelf)
+    {
+        var key = (l.FilterHeight, l.FilterWidth, l.StrideHeight, l.StrideWidth, includeSelf);
+        if (_lastOverlaps is { } last && last.Key == key) return last.Table;
+        var table = BuildOverlaps(l, includeSelf);
+        _lastOverlaps = (key, table);
+        return table;
+    }
+
+    [ThreadStatic] private static ((int, int, int, int, bool) Key, (int Tap, int Sy, int Sx)[][] Table)? _lastOverlaps;
+
+    private static (int Tap, int Sy, int Sx)[][] BuildOverlaps(in SystolicLayerShape l, bool includeSelf)
     {
         int s = l.FilterWidth, taps = l.FilterHeight * s;
         var overlaps = new (int Tap, int Sy, int Sx)[taps][];
