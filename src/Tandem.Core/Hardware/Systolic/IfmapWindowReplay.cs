@@ -1199,44 +1199,53 @@ internal static class IfmapWindowReplay
         private void Diagonal(int p, int dp, int k, int dk, int n, long line)
         {
             if (n <= 0) return;
-            int s = _sc / _c;
-            int oy = p / _ew, ox = p - oy * _ew;
-            int kr = k / _sc, rest = k - kr * _sc, kc = rest / _c, ch = rest - kc * _c;
+            // The layer's sizes and the window's counters in locals: the loop writes the bitset only, and the
+            // counters go back to their fields when the window closes and at the end.
+            int c = _c, sc = _sc, s = sc / c, ew = _ew, sh = _sh, sw = _sw, h = _h, wd = _w;
+            ulong[] win = _win;
+            long open = _open, misses = Misses, window = _window;
+            int lo = _winLo, hi = _winHi;
+            int oy = p / ew, ox = p - oy * ew;
+            int kr = k / sc, rest = k - kr * sc, kc = rest / c, ch = rest - kc * c;
             for (int i = 0; ; i++)
             {
-                int y = oy * _sh + kr, x = ox * _sw + kc;
-                if (y < _h && x < _w) Touch(((long)y * _w + x) * _c + ch, p, k, line);
-                if (i == n - 1) return;
+                int y = oy * sh + kr, x = ox * sw + kc;
+                if (y < h && x < wd)
+                {
+                    long a = ((long)y * wd + x) * c + ch;
+                    int w = (int)(a >> 6);
+                    ulong bit = 1UL << (int)(a & 63);
+                    if ((win[w] & bit) == 0)
+                    {
+                        win[w] |= bit;
+                        if (w < lo) lo = w;
+                        if (w > hi) hi = w;
+                        misses++;
+                        if (++open == window)
+                        {
+                            (_open, Misses, _winLo, _winHi) = (open, misses, lo, hi);
+                            NoteClose(line, p, k);
+                            EmptyWindow();
+                            (open, lo, hi) = (_open, _winLo, _winHi);
+                        }
+                    }
+                }
+                if (i == n - 1) break;
                 p += dp;
-                if (dp > 0) { if (++ox == _ew) { ox = 0; oy++; } }
-                else if (--ox < 0) { ox = _ew - 1; oy--; }
+                if (dp > 0) { if (++ox == ew) { ox = 0; oy++; } }
+                else if (--ox < 0) { ox = ew - 1; oy--; }
                 if (dk > 0)
                 {
                     k++;
-                    if (++ch == _c) { ch = 0; if (++kc == s) { kc = 0; kr++; } }
+                    if (++ch == c) { ch = 0; if (++kc == s) { kc = 0; kr++; } }
                 }
                 else if (dk < 0)
                 {
                     k--;
-                    if (--ch < 0) { ch = _c - 1; if (--kc < 0) { kc = s - 1; kr--; } }
+                    if (--ch < 0) { ch = c - 1; if (--kc < 0) { kc = s - 1; kr--; } }
                 }
             }
-        }
-
-        private void Touch(long a, int p, int k, long line)
-        {
-            int w = (int)(a >> 6);
-            ulong bit = 1UL << (int)(a & 63);
-            if ((_win[w] & bit) != 0) return;
-            _win[w] |= bit;
-            if (w < _winLo) _winLo = w;
-            if (w > _winHi) _winHi = w;
-            Misses++;
-            if (++_open == _window)
-            {
-                NoteClose(line, p, k);
-                EmptyWindow();
-            }
+            (_open, Misses, _winLo, _winHi) = (open, misses, lo, hi);
         }
 
         /// <summary>The window closed at read (line, pixel p, element k): what the rest of the replay and the sweep logic keep of it.</summary>
