@@ -611,6 +611,12 @@ internal static class IfmapWindowReplay
                     added += MarkRun(rowBase + first, rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd));
                     continue;
                 }
+                // Steps of whole 64-bit words (stride × channels a multiple of 64): every run has the same word masks.
+                if ((step & 63) == 0 && step <= MaxCombStep && n >= 2)
+                {
+                    added += MarkRunsEveryWords(rowBase + first, rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd), (int)step, hi - lo);
+                    continue;
+                }
                 if (step <= MaxCombStep && n >= StridedFrom)
                 {
                     added += MarkStrided(rowBase + first, rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd), (int)step, hi - lo);
@@ -680,6 +686,41 @@ internal static class IfmapWindowReplay
         }
 
         /// <summary>
+        /// Runs of <paramref name="len"/> words every <paramref name="step"/> words (a multiple of 64, len &lt; step)
+        /// from <paramref name="start"/>, cut at <paramref name="end"/>: every run starts at the same bit of its
+        /// first 64-bit word, so all share one first-word mask, whole words and one last-word mask, and the words
+        /// between runs are skipped (a comb would visit them).
+        /// </summary>
+        private long MarkRunsEveryWords(long start, long end, int step, int len)
+        {
+            LogSpan(start, end);
+            var win = _win;
+            var fold = _fold;
+            int bit = (int)(start & 63), inner = (bit + len - 1) >> 6;
+            ulong firstMask = ulong.MaxValue << bit, lastMask = ulong.MaxValue >> (63 - ((bit + len - 1) & 63));
+            if (inner == 0) firstMask &= lastMask;
+            long added = 0, rs = start;
+            for (; rs + len <= end; rs += step)
+            {
+                int a = (int)(rs >> 6);
+                ulong nb = firstMask & ~(win[a] | fold[a]);
+                fold[a] |= nb;
+                added += BitOperations.PopCount(nb);
+                if (inner == 0) continue;
+                for (int w = a + 1; w < a + inner; w++)
+                {
+                    nb = ~(win[w] | fold[w]);
+                    fold[w] |= nb;
+                    added += BitOperations.PopCount(nb);
+                }
+                nb = lastMask & ~(win[a + inner] | fold[a + inner]);
+                fold[a + inner] |= nb;
+                added += BitOperations.PopCount(nb);
+            }
+            return rs < end ? added + MarkRange(rs, end) : added;
+        }
+
+        /// <summary>
         /// Makes the comb of runs of <paramref name="len"/> every <paramref name="step"/> words current: bits i of
         /// [0, 192) with i mod step &lt; len, so that a word whose first bit lies φ &lt; step words past a run start
         /// carries the comb's bits [φ, φ + 64). Combs of one step are kept per length (stems mark a handful of
@@ -729,7 +770,14 @@ internal static class IfmapWindowReplay
 
         private long MarkRun(long start, long end)
         {
-            var (w0, w1) = LogSpan(start, end);
+            LogSpan(start, end);
+            return MarkRange(start, end);
+        }
+
+        /// <summary>The new words of addresses [start, end), marked in the group's set (whose range and run log already hold them).</summary>
+        private readonly long MarkRange(long start, long end)
+        {
+            int w0 = (int)(start >> 6), w1 = (int)((end - 1) >> 6);
             var win = _win;
             var fold = _fold;
             ulong first = ulong.MaxValue << (int)(start & 63), last = ulong.MaxValue >> (63 - (int)((end - 1) & 63));

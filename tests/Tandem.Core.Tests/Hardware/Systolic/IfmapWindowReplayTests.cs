@@ -49,6 +49,29 @@ public sealed class IfmapWindowReplayTests
         });
     }
 
+    /// <summary>
+    /// Layers whose neighbouring pixels' runs start a whole number of 64-bit words apart (stride × channels of 64 or
+    /// 128) on arrays whose folds cut the filter rows at arbitrary channels: runs that start at any bit of a word and
+    /// span one, two or three words, marked with one set of word masks per ofmap row.
+    /// </summary>
+    [Theory]
+    [InlineData(SystolicDataflow.OutputStationary)]
+    [InlineData(SystolicDataflow.WeightStationary)]
+    [InlineData(SystolicDataflow.InputStationary)]
+    public void FastReplayEqualsAddressByAddressReplayWhenPixelsAreWholeWordsApart(SystolicDataflow flow)
+    {
+        CheckAgainstReference(new Random(6464 + (int)flow), 60, rng =>
+        {
+            var (c, stride) = rng.Next(4) switch { 0 => (32, 2), 1 => (64, 2), 2 => (64, 1), _ => (128, 1) };
+            int r = rng.Next(1, 4), s = rng.Next(1, 4);
+            int h = rng.Next(r, r + 8), w = rng.Next(s + 4, s + 12);
+            var shape = SystolicLayerShape.FromScaleSim(h, w, r, s, c, rng.Next(1, 5), stride, stride);
+            var config = new SystolicConfig { Rows = rng.Next(5, 90), Columns = rng.Next(1, 9), Dataflow = flow };
+            long touched = SystolicModel.TouchedIfmapWords(shape);
+            return (shape, config, rng.Next(40, (int)Math.Max(41, touched)));
+        });
+    }
+
     /// <summary>Draws <paramref name="trials"/> (layer, array, window) cases and compares the fast replay's count with the address-by-address one on each.</summary>
     private static void CheckAgainstReference(Random rng, int trials, Func<Random, (SystolicLayerShape Shape, SystolicConfig Config, long Window)> draw)
     {
