@@ -178,6 +178,10 @@ internal static class IfmapWindowReplay
         // Lines of the last group taken whole in this fold, and whether a group overshot the close
         // grossly in this fold (OS growth cap in Lines).
         private long _lastSpan = 1;
+        // Whether the last try's marking stopped early (MarkBulk: it overshot the close grossly and is dropped
+        // anyway), and the share of its whole pixels marked by then.
+        private bool _aborted;
+        private double _doneShare = 1;
         private bool _overshot;
         // At most this many folds in the next try after one that would have closed the window (until a close or a taken try).
         private long _foldCap = long.MaxValue;
@@ -401,7 +405,9 @@ internal static class IfmapWindowReplay
                 long bound = ReadsPerLineBound, safe = (need - 1) / bound;
                 bool direct = safe >= span || (safe >= 1 && 4 * safe >= 3 * span);
                 if (direct) span = Math.Min(span, safe);
-                long fresh = direct ? MarkDirect((int)pos, (int)(pos + span), prefixInWindow) : MarkLines((int)pos, (int)(pos + span), prefixInWindow);
+                // A try that brings more than twice the words needed stops marking early (MarkLines): it is dropped
+                // either way, and only its rate is used (extrapolated from the share marked).
+                long fresh = direct ? MarkDirect((int)pos, (int)(pos + span), prefixInWindow) : MarkLines((int)pos, (int)(pos + span), prefixInWindow, 2 * need);
                 if (_open + fresh < _window)
                 {
                     if (!direct) CommitFold();
@@ -436,7 +442,7 @@ internal static class IfmapWindowReplay
                 // words per line fall as the window fills when neighbouring windows overlap).
                 _closing = span;
                 _margin = Math.Max(0.05, _margin * 0.8);
-                _rate = Math.Max((double)fresh / span, (double)need / (span - 1));
+                _rate = Math.Max(fresh / (_doneShare * span), (double)need / (span - 1));
             }
         }
 
@@ -468,9 +474,11 @@ internal static class IfmapWindowReplay
         /// too: the caller knows they are all in the window, so the count and the set of new words
         /// are the same.
         /// </summary>
-        private long MarkLines(int a, int b, bool prefixInWindow)
+        private long MarkLines(int a, int b, bool prefixInWindow, long abortAbove = long.MaxValue)
         {
             long fresh = 0;
+            _aborted = false;
+            _doneShare = 1;
             switch (_g.Flow)
             {
                 case SystolicDataflow.OutputStationary:
@@ -481,8 +489,8 @@ internal static class IfmapWindowReplay
                     int midFrom = Math.Max(r, a), midTo = Math.Min(rEnd + 1, b - _kCount + 1);
                     if (midFrom >= midTo) midFrom = midTo = rEnd + 1;
                     fresh += MarkStaircase(_p0, r, midFrom, a, b, 0, _kCount);
-                    if (midFrom < midTo) fresh += MarkPixels(_p0 + midFrom, _p0 + midTo, 0, _kCount);
-                    fresh += MarkStaircase(_p0, midTo, rEnd + 1, a, b, 0, _kCount);
+                    if (midFrom < midTo) fresh += MarkBulk(_p0 + midFrom, _p0 + midTo, 0, _kCount, abortAbove - fresh);
+                    if (!_aborted) fresh += MarkStaircase(_p0, midTo, rEnd + 1, a, b, 0, _kCount);
                     break;
                 }
                 case SystolicDataflow.WeightStationary:
@@ -495,14 +503,14 @@ internal static class IfmapWindowReplay
                     if (midFrom >= midTo) midFrom = midTo = pEnd + 1;
                     long first = prefixInWindow ? NoBound : a; // pixels read from element k0 on, or from a − p
                     fresh += MarkStaircase(0, p, midFrom, first, b, _k0, _kCount);
-                    if (midFrom < midTo) fresh += MarkPixels(midFrom, midTo, _k0, _k0 + _kCount);
-                    fresh += MarkStaircase(0, midTo, pEnd + 1, first, b, _k0, _kCount);
+                    if (midFrom < midTo) fresh += MarkBulk(midFrom, midTo, _k0, _k0 + _kCount, abortAbove - fresh);
+                    if (!_aborted) fresh += MarkStaircase(0, midTo, pEnd + 1, first, b, _k0, _kCount);
                     break;
                 }
                 default:
                 {
                     // Line j holds element k0 + (rows − 1 − j) of every pixel of the block.
-                    fresh += MarkPixels(_p0, _p0 + _pCount, _k0 + _kCount - b, _k0 + _kCount - a);
+                    fresh += MarkBulk(_p0, _p0 + _pCount, _k0 + _kCount - b, _k0 + _kCount - a, abortAbove);
                     break;
                 }
             }
@@ -569,6 +577,31 @@ internal static class IfmapWindowReplay
                     }
                 }
                 if (++ox == _ew) { ox = 0; oy++; }
+            }
+            return added;
+        }
+
+        /// <summary>
+        /// <see cref="MarkPixels"/> for the whole pixels of a try, stopping after the ofmap row at which more than
+        /// <paramref name="abortAbove"/> words were new (then <c>_aborted</c>, and <c>_doneShare</c> the share of the
+        /// pixels marked).
+        /// </summary>
+        private long MarkBulk(int p1, int p2, int k1, int k2, long abortAbove)
+        {
+            if (abortAbove == long.MaxValue || p1 >= p2 || k1 >= k2) return MarkPixels(p1, p2, k1, k2);
+            long added = 0;
+            int oy = p1 / _ew, ox = p1 - oy * _ew;
+            for (int p = p1; p < p2; oy++, ox = 0)
+            {
+                int n = Math.Min(p2 - p, _ew - ox);
+                added += MarkRowOfPixels(oy, ox, n, k1, k2);
+                p += n;
+                if (added > abortAbove && p < p2)
+                {
+                    _aborted = true;
+                    _doneShare = (double)(p - p1) / (p2 - p1);
+                    break;
+                }
             }
             return added;
         }
