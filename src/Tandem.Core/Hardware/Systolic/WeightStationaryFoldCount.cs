@@ -126,6 +126,11 @@ internal static class WeightStationaryFoldCount
     /// </summary>
     [ThreadStatic] private static Stack<long[]>? _free;
 
+    /// <summary>Elements held by this thread's pool (at most <see cref="PoolElements"/>: 8 MiB).</summary>
+    [ThreadStatic] private static long _freeElements;
+
+    private const long PoolElements = 1 << 20;
+
     [ThreadStatic] private static List<int>? _rs, _ys, _xs;
 
     /// <summary>A zeroed array of at least <paramref name="length"/> elements.</summary>
@@ -134,6 +139,7 @@ internal static class WeightStationaryFoldCount
         if (_free is { Count: > 0 } free && free.Peek().Length >= length)
         {
             var a = free.Pop();
+            _freeElements -= a.Length;
             Array.Clear(a, 0, length);
             return a;
         }
@@ -143,8 +149,13 @@ internal static class WeightStationaryFoldCount
     private static void Return(long[] a)
     {
         var free = _free ??= new Stack<long[]>();
-        // A bounded pool of the largest arrays seen: a smaller one on top would stop every larger request.
-        if (free.Count < 64 && (free.Count == 0 || free.Peek().Length <= a.Length)) free.Push(a);
+        // A bounded pool of the largest arrays seen: a smaller one on top would stop every larger request. Bounded in
+        // bytes, not arrays: later sweeps reuse the classes of earlier ones, so a layer holds up to a few per fold.
+        if (_freeElements + a.Length <= PoolElements && (free.Count == 0 || free.Peek().Length <= a.Length))
+        {
+            free.Push(a);
+            _freeElements += a.Length;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -158,6 +169,12 @@ internal static class WeightStationaryFoldCount
         var segments = new Segment[rowFolds][];
         for (long phi = 0; phi < rowFolds; phi++) segments[phi] = Segments(g, phi, overlaps, stream);
         var post = new Classes?[rowFolds];
+        // Per fold, the classes last built for its reads before a close (and the close standing they were built
+        // for): a later sweep whose last close stands as far back, with no previous-sweep partner in reach, has
+        // the same classes (column folds repeat the sweep).
+        var first = new Classes?[rowFolds];
+        var firstRel = new long[rowFolds];
+        var firstPrev = new bool[rowFolds];
 
         long misses = 0, open = 0, lastCloseLine = -1, closeF = -1, closeL = 0, closeR = 0;
         var sweeps = new SystolicModel.RepeatingSweeps();
@@ -170,8 +187,14 @@ internal static class WeightStationaryFoldCount
                 int lines = checked((int)(m + rows - 1));
                 var segs = segments[phi];
                 long closeRel = closeF < 0 ? NoClose : closeF - f;
-                var classes = Build(segs, lines, ew, closeRel, fc > 0);
-                var first = classes;
+                bool prev = fc > 0 && ReachesPreviousSweep(segs, closeRel);
+                if (first[phi] is null || firstRel[phi] != closeRel || firstPrev[phi] != prev)
+                {
+                    first[phi]?.Release();
+                    first[phi] = Build(segs, lines, ew, closeRel, prev);
+                    (firstRel[phi], firstPrev[phi]) = (closeRel, prev);
+                }
+                var classes = first[phi]!;
                 long start = 0;
                 while (true)
                 {
@@ -197,7 +220,8 @@ internal static class WeightStationaryFoldCount
                     }
                     start = line + 1;
                 }
-                first.Release();
+                // The last sweep's classes serve no later one: back to the pool for the next fold's.
+                if (fc == g.ColFolds - 1) { first[phi]!.Release(); first[phi] = null; }
             }
             // A sweep without a close leaves the whole sweep in the window: later sweeps only hit.
             if (closeF == closeBefore) break;
@@ -207,7 +231,17 @@ internal static class WeightStationaryFoldCount
                 break;
         }
         foreach (var p in post) p?.Release();
+        foreach (var p in first) p?.Release();
         return (misses, lastCloseLine);
+    }
+
+    /// <summary>Whether a partner in the previous sweep can still hold a read's word under a close <paramref name="closeRel"/> folds away.</summary>
+    private static bool ReachesPreviousSweep(Segment[] segs, long closeRel)
+    {
+        foreach (var seg in segs)
+            foreach (var pt in seg.Partners)
+                if (pt.PrevSweep && pt.RelFold >= closeRel) return true;
+        return false;
     }
 
     /// <summary>The tap segments of fold φ and, for each, every partner of its reads (split where a partner changes fold).</summary>
