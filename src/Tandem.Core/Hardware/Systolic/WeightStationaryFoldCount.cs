@@ -46,7 +46,17 @@ internal static class WeightStationaryFoldCount
     private readonly record struct Partner(int R0, int R1, long RelFold, long Delta, long Off, bool PrevSweep, int Y0, int Y1, int X0, int X1);
 
     /// <summary>The reads of one tap in one fold: rows [R0, R1), valid pixels [0, Vr) × [0, Vc), and every partner.</summary>
-    private sealed record Segment(int R0, int R1, int Vr, int Vc, Partner[] Partners);
+    private sealed record Segment(int R0, int R1, int Vr, int Vc, Partner[] Buffer, int Start, int Count)
+    {
+        public ReadOnlySpan<Partner> Partners => Buffer.AsSpan(Start, Count);
+    }
+
+    /// <summary>
+    /// This thread's partners of the current evaluation's segments, end to end (reused by the next evaluation; a
+    /// segment keeps the array it was written to, so growing it leaves earlier segments intact).
+    /// </summary>
+    [ThreadStatic] private static Partner[]? _arena;
+    [ThreadStatic] private static int _arenaUsed;
 
     /// <summary>
     /// The classes of one fold's reads under one close standing — class i misses on the lines before the close's line
@@ -55,15 +65,49 @@ internal static class WeightStationaryFoldCount
     /// earlier line reads it); and per tap segment the partners that matter under that standing (the others can neither
     /// hit nor miss a read there).
     /// </summary>
-    private sealed class Classes(int lines, int segments)
+    private sealed class Classes
     {
-        public readonly int Lines = lines;
+        public int Lines;
         public long[] Delta = new long[4];
         public long[][] Count = new long[4][];
         public int N;
-        public readonly Partner[][] Active = new Partner[segments][];
+        // Per tap segment, the partners that matter: the first _activeCount[si] of _active[si] (the arrays are reused).
+        private Partner[]?[] _active = [];
+        private int[] _activeCount = [];
         private long[] _d1 = new long[4], _v = new long[4], _w = new long[4];
         private int[] _upTo = new int[4];
+
+        /// <summary>
+        /// Classes given back by <see cref="Release"/>, kept per thread with their arrays: a layer builds classes for
+        /// every fold, and allocating them (and their partner lists) afresh was most of what an evaluation allocated.
+        /// </summary>
+        [ThreadStatic] private static Stack<Classes>? _pool;
+
+        /// <summary>Empty classes for a fold of <paramref name="lines"/> lines and <paramref name="segments"/> tap segments.</summary>
+        public static Classes Take(int lines, int segments)
+        {
+            var c = _pool is { Count: > 0 } pool ? pool.Pop() : new Classes();
+            c.Lines = lines;
+            c.N = 0;
+            if (c._active.Length < segments)
+            {
+                Array.Resize(ref c._active, segments);
+                Array.Resize(ref c._activeCount, segments);
+            }
+            return c;
+        }
+
+        /// <summary>Segment si's partners that matter.</summary>
+        public ReadOnlySpan<Partner> Active(int si) => _active[si].AsSpan(0, _activeCount[si]);
+
+        /// <summary>Room for segment si's <paramref name="n"/> partners that matter (filled by the caller).</summary>
+        public Partner[] ActiveBuffer(int si, int n)
+        {
+            var a = _active[si];
+            if (a is null || a.Length < n) _active[si] = a = new Partner[Math.Max(n, 16)];
+            _activeCount[si] = n;
+            return a;
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public long[] For(long delta, bool always)
@@ -82,7 +126,7 @@ internal static class WeightStationaryFoldCount
             return Count[N++] = Rent(Lines + 2);
         }
 
-        /// <summary>Gives the count arrays back to this thread's pool; the classes are empty afterwards.</summary>
+        /// <summary>Gives the count arrays, and these classes, back to this thread's pools; not to be used afterwards.</summary>
         public void Release()
         {
             for (int i = 0; i < N; i++)
@@ -91,6 +135,8 @@ internal static class WeightStationaryFoldCount
                 Count[i] = null!;
             }
             N = 0;
+            var pool = _pool ??= new Stack<Classes>();
+            if (pool.Count < 64) pool.Push(this);
         }
 
         /// <summary>
@@ -167,6 +213,7 @@ internal static class WeightStationaryFoldCount
         var stream = new IfmapStream(g);
         var overlaps = AlignedWeightStationaryReplay.Overlaps(l, includeSelf: true);
         var segments = new Segment[rowFolds][];
+        _arenaUsed = 0;
         for (long phi = 0; phi < rowFolds; phi++) segments[phi] = Segments(g, phi, overlaps, stream);
         var post = new Classes?[rowFolds];
         // Per fold, the classes last built for its reads before a close (and the close standing they were built
@@ -204,7 +251,7 @@ internal static class WeightStationaryFoldCount
                     // The close's read: walk its line in SCALE-Sim's order (array rows ascending).
                     long left = need - before;
                     misses += need;
-                    var (row, _) = NthMiss(segs, classes.Active, m, ew, closeRel, closeL, closeR, line, -1, left);
+                    var (row, _) = NthMiss(segs, classes, m, ew, closeRel, closeL, closeR, line, -1, left);
                     if (row < 0) throw new InvalidOperationException("unreachable: the line's misses were counted from the same rule");
                     open = 0;
                     closeF = f; closeL = line; closeR = row; closeRel = 0;
@@ -213,7 +260,7 @@ internal static class WeightStationaryFoldCount
                     // The rest of the close's line, under the new close (a small window may close again on it).
                     while (true)
                     {
-                        (row, long found) = NthMiss(segs, classes.Active, m, ew, 0, closeL, closeR, line, row, window - open);
+                        (row, long found) = NthMiss(segs, classes, m, ew, 0, closeL, closeR, line, row, window - open);
                         misses += found;
                         if (row < 0) { open += found; break; }
                         open = 0; closeR = row; lastCloseLine = f * g.FoldCycles + ra + line;
@@ -255,39 +302,38 @@ internal static class WeightStationaryFoldCount
         for (long tap = k0 / c; tap * c < k0 + rows; tap++)
         {
             int r0 = (int)(Math.Max(tap * c, k0) - k0), r1 = (int)(Math.Min((tap + 1) * c, k0 + rows) - k0);
-            // An array rather than a List (a List over this struct would be JIT-compiled at tier 0 for most calls),
-            // of the exact length: counted in a first pass, filled in a second (these arrays are most of what an
-            // evaluation allocates).
-            Partner[]? partners = null;
-            for (int pass = 0; pass < 2; pass++)
+            // Written into this thread's arena (a List over this struct would be JIT-compiled at tier 0 for most calls,
+            // and per-segment arrays were most of what an evaluation allocated): at most two per overlapping tap.
+            int room = 2 * overlaps[tap].Length;
+            var arena = _arena;
+            if (arena is null || arena.Length < _arenaUsed + room)
             {
-                int count = 0;
-                foreach (var (t2, sy, sx) in overlaps[tap])
-                {
-                    int y0 = Math.Max(0, -sy), y1 = Math.Min(eh, eh - sy), x0 = Math.Max(0, -sx), x1 = Math.Min(ew, ew - sx);
-                    if (y0 >= y1 || x0 >= x1) continue;
-                    long shift = (long)sy * ew + sx, dk = (tap - t2) * c;
-                    // Rows whose partner element k − dk falls in each fold: at most two folds over ≤ Ra rows.
-                    for (int a = r0; a < r1;)
-                    {
-                        long k2 = k0 + a - dk, phi2 = k2 / ra;
-                        int b = (int)Math.Min(r1, (phi2 + 1) * ra + dk - k0);
-                        if (partners is not null)
-                        {
-                            long off = -dk + (phi - phi2) * ra, delta = shift + off;
-                            long relFold; bool prev;
-                            if (t2 != tap && phi2 < phi) { relFold = phi2 - phi; prev = false; }
-                            else if (t2 != tap && phi2 == phi && (delta < 0 || (delta == 0 && off < 0))) { relFold = 0; prev = false; }
-                            else { relFold = phi2 - phi - rowFolds; prev = true; }
-                            partners[count] = new Partner(a, b, relFold, delta, off, prev, y0, y1, x0, x1);
-                        }
-                        count++;
-                        a = b;
-                    }
-                }
-                partners ??= new Partner[count];
+                var grown = new Partner[Math.Max(2 * (arena?.Length ?? 0), _arenaUsed + room)];
+                _arena = arena = grown; // earlier segments keep the array they were written to
+                _arenaUsed = 0;
             }
-            list.Add(new Segment(r0, r1, (int)stream.PixelRowsValid(tap / s), (int)stream.PixelColsValid(tap % s), partners!));
+            int start = _arenaUsed, count = 0;
+            foreach (var (t2, sy, sx) in overlaps[tap])
+            {
+                int y0 = Math.Max(0, -sy), y1 = Math.Min(eh, eh - sy), x0 = Math.Max(0, -sx), x1 = Math.Min(ew, ew - sx);
+                if (y0 >= y1 || x0 >= x1) continue;
+                long shift = (long)sy * ew + sx, dk = (tap - t2) * c;
+                // Rows whose partner element k − dk falls in each fold: at most two folds over ≤ Ra rows.
+                for (int a = r0; a < r1;)
+                {
+                    long k2 = k0 + a - dk, phi2 = k2 / ra;
+                    int b = (int)Math.Min(r1, (phi2 + 1) * ra + dk - k0);
+                    long off = -dk + (phi - phi2) * ra, delta = shift + off;
+                    long relFold; bool prev;
+                    if (t2 != tap && phi2 < phi) { relFold = phi2 - phi; prev = false; }
+                    else if (t2 != tap && phi2 == phi && (delta < 0 || (delta == 0 && off < 0))) { relFold = 0; prev = false; }
+                    else { relFold = phi2 - phi - rowFolds; prev = true; }
+                    arena[start + count++] = new Partner(a, b, relFold, delta, off, prev, y0, y1, x0, x1);
+                    a = b;
+                }
+            }
+            _arenaUsed = start + count;
+            list.Add(new Segment(r0, r1, (int)stream.PixelRowsValid(tap / s), (int)stream.PixelColsValid(tap % s), arena, start, count));
         }
         return [.. list];
     }
@@ -299,7 +345,7 @@ internal static class WeightStationaryFoldCount
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Classes Build(Segment[] segs, int lines, int ew, long closeRel, bool prevSweep)
     {
-        var classes = new Classes(lines, segs.Length);
+        var classes = Classes.Take(lines, segs.Length);
         // This thread's scratch lists, reused by every Build (they hold one segment's cuts at a time).
         var ys = _ys ??= [];
         var xs = _xs ??= [];
@@ -311,7 +357,7 @@ internal static class WeightStationaryFoldCount
             foreach (var pt in seg.Partners)
                 if (pt.RelFold >= closeRel && (prevSweep || !pt.PrevSweep)) na++;
             // Arrays rather than Lists: a List over this struct would be JIT-compiled at tier 0 for most calls.
-            var active = classes.Active[si] = new Partner[na];
+            var active = classes.ActiveBuffer(si, na);
             na = 0;
             foreach (var pt in seg.Partners)
                 if (pt.RelFold >= closeRel && (prevSweep || !pt.PrevSweep)) active[na++] = pt;
@@ -433,7 +479,7 @@ internal static class WeightStationaryFoldCount
             }
             if (tie)
             {
-                sum = NthMiss(segs, classes.Active, m, ew, closeRel, closeL, closeR, line, -1, long.MaxValue).Found;
+                sum = NthMiss(segs, classes, m, ew, closeRel, closeL, closeR, line, -1, long.MaxValue).Found;
             }
             if (before + sum >= need) return (line, before);
             before += sum;
@@ -460,14 +506,14 @@ internal static class WeightStationaryFoldCount
     /// misses (rows ascending, SCALE-Sim's order), or −1 with the misses found when there are fewer.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (long Row, long Found) NthMiss(Segment[] segs, Partner[][] active, long m, int ew, long closeRel, long closeL, long closeR,
+    private static (long Row, long Found) NthMiss(Segment[] segs, Classes classes, long m, int ew, long closeRel, long closeL, long closeR,
         long line, long after, long count)
     {
         long found = 0;
         for (int si = 0; si < segs.Length; si++)
         {
             var seg = segs[si];
-            var partners = active[si];
+            var partners = classes.Active(si);
             int r1 = seg.R1, vr = seg.Vr, vc = seg.Vc;
             if (r1 <= after + 1) continue;
             long r = Math.Max(seg.R0, after + 1), p = line - r;
@@ -492,7 +538,7 @@ internal static class WeightStationaryFoldCount
 
     /// <summary>Whether the read of array row r at pixel (oy, ox) on this line has a partner after the last close.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Hits(Partner[] partners, long r, long oy, long ox, long line, long closeRel, long closeL, long closeR)
+    private static bool Hits(ReadOnlySpan<Partner> partners, long r, long oy, long ox, long line, long closeRel, long closeL, long closeR)
     {
         for (int i = 0; i < partners.Length; i++)
         {
