@@ -100,6 +100,106 @@ internal static class CompareBuilds
         return 0;
     }
 
+    /// <summary>
+    /// <c>--compare-layers BUILD_DIR BUILD_DIR [...] --layer "H W C R S STRIDE N ROWS DATAFLOW" [--layer …] [--seconds S]</c>:
+    /// the same alternation for single layers (SCALE-Sim topology fields, a square array of ROWS with the default
+    /// SRAMs and CALC bandwidth, dataflow os, ws or is), each build's whole-model evaluation timed in slices of about
+    /// 5 ms for S seconds per layer (2 by default); prints per layer and build the fastest and the median slice and the
+    /// bytes the build allocates per evaluation.
+    /// </summary>
+    public static int RunLayers(string[] args)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        double seconds = 2;
+        var layers = new List<int[]>();
+        var flows = new List<string>();
+        var dirs = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--seconds" && i + 1 < args.Length && double.TryParse(args[i + 1], NumberStyles.Float, ci, out seconds) && seconds > 0) i++;
+            else if (args[i] == "--layer" && i + 1 < args.Length)
+            {
+                var f = args[++i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (f.Length != 9 || f.Take(8).Any(x => !int.TryParse(x, NumberStyles.None, ci, out int v) || v < 1) || f[8] is not ("os" or "ws" or "is"))
+                    return LayersUsage($"--layer \"{args[i]}\": give H W C R S STRIDE N ROWS (positive integers) and a dataflow os, ws or is");
+                layers.Add(f.Take(8).Select(x => int.Parse(x, ci)).ToArray());
+                flows.Add(f[8]);
+            }
+            else if (args[i].StartsWith("--", StringComparison.Ordinal)) return LayersUsage($"unknown or incomplete option {args[i]}");
+            else dirs.Add(Path.GetFullPath(args[i]));
+        }
+        if (dirs.Count < 2 || layers.Count == 0) return LayersUsage("give at least two build directories and one --layer");
+        foreach (var d in dirs)
+            if (!File.Exists(Path.Combine(d, "Tandem.Core.dll")))
+                return LayersUsage($"{d} holds no Tandem.Core.dll (a build output of bench/Tandem.Benchmarks)");
+        var makers = dirs.Select(LayerEvaluator).ToList();
+        Console.WriteLine($"{seconds:0.##} s per layer, alternating slices of about 5 ms between builds (wall time per evaluation of the whole model)");
+        Console.WriteLine("| layer | build | fastest slice | median slice | allocated per evaluation |");
+        Console.WriteLine("|---|---|---|---|---|");
+        for (int li = 0; li < layers.Count; li++)
+        {
+            var fs = makers.Select(m => m(layers[li], flows[li])).ToArray();
+            var results = fs.Select(f => f().ToString()).ToArray();
+            var bytes = new long[fs.Length];
+            for (int b = 0; b < fs.Length; b++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int k = 0; k < 10; k++) fs[b]();
+                bytes[b] = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
+            }
+            var warm = Stopwatch.StartNew();
+            while (warm.ElapsedMilliseconds < 300) foreach (var f in fs) f();
+            var times = fs.Select(_ => new List<double>()).ToArray();
+            var total = Stopwatch.StartNew();
+            while (total.Elapsed.TotalSeconds < seconds)
+                for (int b = 0; b < fs.Length; b++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    long k = 0;
+                    while (sw.ElapsedTicks < Stopwatch.Frequency / 200) { fs[b](); k++; }
+                    times[b].Add(sw.Elapsed.TotalSeconds / k);
+                }
+            string name = string.Join(" ", layers[li]) + " " + flows[li] + (results.Distinct().Count() > 1 ? " (results differ!)" : "");
+            for (int b = 0; b < fs.Length; b++)
+            {
+                var sorted = times[b].OrderBy(t => t).ToList();
+                Console.WriteLine(string.Create(ci, $"| {name} | {dirs[b]} | {sorted[0] * 1e6:0.0} µs | {sorted[sorted.Count / 2] * 1e6:0.0} µs | {bytes[b]:N0} B |"));
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>For a build directory: layer fields and dataflow → that build's whole-model evaluation of the layer.</summary>
+    private static Func<int[], string, Func<object>> LayerEvaluator(string directory)
+    {
+        var core = new BuildContext(directory).LoadFromAssemblyPath(Path.Combine(directory, "Tandem.Core.dll"));
+        var shapeType = core.GetType("Tandem.Core.Hardware.Systolic.SystolicLayerShape", throwOnError: true)!;
+        var configType = core.GetType("Tandem.Core.Hardware.Systolic.SystolicConfig", throwOnError: true)!;
+        var flowType = core.GetType("Tandem.Core.Hardware.Systolic.SystolicDataflow", throwOnError: true)!;
+        var fromScaleSim = shapeType.GetMethod("FromScaleSim", BindingFlags.Public | BindingFlags.Static)!;
+        var evaluate = core.GetType("Tandem.Core.Hardware.Systolic.SystolicModel", throwOnError: true)!
+            .GetMethod("Evaluate", BindingFlags.Public | BindingFlags.Static)!;
+        return (v, flow) =>
+        {
+            // SCALE-Sim's topology order: ifmap H, W, filter R, S, channels, filters, strides.
+            var shape = fromScaleSim.Invoke(null, [v[0], v[1], v[3], v[4], v[2], v[6], v[5], v[5]])!;
+            var config = Activator.CreateInstance(configType)!;
+            configType.GetProperty("Rows")!.SetValue(config, v[7]);
+            configType.GetProperty("Columns")!.SetValue(config, v[7]);
+            string name = flow switch { "os" => "OutputStationary", "ws" => "WeightStationary", _ => "InputStationary" };
+            configType.GetProperty("Dataflow")!.SetValue(config, Enum.Parse(flowType, name));
+            object[] arguments = [shape, config];
+            return () => evaluate.Invoke(null, arguments)!;
+        };
+    }
+
+    private static int LayersUsage(string problem)
+    {
+        Console.Error.WriteLine($"--compare-layers: {problem}");
+        Console.Error.WriteLine("usage: --compare-layers BUILD_DIR BUILD_DIR [...] --layer \"H W C R S STRIDE N ROWS DATAFLOW\" [--layer ...] [--seconds S]");
+        return 2;
+    }
+
     private static List<(string Id, double SimSeconds, Func<object> Evaluate)> Load(string directory, string reference)
     {
         var context = new BuildContext(directory);
