@@ -472,7 +472,9 @@ internal static class IfmapWindowReplay
         /// Puts the words of lines [a, b) in the scratch set; returns how many are new to the window.
         /// With <paramref name="prefixInWindow"/> (WS), each pixel's reads before line a are taken
         /// too: the caller knows they are all in the window, so the count and the set of new words
-        /// are the same.
+        /// are the same. With <paramref name="abortAbove"/>, the group's whole pixels stop being marked once more
+        /// than that many words were new (<see cref="MarkBulk"/>): the count is then only a lower bound, for a group
+        /// the caller drops.
         /// </summary>
         private long MarkLines(int a, int b, bool prefixInWindow, long abortAbove = long.MaxValue)
         {

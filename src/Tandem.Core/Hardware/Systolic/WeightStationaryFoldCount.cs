@@ -224,7 +224,9 @@ internal static class WeightStationaryFoldCount
         var post = new Classes?[rowFolds];
         // Per fold, the classes last built for its reads before a close (and the close standing they were built
         // for): a later sweep whose last close stands as far back, with no previous-sweep partner in reach, has
-        // the same classes (column folds repeat the sweep).
+        // the same classes (column folds repeat the sweep). Whether a previous-sweep partner is in reach follows
+        // from the standing and the fold (a first-sweep fold can have it only before any close, a standing no later
+        // sweep has), so the flag in the key never decides a match today; it keeps the key complete.
         var first = new Classes?[rowFolds];
         var firstRel = new long[rowFolds];
         var firstPrev = new bool[rowFolds];
