@@ -178,7 +178,7 @@ internal static class IfmapWindowReplay
         // Lines of the last group taken whole in this fold, and whether a group overshot the close
         // grossly in this fold (OS growth cap in Lines).
         private long _lastSpan = 1;
-        // Whether the last try's marking stopped early (MarkBulk: it overshot the close grossly and is dropped
+        // Whether the last try's marking stopped early (MarkPixels: it overshot the close grossly and is dropped
         // anyway), and the share of its whole pixels marked by then.
         private bool _aborted;
         private double _doneShare = 1;
@@ -473,7 +473,7 @@ internal static class IfmapWindowReplay
         /// With <paramref name="prefixInWindow"/> (WS), each pixel's reads before line a are taken
         /// too: the caller knows they are all in the window, so the count and the set of new words
         /// are the same. With <paramref name="abortAbove"/>, the group's whole pixels stop being marked once more
-        /// than that many words were new (<see cref="MarkBulk"/>): the count is then only a lower bound, for a group
+        /// than that many words were new (<see cref="MarkPixels"/>): the count is then only a lower bound, for a group
         /// the caller drops.
         /// </summary>
         private long MarkLines(int a, int b, bool prefixInWindow, long abortAbove = long.MaxValue)
@@ -491,7 +491,7 @@ internal static class IfmapWindowReplay
                     int midFrom = Math.Max(r, a), midTo = Math.Min(rEnd + 1, b - _kCount + 1);
                     if (midFrom >= midTo) midFrom = midTo = rEnd + 1;
                     fresh += MarkStaircase(_p0, r, midFrom, a, b, 0, _kCount);
-                    if (midFrom < midTo) fresh += MarkBulk(_p0 + midFrom, _p0 + midTo, 0, _kCount, abortAbove - fresh);
+                    if (midFrom < midTo) fresh += MarkPixels(_p0 + midFrom, _p0 + midTo, 0, _kCount, abortAbove - fresh);
                     if (!_aborted) fresh += MarkStaircase(_p0, midTo, rEnd + 1, a, b, 0, _kCount);
                     break;
                 }
@@ -505,14 +505,14 @@ internal static class IfmapWindowReplay
                     if (midFrom >= midTo) midFrom = midTo = pEnd + 1;
                     long first = prefixInWindow ? NoBound : a; // pixels read from element k0 on, or from a − p
                     fresh += MarkStaircase(0, p, midFrom, first, b, _k0, _kCount);
-                    if (midFrom < midTo) fresh += MarkBulk(midFrom, midTo, _k0, _k0 + _kCount, abortAbove - fresh);
+                    if (midFrom < midTo) fresh += MarkPixels(midFrom, midTo, _k0, _k0 + _kCount, abortAbove - fresh);
                     if (!_aborted) fresh += MarkStaircase(0, midTo, pEnd + 1, first, b, _k0, _kCount);
                     break;
                 }
                 default:
                 {
                     // Line j holds element k0 + (rows − 1 − j) of every pixel of the block.
-                    fresh += MarkBulk(_p0, _p0 + _pCount, _k0 + _kCount - b, _k0 + _kCount - a, abortAbove);
+                    fresh += MarkPixels(_p0, _p0 + _pCount, _k0 + _kCount - b, _k0 + _kCount - a, abortAbove);
                     break;
                 }
             }
@@ -584,13 +584,13 @@ internal static class IfmapWindowReplay
         }
 
         /// <summary>
-        /// <see cref="MarkPixels"/> for the whole pixels of a try, stopping after the ofmap row at which more than
-        /// <paramref name="abortAbove"/> words were new (then <c>_aborted</c>, and <c>_doneShare</c> the share of the
-        /// pixels marked).
+        /// Window elements [k1, k2) of every pixel in [p1, p2), one ofmap row at a time. For a try's whole pixels
+        /// (<see cref="MarkLines"/>), it stops after the ofmap row at which more than <paramref name="abortAbove"/> words
+        /// were new: then <c>_aborted</c>, and <c>_doneShare</c> is the share of the pixels marked.
         /// </summary>
-        private long MarkBulk(int p1, int p2, int k1, int k2, long abortAbove)
+        private long MarkPixels(int p1, int p2, int k1, int k2, long abortAbove = long.MaxValue)
         {
-            if (abortAbove == long.MaxValue || p1 >= p2 || k1 >= k2) return MarkPixels(p1, p2, k1, k2);
+            if (p1 >= p2 || k1 >= k2) return 0;
             long added = 0;
             int oy = p1 / _ew, ox = p1 - oy * _ew;
             for (int p = p1; p < p2; oy++, ox = 0)
@@ -604,21 +604,6 @@ internal static class IfmapWindowReplay
                     _doneShare = (double)(p - p1) / (p2 - p1);
                     break;
                 }
-            }
-            return added;
-        }
-
-        /// <summary>Window elements [k1, k2) of every pixel in [p1, p2), one ofmap row at a time.</summary>
-        private long MarkPixels(int p1, int p2, int k1, int k2)
-        {
-            if (p1 >= p2 || k1 >= k2) return 0;
-            long added = 0;
-            int oy = p1 / _ew, ox = p1 - oy * _ew;
-            for (int p = p1; p < p2; oy++, ox = 0)
-            {
-                int n = Math.Min(p2 - p, _ew - ox);
-                added += MarkRowOfPixels(oy, ox, n, k1, k2);
-                p += n;
             }
             return added;
         }
