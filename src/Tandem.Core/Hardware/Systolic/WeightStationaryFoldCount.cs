@@ -535,6 +535,14 @@ internal static class WeightStationaryFoldCount
             }
             // Pixel p = line − r falls by one per row: its ofmap row and column are stepped, not divided out.
             long oy = p / ew, ox = p - oy * ew;
+            if (partners.IsEmpty && vc >= ew && oy < vr)
+            {
+                // No partner can hold these reads' words and every pixel from p down lies inside the ifmap: all miss.
+                long n = Math.Min(r1 - r, p + 1);
+                if (found + n >= count) return (r + (count - found - 1), count);
+                found += n;
+                continue;
+            }
             for (; r < r1 && p >= 0; r++, p--)
             {
                 if (oy < vr && ox < vc && !Hits(partners, r, oy, ox, line, closeRel, closeL, closeR) && ++found == count) return (r, found);
