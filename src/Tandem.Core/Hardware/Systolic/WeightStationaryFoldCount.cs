@@ -149,16 +149,38 @@ internal static class WeightStationaryFoldCount
         public void Upto(long line, long closeL, long from)
         {
             int end = (int)Math.Min(line + 1, Lines);
+            Span<int> todo = N <= 64 ? stackalloc int[N] : new int[N];
+            int t = 0;
             for (int i = 0; i < N; i++)
+                if (_upTo[i] < end && (Delta[i] == long.MinValue || closeL - Delta[i] >= from)) todo[t++] = i;
+            // Two classes at the same progress are summed in one loop: each sum is a chain of dependent adds, and two
+            // independent chains keep the processor busier than one.
+            for (int k = 0; k < t;)
             {
-                int up = _upTo[i];
-                if (up >= end || (Delta[i] != long.MinValue && closeL - Delta[i] < from)) continue;
-                var a = Count[i];
-                long d1 = _d1[i], v = _v[i], w = _w[i];
-                for (int x = up; x < end; x++) { d1 += a[x]; v += d1; w += v; a[x] = w; }
-                _d1[i] = d1; _v[i] = v; _w[i] = w;
-                _upTo[i] = end;
+                if (k + 1 < t && _upTo[todo[k]] == _upTo[todo[k + 1]]) { SumPair(todo[k], todo[k + 1], end); k += 2; }
+                else Sum(todo[k++], end);
             }
+        }
+
+        private void Sum(int i, int end)
+        {
+            var a = Count[i];
+            long d1 = _d1[i], v = _v[i], w = _w[i];
+            for (int x = _upTo[i]; x < end; x++) { d1 += a[x]; v += d1; w += v; a[x] = w; }
+            (_d1[i], _v[i], _w[i], _upTo[i]) = (d1, v, w, end);
+        }
+
+        private void SumPair(int i, int j, int end)
+        {
+            long[] a = Count[i], b = Count[j];
+            long d1 = _d1[i], v = _v[i], w = _w[i], e1 = _d1[j], u = _v[j], z = _w[j];
+            for (int x = _upTo[i]; x < end; x++)
+            {
+                d1 += a[x]; v += d1; w += v; a[x] = w;
+                e1 += b[x]; u += e1; z += u; b[x] = z;
+            }
+            (_d1[i], _v[i], _w[i], _upTo[i]) = (d1, v, w, end);
+            (_d1[j], _v[j], _w[j], _upTo[j]) = (e1, u, z, end);
         }
 
         /// <summary>Reads of class i on lines up to <paramref name="line"/> (0 before line 0); call <see cref="Upto"/> first.</summary>
