@@ -184,7 +184,7 @@ internal static class WeightStationaryFoldCount
         }
 
         /// <summary>Reads of class i on lines up to <paramref name="line"/> (0 before line 0); call <see cref="Upto"/> first.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public long Cum(int i, long line) => line < 0 ? 0 : Count[i][line];
     }
 
@@ -447,7 +447,7 @@ internal static class WeightStationaryFoldCount
     }
 
     /// <summary>Reads of pixels [pa, pb) on rows [r0, r1): pixel p reads row r on line p + r; second differences.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddBox(long[] d2, long pa, long pb, int r0, int r1)
     {
         if (pa >= pb || r0 >= r1) return;
