@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.Loader;
+using Tandem.Core.Hardware.Systolic;
 
 namespace Tandem.Benchmarks;
 
@@ -65,13 +66,7 @@ internal static class CompareBuilds
             for (int b = 0; b < builds.Count; b++) best[b, i] = double.MaxValue;
             for (int s = 0; s < slices; s++)
                 for (int b = 0; b < builds.Count; b++)
-                {
-                    var f = builds[b][i].Evaluate;
-                    var sw = Stopwatch.StartNew();
-                    long k = 0;
-                    while (sw.ElapsedTicks < Stopwatch.Frequency / 250) { f(); k++; }
-                    best[b, i] = Math.Min(best[b, i], sw.Elapsed.TotalSeconds / k);
-                }
+                    best[b, i] = Math.Min(best[b, i], Slice(builds[b][i].Evaluate, Stopwatch.Frequency / 250));
         }
 
         Console.WriteLine($"{n} rows, {slices} alternating slices of about 4 ms per row and build, fastest slice per row (wall time per evaluation)");
@@ -112,18 +107,17 @@ internal static class CompareBuilds
         var ci = CultureInfo.InvariantCulture;
         double seconds = 2;
         var layers = new List<int[]>();
-        var flows = new List<string>();
+        var flows = new List<SystolicDataflow>();
         var dirs = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--seconds" && i + 1 < args.Length && double.TryParse(args[i + 1], NumberStyles.Float, ci, out seconds) && seconds > 0) i++;
             else if (args[i] == "--layer" && i + 1 < args.Length)
             {
-                var f = args[++i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (f.Length != 9 || f.Take(8).Any(x => !int.TryParse(x, NumberStyles.None, ci, out int v) || v < 1) || f[8] is not ("os" or "ws" or "is"))
+                if (!Profile.TryParseLayer(args[++i].Split(' ', StringSplitOptions.RemoveEmptyEntries), out int[] fields, out var flow))
                     return LayersUsage($"--layer \"{args[i]}\": give H W C R S STRIDE N ROWS (positive integers) and a dataflow os, ws or is");
-                layers.Add(f.Take(8).Select(x => int.Parse(x, ci)).ToArray());
-                flows.Add(f[8]);
+                layers.Add(fields);
+                flows.Add(flow);
             }
             else if (args[i].StartsWith("--", StringComparison.Ordinal)) return LayersUsage($"unknown or incomplete option {args[i]}");
             else dirs.Add(Path.GetFullPath(args[i]));
@@ -153,13 +147,8 @@ internal static class CompareBuilds
             var total = Stopwatch.StartNew();
             while (total.Elapsed.TotalSeconds < seconds)
                 for (int b = 0; b < fs.Length; b++)
-                {
-                    var sw = Stopwatch.StartNew();
-                    long k = 0;
-                    while (sw.ElapsedTicks < Stopwatch.Frequency / 200) { fs[b](); k++; }
-                    times[b].Add(sw.Elapsed.TotalSeconds / k);
-                }
-            string name = string.Join(" ", layers[li]) + " " + flows[li] + (results.Distinct().Count() > 1 ? " (results differ!)" : "");
+                    times[b].Add(Slice(fs[b], Stopwatch.Frequency / 200));
+            string name = string.Join(" ", layers[li]) + " " + SystolicConfig.DataflowCode(flows[li]) + (results.Distinct().Count() > 1 ? " (results differ!)" : "");
             for (int b = 0; b < fs.Length; b++)
             {
                 var sorted = times[b].OrderBy(t => t).ToList();
@@ -169,16 +158,28 @@ internal static class CompareBuilds
         return 0;
     }
 
+    /// <summary>Seconds per evaluation over one slice of <paramref name="ticks"/> stopwatch ticks (at least one evaluation).</summary>
+    private static double Slice(Func<object> evaluate, long ticks)
+    {
+        var sw = Stopwatch.StartNew();
+        long k = 0;
+        while (sw.ElapsedTicks < ticks) { evaluate(); k++; }
+        return sw.Elapsed.TotalSeconds / k;
+    }
+
+    /// <summary>A build's <c>SystolicModel.Evaluate(shape, config)</c>.</summary>
+    private static MethodInfo ModelEvaluate(Assembly core) =>
+        core.GetType("Tandem.Core.Hardware.Systolic.SystolicModel", throwOnError: true)!.GetMethod("Evaluate", BindingFlags.Public | BindingFlags.Static)!;
+
     /// <summary>For a build directory: layer fields and dataflow → that build's whole-model evaluation of the layer.</summary>
-    private static Func<int[], string, Func<object>> LayerEvaluator(string directory)
+    private static Func<int[], SystolicDataflow, Func<object>> LayerEvaluator(string directory)
     {
         var core = new BuildContext(directory).LoadFromAssemblyPath(Path.Combine(directory, "Tandem.Core.dll"));
         var shapeType = core.GetType("Tandem.Core.Hardware.Systolic.SystolicLayerShape", throwOnError: true)!;
         var configType = core.GetType("Tandem.Core.Hardware.Systolic.SystolicConfig", throwOnError: true)!;
         var flowType = core.GetType("Tandem.Core.Hardware.Systolic.SystolicDataflow", throwOnError: true)!;
         var fromScaleSim = shapeType.GetMethod("FromScaleSim", BindingFlags.Public | BindingFlags.Static)!;
-        var evaluate = core.GetType("Tandem.Core.Hardware.Systolic.SystolicModel", throwOnError: true)!
-            .GetMethod("Evaluate", BindingFlags.Public | BindingFlags.Static)!;
+        var evaluate = ModelEvaluate(core);
         return (v, flow) =>
         {
             // SCALE-Sim's topology order: ifmap H, W, filter R, S, channels, filters, strides.
@@ -186,8 +187,8 @@ internal static class CompareBuilds
             var config = Activator.CreateInstance(configType)!;
             configType.GetProperty("Rows")!.SetValue(config, v[7]);
             configType.GetProperty("Columns")!.SetValue(config, v[7]);
-            string name = flow switch { "os" => "OutputStationary", "ws" => "WeightStationary", _ => "InputStationary" };
-            configType.GetProperty("Dataflow")!.SetValue(config, Enum.Parse(flowType, name));
+            // The loaded build's own enum, by member name.
+            configType.GetProperty("Dataflow")!.SetValue(config, Enum.Parse(flowType, flow.ToString()));
             object[] arguments = [shape, config];
             return () => evaluate.Invoke(null, arguments)!;
         };
@@ -207,8 +208,7 @@ internal static class CompareBuilds
         var core = context.LoadFromAssemblyPath(Path.Combine(directory, "Tandem.Core.dll"));
         var rowType = bench.GetType("Tandem.Benchmarks.ScaleSimReferenceRow", throwOnError: true)!;
         var read = rowType.GetMethod("Read", BindingFlags.Public | BindingFlags.Static)!;
-        var evaluate = core.GetType("Tandem.Core.Hardware.Systolic.SystolicModel", throwOnError: true)!
-            .GetMethod("Evaluate", BindingFlags.Public | BindingFlags.Static)!;
+        var evaluate = ModelEvaluate(core);
         var rows = new List<(string, double, Func<object>)>();
         foreach (var row in (System.Collections.IEnumerable)read.Invoke(null, [reference])!)
         {

@@ -80,13 +80,12 @@ internal static class Profile
     public static int RunLayer(string[] a)
     {
         var ci = System.Globalization.CultureInfo.InvariantCulture;
-        if (a.Length < 9 || a.Take(8).Any(x => !int.TryParse(x, System.Globalization.NumberStyles.None, ci, out int v) || v < 1)
-            || SystolicConfig.ParseDataflow(a[8]) is not { } flow || (a.Length > 9 && !double.TryParse(a[9], System.Globalization.NumberStyles.Float, ci, out _)))
+        if (!TryParseLayer(a.Take(9).ToArray(), out int[] n, out var flow)
+            || (a.Length > 9 && !double.TryParse(a[9], System.Globalization.NumberStyles.Float, ci, out _)))
         {
             Console.Error.WriteLine("usage: --layer H W C R S STRIDE N ROWS DATAFLOW [SECONDS] (positive integers; DATAFLOW os, ws or is)");
             return 2;
         }
-        int[] n = a.Take(8).Select(x => int.Parse(x, ci)).ToArray();
         var shape = SystolicLayerShape.FromScaleSim(n[0], n[1], n[3], n[4], n[2], n[6], n[5], n[5]);
         var config = new SystolicConfig { Rows = n[7], Columns = n[7], Dataflow = flow };
         var g = new SystolicModel.Geometry(shape, config);
@@ -98,6 +97,22 @@ internal static class Profile
         double perCall = Time(() => SystolicModel.IfmapDramReads(g, window), seconds);
         Console.WriteLine(string.Create(ci, $"{Describe(shape)} on {config.Rows}x{config.Columns} {flow}: {result.Misses} ifmap DRAM reads, {perCall * 1e6:0.0} µs CPU per evaluation"));
         return 0;
+    }
+
+    /// <summary>
+    /// A layer and array as <c>--layer</c> and <c>--compare-layers</c> take them: nine fields, H W C R S STRIDE N ROWS
+    /// (SCALE-Sim topology order but channels third; positive integers) and a dataflow (os, ws or is).
+    /// </summary>
+    internal static bool TryParseLayer(IReadOnlyList<string> f, out int[] fields, out SystolicDataflow flow)
+    {
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
+        fields = new int[8];
+        flow = default;
+        if (f.Count != 9 || SystolicConfig.ParseDataflow(f[8]) is not { } parsed) return false;
+        for (int i = 0; i < 8; i++)
+            if (!int.TryParse(f[i], System.Globalization.NumberStyles.None, ci, out fields[i]) || fields[i] < 1) return false;
+        flow = parsed;
+        return true;
     }
 
     /// <summary>A layer as the profiles print it: ifmap H×W×C, filter R×S/stride, filters.</summary>
