@@ -626,20 +626,22 @@ internal static class IfmapWindowReplay
                 if (lo >= hi) continue;
                 long rowBase = (long)(y0 + kr) * _rowWords, first = ox * step + lo;
                 if (first >= rowEnd) continue;
+                // The n runs' span: from the first run's start to the last run's end, cut at the ifmap row's end.
+                long spanStart = rowBase + first, spanEnd = rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd);
                 if (step <= hi - lo)
                 {
-                    added += MarkRun(rowBase + first, rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd));
+                    added += MarkRun(spanStart, spanEnd);
                     continue;
                 }
                 // Steps of whole 64-bit words (stride × channels a multiple of 64): every run has the same word masks.
                 if ((step & 63) == 0 && step <= MaxCombStep && n >= 2)
                 {
-                    added += MarkRunsEveryWords(rowBase + first, rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd), (int)step, hi - lo);
+                    added += MarkRunsEveryWords(spanStart, spanEnd, (int)step, hi - lo);
                     continue;
                 }
                 if (step <= MaxCombStep && n >= StridedFrom)
                 {
-                    added += MarkStrided(rowBase + first, rowBase + Math.Min((ox + n - 1) * step + hi, rowEnd), (int)step, hi - lo);
+                    added += MarkStrided(spanStart, spanEnd, (int)step, hi - lo);
                     continue;
                 }
                 for (long start = first, i = 0; i < n && start < rowEnd; i++, start += step)
@@ -696,9 +698,7 @@ internal static class IfmapWindowReplay
                 ulong mask = shift == 0 ? lo : (lo >> shift) | (hi << (64 - shift));
                 if (w == w0) mask &= ulong.MaxValue << (int)(start & 63);
                 if (w == w1) mask &= ulong.MaxValue >> (63 - (int)((end - 1) & 63));
-                ulong nb = mask & ~(win[w] | fold[w]);
-                fold[w] |= nb;
-                added += BitOperations.PopCount(nb);
+                added += MarkWord(win, fold, w, mask);
                 phase += advance;
                 if (phase >= step) phase -= step;
             }
@@ -723,19 +723,10 @@ internal static class IfmapWindowReplay
             for (; rs + len <= end; rs += step)
             {
                 int a = (int)(rs >> 6);
-                ulong nb = firstMask & ~(win[a] | fold[a]);
-                fold[a] |= nb;
-                added += BitOperations.PopCount(nb);
+                added += MarkWord(win, fold, a, firstMask);
                 if (inner == 0) continue;
-                for (int w = a + 1; w < a + inner; w++)
-                {
-                    nb = ~(win[w] | fold[w]);
-                    fold[w] |= nb;
-                    added += BitOperations.PopCount(nb);
-                }
-                nb = lastMask & ~(win[a + inner] | fold[a + inner]);
-                fold[a + inner] |= nb;
-                added += BitOperations.PopCount(nb);
+                for (int w = a + 1; w < a + inner; w++) added += MarkWord(win, fold, w, ulong.MaxValue);
+                added += MarkWord(win, fold, a + inner, lastMask);
             }
             return rs < end ? added + MarkRange(rs, end) : added;
         }
@@ -801,24 +792,19 @@ internal static class IfmapWindowReplay
             var win = _win;
             var fold = _fold;
             ulong first = ulong.MaxValue << (int)(start & 63), last = ulong.MaxValue >> (63 - (int)((end - 1) & 63));
-            if (w0 == w1)
-            {
-                ulong nb = first & last & ~(win[w0] | fold[w0]);
-                fold[w0] |= nb;
-                return BitOperations.PopCount(nb);
-            }
-            ulong n0 = first & ~(win[w0] | fold[w0]);
-            fold[w0] |= n0;
-            long added = BitOperations.PopCount(n0);
-            for (int w = w0 + 1; w < w1; w++)
-            {
-                ulong nb = ~(win[w] | fold[w]);
-                fold[w] |= nb;
-                added += BitOperations.PopCount(nb);
-            }
-            ulong n1 = last & ~(win[w1] | fold[w1]);
-            fold[w1] |= n1;
-            return added + BitOperations.PopCount(n1);
+            if (w0 == w1) return MarkWord(win, fold, w0, first & last);
+            long added = MarkWord(win, fold, w0, first);
+            for (int w = w0 + 1; w < w1; w++) added += MarkWord(win, fold, w, ulong.MaxValue);
+            return added + MarkWord(win, fold, w1, last);
+        }
+
+        /// <summary>The bits of <paramref name="mask"/> in word w that are in neither the window nor the group's set: put in the set, counted.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int MarkWord(ulong[] win, ulong[] fold, int w, ulong mask)
+        {
+            ulong nb = mask & ~(win[w] | fold[w]);
+            fold[w] |= nb;
+            return BitOperations.PopCount(nb);
         }
 
         /// <summary>Whether the group's runs (all remembered) span fewer words than its range.</summary>
