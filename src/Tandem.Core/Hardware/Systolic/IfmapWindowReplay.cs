@@ -190,7 +190,7 @@ internal static class IfmapWindowReplay
         // pixels that come before a read, latest first (line distance, row distance, column shift); per
         // read of the fold (row × tap), the latest earlier read of its word in the fold (line distance,
         // NoPredecessor, or Invalid for a tap outside the ifmap) and its row; per line, a difference array.
-        private int[]? _candStart, _candLine, _candRow, _candShift, _predLine, _predRow, _lineCount;
+        private int[]? _candStart, _candLine, _candRow, _candShift, _predLine, _predShift, _lineCount;
         // The same per-read predecessors as runs of rows (segments): for one tap, rows [R1, R2] whose
         // latest earlier read of the word is the same candidate (line distance D, row offset Dr: the
         // earlier read's row is r + Dr), or none, or outside the ifmap; and scratch intervals for
@@ -231,7 +231,7 @@ internal static class IfmapWindowReplay
             if (_candRow is not null) ints.Return(_candRow);
             if (_candShift is not null) ints.Return(_candShift);
             if (_predLine is not null) ints.Return(_predLine);
-            if (_predRow is not null) ints.Return(_predRow);
+            if (_predShift is not null) ints.Return(_predShift);
             if (_lineCount is not null) ints.Return(_lineCount);
             if (_segs is not null) ints.Return(_segs);
             if (_pending is not null) ArrayPool<long>.Shared.Return(_pending);
@@ -875,7 +875,7 @@ internal static class IfmapWindowReplay
             int tailStart = from, lastTc = -1, lastRc = 0;
             long openAtStart = _open;
             var predLine = _predLine!;
-            var predRow = _predRow!;
+            var predShift = _predShift!;
             while (from < to)
             {
                 // Lines from `from` in chunks sized by the last window's rate of new words, until the
@@ -913,8 +913,8 @@ internal static class IfmapWindowReplay
                 int e = line - r0, j = e / c, m = e - j * c; // element of row r0, its tap and channel
                 for (int r = r0; r <= r1; r++)
                 {
-                    int i = r * taps + j, d = predLine[i];
-                    if (d != Invalid && NewAfter(line, d, predRow[i], tc, rc))
+                    int i = j * n + r, d = predLine[i];
+                    if (d != Invalid && NewAfter(line, d, r + predShift[i], tc, rc))
                     {
                         Misses++;
                         if (++open == _window)
@@ -973,15 +973,15 @@ internal static class IfmapWindowReplay
             int[] count = Rent(ref _lineCount, span + 1);
             Array.Clear(count, 0, span + 1);
             var predLine = _predLine!;
-            var predRow = _predRow!;
-            int rFirst = Math.Max(0, a - _kCount + 1), rLast = Math.Min(_pCount - 1, b - 1);
+            var predShift = _predShift!;
+            int n = _pCount, rFirst = Math.Max(0, a - _kCount + 1), rLast = Math.Min(_pCount - 1, b - 1);
             // Taps [j0, j1) of row r meet lines [a, b): j0 = ⌊(a − r) / C⌋ and j1 = ⌈(b − r) / C⌉, clamped; stepped per row.
             int u = a - rFirst, q0 = u >= 0 ? u / c : -1, m0 = u >= 0 ? u - q0 * c : 0;
             int v = b - rFirst + c - 1, q1 = v / c, m1 = v - q1 * c;
             for (int r = rFirst; r <= rLast; r++)
             {
                 int j0 = Math.Max(0, q0), j1 = Math.Min(taps, q1);
-                for (int j = j0, i = r * taps + j0, tapLo = r + j0 * c; j < j1; j++, i++, tapLo += c)
+                for (int j = j0, i = j0 * n + r, tapLo = r + j0 * c; j < j1; j++, i += n, tapLo += c)
                 {
                     int d = predLine[i];
                     if (d == Invalid) continue;
@@ -990,7 +990,7 @@ internal static class IfmapWindowReplay
                     int hi = d == NoPredecessor ? tapHi : (int)Math.Min(tapHi, (long)tc + d);
                     if (hi > b) hi = b;
                     if (lo < hi) { count[lo - a]++; count[hi - a]--; }
-                    if (d != NoPredecessor && d > 0 && predRow[i] <= rc)
+                    if (d != NoPredecessor && d > 0 && r + predShift[i] <= rc)
                     {
                         long t = (long)tc + d;
                         if (t >= Math.Max(tapLo, a) && t < Math.Min(tapHi, b)) { count[t - a]++; count[t - a + 1]--; }
@@ -1091,7 +1091,7 @@ internal static class IfmapWindowReplay
         /// <summary>
         /// Per row and tap of the current OS fold, the latest earlier read of the same word in the fold:
         /// its line distance (<see cref="NoPredecessor"/> if none, <see cref="Invalid"/> if the tap lies
-        /// outside the ifmap) and its row. The candidates per tap — pixels a rows and b columns of the
+        /// outside the ifmap) and how many rows further down the array it was (its row minus this one). The candidates per tap — pixels a rows and b columns of the
         /// ofmap further on whose windows hold the word — are listed once per layer, latest first; a
         /// read takes the first that lies in the fold and in the ofmap row.
         /// </summary>
@@ -1136,13 +1136,15 @@ internal static class IfmapWindowReplay
                 }
             }
             BuildSegments(n, rr, ss);
+            // Tap-major (index tap · n + row), so that each segment is two contiguous fills.
             var predLine = Rent(ref _predLine, n * taps);
-            var predRow = Rent(ref _predRow, n * taps);
+            var predShift = Rent(ref _predShift, n * taps);
             var segs = _segs!;
             for (int q = 0, end = SegmentInts * _segCount; q < end; q += SegmentInts)
             {
-                int d = segs[q + 3], dr = segs[q + 4];
-                for (int r = segs[q + 1], i = r * taps + segs[q]; r <= segs[q + 2]; r++, i += taps) (predLine[i], predRow[i]) = (d, r + dr);
+                int at = segs[q] * n + segs[q + 1], length = segs[q + 2] - segs[q + 1] + 1;
+                predLine.AsSpan(at, length).Fill(segs[q + 3]);
+                predShift.AsSpan(at, length).Fill(segs[q + 4]);
             }
         }
 
