@@ -886,7 +886,7 @@ internal static class IfmapWindowReplay
                 while (line < to && !closing)
                 {
                     double rate = Math.Max(_windowRate, 1e-3);
-                    int limit = (int)Math.Min(to, line + Math.Min(1e9, need / rate * 1.25 + 8));
+                    int limit = (int)Math.Min(to, line + Math.Min(1e9, need / rate * 1.5 + 8));
                     int[] count = FillCounts(line, limit, tc, rc);
                     long onLine = 0;
                     for (int t = line; t < limit; t++)
