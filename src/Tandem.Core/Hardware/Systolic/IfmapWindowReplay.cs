@@ -887,14 +887,24 @@ internal static class IfmapWindowReplay
                 {
                     double rate = Math.Max(_windowRate, 1e-3);
                     int limit = (int)Math.Min(to, line + Math.Min(1e9, need / rate * 1.5 + 8));
-                    int[] count = FillCounts(line, limit, tc, rc);
-                    long onLine = 0;
-                    for (int t = line; t < limit; t++)
-                    {
-                        onLine += count[t - line];
-                        if (onLine >= need) { line = t; closing = true; break; }
-                        need -= onLine;
-                    }
+                    int[] diff = FillCounts(line, limit, tc, rc, out bool second);
+                    // New reads per line are the running sum of diff (of its running sum if second differences).
+                    long onLine = 0, slope = 0;
+                    if (second)
+                        for (int t = line; t < limit; t++)
+                        {
+                            slope += diff[t - line];
+                            onLine += slope;
+                            if (onLine >= need) { line = t; closing = true; break; }
+                            need -= onLine;
+                        }
+                    else
+                        for (int t = line; t < limit; t++)
+                        {
+                            onLine += diff[t - line];
+                            if (onLine >= need) { line = t; closing = true; break; }
+                            need -= onLine;
+                        }
                     if (!closing) line = limit;
                 }
                 _sinceClose += line - from;
@@ -946,13 +956,14 @@ internal static class IfmapWindowReplay
         }
 
         /// <summary>
-        /// New words per line for lines [a, b) of the current OS fold after the close (tc, rc):
-        /// returned as counts per line from index 0 (line a). Each row and tap adds the range of lines
+        /// New words per line for lines [a, b) of the current OS fold after the close (tc, rc), from index 0
+        /// (line a): returned as their first differences, or as their second differences
+        /// (<paramref name="second"/>; the caller sums them while it looks for the close). Each row and tap adds the range of lines
         /// whose reads' latest earlier read of the same word came before the close (all of them when
         /// there is none), and the one line whose earlier read is on the close's line at or before the
         /// closing row.
         /// </summary>
-        private int[] FillCounts(int a, int b, int tc, int rc)
+        private int[] FillCounts(int a, int b, int tc, int rc, out bool second)
         {
             int c = _c, taps = Taps, span = b - a;
             // By segments where they are fewer than the reads the rows × taps below would visit.
@@ -960,9 +971,11 @@ internal static class IfmapWindowReplay
             if (2L * _segCount < (long)rows * Math.Min(taps, span / c + 2))
             {
                 SegmentFills++;
+                second = true;
                 return FillCountsBySegments(a, b, tc, rc);
             }
             RowFills++;
+            second = false;
             return FillCountsByRows(a, b, tc, rc);
         }
 
@@ -1003,7 +1016,7 @@ internal static class IfmapWindowReplay
         }
 
         /// <summary>
-        /// <see cref="FillCounts"/> from the segments: rows [r1, r2] of tap j read lines [r + jC, r + jC + C),
+        /// <see cref="FillCounts"/> from the segments, as second differences: rows [r1, r2] of tap j read lines [r + jC, r + jC + C),
         /// new up to (not including) line H = tc + D (no bound without a predecessor), so their new reads per
         /// line form a trapezoid cut at H, added as second differences clipped to [a, b); plus line H itself
         /// for the rows whose earlier read on the close's line was at or before the closing row.
@@ -1051,8 +1064,6 @@ internal static class IfmapWindowReplay
                     }
                 }
             }
-            // Second differences to the first differences the caller sums.
-            for (int i = 0, run = 0; i < span; i++) d2[i] = run += d2[i];
             return d2;
         }
 
