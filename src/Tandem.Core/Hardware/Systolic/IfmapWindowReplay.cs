@@ -195,7 +195,7 @@ internal static class IfmapWindowReplay
         // latest earlier read of the word is the same candidate (line distance D, row offset Dr: the
         // earlier read's row is r + Dr), or none, or outside the ifmap; and scratch intervals for
         // building them.
-        private int[]? _segs, _pieces;
+        private int[]? _segs, _pieces, _tapSegments;
         // Per filter row, the run MarkPartial has yet to mark ([start, end) addresses; empty when equal).
         private long[]? _pending;
         private const int SegmentInts = 5; // per segment: tap, R1, R2, D, Dr
@@ -237,6 +237,7 @@ internal static class IfmapWindowReplay
             if (_pending is not null) ArrayPool<long>.Shared.Return(_pending);
             if (_combTable is not null) ArrayPool<ulong>.Shared.Return(_combTable);
             if (_pieces is not null) ints.Return(_pieces);
+            if (_tapSegments is not null) ints.Return(_tapSegments);
         }
 
         /// <summary>
@@ -1028,7 +1029,12 @@ internal static class IfmapWindowReplay
             Array.Clear(d2, 0, span + 3);
             var segs = _segs!;
             long c = _c;
-            for (int q = 0, end = SegmentInts * _segCount; q < end; q += SegmentInts)
+            // Only the taps whose lines [j·C, j·C + C + n − 1) meet [a, b).
+            long below = a - c - _pCount + 1;
+            int jLo = below < 0 ? 0 : (int)(below / c) + 1, jHi = (int)Math.Min(Taps - 1, (b - 1) / c);
+            if (jLo > jHi) return d2;
+            var tapStart = _tapSegments!;
+            for (int q = SegmentInts * tapStart[jLo], end = SegmentInts * tapStart[jHi + 1]; q < end; q += SegmentInts)
             {
                 int d = segs[q + 3];
                 if (d == Invalid) continue;
@@ -1160,7 +1166,7 @@ internal static class IfmapWindowReplay
         }
 
         /// <summary>
-        /// The fold's predecessors as segments: per ofmap row of the fold and tap, the rows whose tap lies
+        /// The fold's predecessors as segments, tap by tap (<c>_tapSegments</c>: where each tap's begin): per tap and ofmap row of the fold, the rows whose tap lies
         /// inside the ifmap are painted with the tap's candidates, latest first — candidate q holds the rows
         /// whose column shifted by it stays in the ofmap row and whose row shifted by it stays in the fold,
         /// an interval — and a row keeps the first candidate that holds it; rows no candidate holds have
@@ -1181,13 +1187,15 @@ internal static class IfmapWindowReplay
             // Column ox reads x = ox·sw + kc inside the ifmap iff ox < ⌈(W − kc) / sw⌉.
             Span<int> columnsInside = ss <= 64 ? stackalloc int[ss] : new int[ss];
             for (int kc = 0; kc < ss; kc++) columnsInside[kc] = (_w - kc + _sw - 1) / _sw;
-            int oy = _p0 / _ew, ox = _p0 - oy * _ew;
-            for (int r = 0; r < n; oy++, ox = 0)
-            {
-                int len = Math.Min(n - r, _ew - ox), y0 = oy * _sh, end = r + len;
-                for (int kr = 0, j = 0; kr < rr; kr++)
-                    for (int kc = 0; kc < ss; kc++, j++)
+            var tapStart = Rent(ref _tapSegments, taps + 1);
+            int oy0 = _p0 / _ew, ox0 = _p0 - oy0 * _ew;
+            for (int kr = 0, j = 0; kr < rr; kr++)
+                for (int kc = 0; kc < ss; kc++, j++)
+                {
+                    tapStart[j] = _segCount;
+                    for (int r = 0, oy = oy0, ox = ox0; r < n; oy++, ox = 0)
                     {
+                        int len = Math.Min(n - r, _ew - ox), y0 = oy * _sh, end = r + len;
                         // Rows whose tap lies inside the ifmap.
                         int validEnd = y0 + kr >= _h ? r : r + Math.Clamp(columnsInside[kc] - ox, 0, len);
                         if (validEnd < end) AddSegment(j, validEnd, end - 1, Invalid, 0);
@@ -1211,9 +1219,10 @@ internal static class IfmapWindowReplay
                             (from, count) = (to, kept);
                         }
                         for (int u = 0; u < count; u++) AddSegment(j, pieces[from + 2 * u], pieces[from + 2 * u + 1] - 1, NoPredecessor, 0);
+                        r = end;
                     }
-                r = end;
-            }
+                }
+            tapStart[taps] = _segCount;
         }
 
         private void AddSegment(int tap, int r1, int r2, int d, int dr)
