@@ -1,6 +1,9 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Tandem.Core.Hardware.Systolic;
 
@@ -134,6 +137,64 @@ internal static class IfmapWindowReplay
             longs.Return(fold);
             ArrayPool<int>.Shared.Return(runs);
         }
+    }
+
+    /// <summary>Whole 64-bit words from which <c>State.MarkRange</c> marks four at a time (AVX2).</summary>
+    internal const int WideFrom = 8;
+
+    /// <summary>
+    /// Words [w, end) wholly in a range (end − w a multiple of four), four at a time:
+    /// the same as State.MarkWord with a full mask on each, with the new bits counted per byte
+    /// (a nibble table, summed to 64-bit lanes at least every 31 steps, before a byte could overflow).
+    /// Callers check <see cref="Avx2.IsSupported"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static long MarkWholeWords(ulong[] win, ulong[] fold, int w, int end)
+    {
+        System.Diagnostics.Debug.Assert(Avx2.IsSupported && (end - w) % 4 == 0 && w >= 0 && end <= Math.Min(win.Length, fold.Length));
+        ref ulong wr = ref MemoryMarshal.GetArrayDataReference(win);
+        ref ulong fr = ref MemoryMarshal.GetArrayDataReference(fold);
+        var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        var nibble = Vector256.Create((byte)0x0F);
+        Vector256<ulong> total = Vector256<ulong>.Zero;
+        Vector256<byte> bytes = Vector256<byte>.Zero;
+        int steps = 0;
+        // Bounds: the caller's range lies inside both arrays, and every load and store below is inside [w, end).
+        for (; w < end; w += 4)
+        {
+            var old = Vector256.LoadUnsafe(ref fr, (nuint)w);
+            var fresh = ~(Vector256.LoadUnsafe(ref wr, (nuint)w) | old);
+            (old | fresh).StoreUnsafe(ref fr, (nuint)w);
+            var b = fresh.AsByte();
+            bytes = Avx2.Add(bytes, Avx2.Add(Avx2.Shuffle(table, b & nibble), Avx2.Shuffle(table, Avx2.ShiftRightLogical(fresh.AsUInt16(), 4).AsByte() & nibble)));
+            if (++steps == 31)
+            {
+                total += Avx2.SumAbsoluteDifferences(bytes, Vector256<byte>.Zero).AsUInt64();
+                bytes = Vector256<byte>.Zero;
+                steps = 0;
+            }
+        }
+        total += Avx2.SumAbsoluteDifferences(bytes, Vector256<byte>.Zero).AsUInt64();
+        return (long)Vector256.Sum(total);
+    }
+
+    /// <summary>
+    /// Words of [w, last] of the group's set into the window and the set's words emptied, four at a time while four
+    /// remain; returns the first word not done (the caller does the rest one by one).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static int MergeWide(ulong[] win, ulong[] fold, int w, int last)
+    {
+        System.Diagnostics.Debug.Assert(w >= 0 && last < Math.Min(win.Length, fold.Length));
+        ref ulong wr = ref MemoryMarshal.GetArrayDataReference(win);
+        ref ulong fr = ref MemoryMarshal.GetArrayDataReference(fold);
+        // Every load and store is inside [w, last], which lies inside both arrays.
+        for (; w + 3 <= last; w += 4)
+        {
+            (Vector256.LoadUnsafe(ref wr, (nuint)w) | Vector256.LoadUnsafe(ref fr, (nuint)w)).StoreUnsafe(ref wr, (nuint)w);
+            Vector256<ulong>.Zero.StoreUnsafe(ref fr, (nuint)w);
+        }
+        return w;
     }
 
     /// <summary>
@@ -795,9 +856,17 @@ internal static class IfmapWindowReplay
             ulong first = ulong.MaxValue << (int)(start & 63), last = ulong.MaxValue >> (63 - (int)((end - 1) & 63));
             if (w0 == w1) return MarkWord(win, fold, w0, first & last);
             long added = MarkWord(win, fold, w0, first);
-            for (int w = w0 + 1; w < w1; w++) added += MarkWord(win, fold, w, ulong.MaxValue);
+            int w = w0 + 1;
+            if (w1 - w >= WideFrom && Avx2.IsSupported)
+            {
+                int fours = (w1 - w) & ~3;
+                added += MarkWholeWords(win, fold, w, w + fours);
+                w += fours;
+            }
+            for (; w < w1; w++) added += MarkWord(win, fold, w, ulong.MaxValue);
             return added + MarkWord(win, fold, w1, last);
         }
+
 
         /// <summary>The bits of <paramref name="mask"/> in word w that are in neither the window nor the group's set: put in the set, counted.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -819,16 +888,23 @@ internal static class IfmapWindowReplay
             if (ByRuns)
             {
                 for (int i = 0; i < _runCount; i++)
-                    for (int w = _runs[2 * i], end = _runs[2 * i + 1]; w <= end; w++) { win[w] |= fold[w]; fold[w] = 0; }
+                {
+                    int w = _runs[2 * i], last = _runs[2 * i + 1];
+                    if (last - w >= WideFrom && Vector256.IsHardwareAccelerated) w = MergeWide(win, fold, w, last);
+                    for (; w <= last; w++) { win[w] |= fold[w]; fold[w] = 0; }
+                }
             }
             else
             {
-                for (int w = _foldLo; w <= _foldHi; w++) { win[w] |= fold[w]; fold[w] = 0; }
+                int w = _foldLo;
+                if (_foldHi - w >= WideFrom && Vector256.IsHardwareAccelerated) w = MergeWide(win, fold, w, _foldHi);
+                for (; w <= _foldHi; w++) { win[w] |= fold[w]; fold[w] = 0; }
             }
             if (_foldLo < _winLo) _winLo = _foldLo;
             if (_foldHi > _winHi) _winHi = _foldHi;
             ResetGroup();
         }
+
 
         private void ClearFold()
         {

@@ -72,6 +72,45 @@ public sealed class IfmapWindowReplayTests
         });
     }
 
+    /// <summary>
+    /// The four-words-at-a-time marking of whole words and merging of a group's set into the window do what the
+    /// word-by-word loops do: the same new bits counted, the same set and window after, on random bit patterns
+    /// and ranges long enough for the byte counters to be summed (more than 31 steps of four words) or not.
+    /// </summary>
+    [Fact]
+    public void WideMarkingAndMergingEqualWordByWord()
+    {
+        Assert.SkipUnless(System.Runtime.Intrinsics.X86.Avx2.IsSupported, "this machine has no AVX2, so the replay never takes the four-word path");
+        var rng = new Random(4096);
+        for (int trial = 0; trial < 300; trial++)
+        {
+            int length = rng.Next(8, 400), w = rng.Next(0, length - 4), fours = rng.Next(1, (length - w) / 4 + 1);
+            // Every fourth trial empty, so that a long range brings 8 new bits per byte lane and step.
+            bool empty = trial % 4 == 0;
+            ulong[] Draw() => Enumerable.Range(0, length).Select(_ => empty ? 0UL : rng.Next(3) switch { 1 => ulong.MaxValue, 2 => (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 40), _ => 0UL }).ToArray();
+            ulong[] win = Draw(), fold = Draw();
+            ulong[] expectedFold = (ulong[])fold.Clone();
+            long expected = 0;
+            for (int i = w; i < w + 4 * fours; i++)
+            {
+                ulong fresh = ~(win[i] | expectedFold[i]);
+                expectedFold[i] |= fresh;
+                expected += System.Numerics.BitOperations.PopCount(fresh);
+            }
+            Assert.Equal(expected, IfmapWindowReplay.MarkWholeWords(win, fold, w, w + 4 * fours));
+            Assert.Equal(expectedFold, fold);
+
+            int last = rng.Next(w, length);
+            ulong[] expectedWin = (ulong[])win.Clone();
+            expectedFold = (ulong[])fold.Clone();
+            int next = IfmapWindowReplay.MergeWide(win, fold, w, last);
+            Assert.Equal(w + (last - w + 1) / 4 * 4, next);
+            for (int i = w; i < next; i++) { expectedWin[i] |= expectedFold[i]; expectedFold[i] = 0; }
+            Assert.Equal(expectedWin, win);
+            Assert.Equal(expectedFold, fold);
+        }
+    }
+
     /// <summary>Draws <paramref name="trials"/> (layer, array, window) cases and compares the fast replay's count with the address-by-address one on each.</summary>
     private static void CheckAgainstReference(Random rng, int trials, Func<Random, (SystolicLayerShape Shape, SystolicConfig Config, long Window)> draw)
     {
