@@ -219,7 +219,7 @@ internal static class IfmapWindowReplay
         // Per run length, the combs of step _combTableStep (three words and a filled flag each).
         private ulong[]? _combTable;
         private int _combTableStep;
-        private int _combStep, _combLen;
+        private int _combStep, _combLen, _combAdvance;
         private readonly long _window;
         private readonly int _h, _w, _c, _ew, _sh, _sw, _sc, _rowWords;
         private long _open, _lineBase;
@@ -749,7 +749,10 @@ internal static class IfmapWindowReplay
         {
             var (w0, w1) = LogSpan(start, end);
             if (step != _combStep || len != _combLen) SelectComb(step, len);
-            int phase = (int)(((64L * w0 - start) % step + step) % step), advance = 64 % step;
+            // The first word's first bit lies b = start mod 64 bits before the run start: phase (−b) mod step,
+            // in 32 bits (b < 64, and the division only when a step is shorter than b).
+            int b = (int)(start & 63), back = b < step ? b : b % step;
+            int phase = back == 0 ? 0 : step - back, advance = _combAdvance;
             var win = _win;
             var fold = _fold;
             long added = 0;
@@ -821,7 +824,7 @@ internal static class IfmapWindowReplay
                 }
                 (table[at], table[at + 1], table[at + 2], table[at + 3]) = ((ulong)low, (ulong)(low >> 64), high, 1);
             }
-            (_comb0, _comb1, _comb2, _combStep, _combLen) = (table[at], table[at + 1], table[at + 2], step, len);
+            (_comb0, _comb1, _comb2, _combStep, _combLen, _combAdvance) = (table[at], table[at + 1], table[at + 2], step, len, 64 % step);
         }
 
         /// <summary>The 64-bit words [w0, w1] that addresses [start, end) lie in, noted in the group's range and run log.</summary>
