@@ -1059,7 +1059,7 @@ internal static class IfmapWindowReplay
             return FillCountsByRows(a, b, tc, rc);
         }
 
-        /// <summary><see cref="FillCounts"/> by rows: each row's taps that meet lines [a, b).</summary>
+        /// <summary><see cref="FillCounts"/> read by read: for each tap, the rows whose read of it meets lines [a, b).</summary>
         private int[] FillCountsByRows(int a, int b, int tc, int rc)
         {
             int c = _c, taps = Taps, span = b - a;
@@ -1068,13 +1068,13 @@ internal static class IfmapWindowReplay
             var predLine = _predLine!;
             var predShift = _predShift!;
             int n = _pCount, rFirst = Math.Max(0, a - _kCount + 1), rLast = Math.Min(_pCount - 1, b - 1);
-            // Taps [j0, j1) of row r meet lines [a, b): j0 = ⌊(a − r) / C⌋ and j1 = ⌈(b − r) / C⌉, clamped; stepped per row.
-            int u = a - rFirst, q0 = u >= 0 ? u / c : -1, m0 = u >= 0 ? u - q0 * c : 0;
-            int v = b - rFirst + c - 1, q1 = v / c, m1 = v - q1 * c;
-            for (int r = rFirst; r <= rLast; r++)
+            // Tap by tap (the predecessors are kept tap-major): tap j of row r reads lines [r + jC, r + jC + C), which
+            // meet [a, b) for rows r in [a − jC − C + 1, b − jC − 1].
+            for (int j = 0; j < taps; j++)
             {
-                int j0 = Math.Max(0, q0), j1 = Math.Min(taps, q1);
-                for (int j = j0, i = j0 * n + r, tapLo = r + j0 * c; j < j1; j++, i += n, tapLo += c)
+                long jc = (long)j * c;
+                int rLo = (int)Math.Max(rFirst, a - jc - c + 1), rHi = (int)Math.Min(rLast, b - jc - 1);
+                for (int r = rLo, i = j * n + rLo, tapLo = (int)(rLo + jc); r <= rHi; r++, i++, tapLo++)
                 {
                     int d = predLine[i];
                     if (d == Invalid) continue;
@@ -1089,8 +1089,6 @@ internal static class IfmapWindowReplay
                         if (t >= Math.Max(tapLo, a) && t < Math.Min(tapHi, b)) { count[t - a]++; count[t - a + 1]--; }
                     }
                 }
-                if (q0 >= 0 && --m0 < 0) { m0 = c - 1; q0--; }
-                if (--m1 < 0) { m1 = c - 1; q1--; }
             }
             return count;
         }
