@@ -623,15 +623,17 @@ internal static class IfmapWindowReplay
             ref long ps = ref pending[2 * kr];
             ref long pe = ref pending[2 * kr + 1];
             int pixel = pixelBase + u1, oy = pixel / _ew, ox = pixel - oy * _ew;
+            // Stepped per unit: the pixel's first address in filter row kr, and how many words of that ifmap row it can read.
+            long pixelStep = (long)_sw * _c, y = (long)oy * _sh + kr, rowBase = y * _rowWords + ox * pixelStep, cut = (_w - (long)ox * _sw) * _c;
+            long first = k0 + a - rowOffset, last = k0 + b - rowOffset, lo0 = e0 - rowOffset, hi0 = e1 - rowOffset;
             for (int u = u1; u < u2; u++)
             {
-                int y = oy * _sh + kr, x0 = ox * _sw;
                 if (y < _h)
                 {
-                    long lo = Math.Max(e0, k0 + a - u) - rowOffset, hi = Math.Min(Math.Min(e1, k0 + b - u) - rowOffset, (long)(_w - x0) * _c);
+                    long lo = Math.Max(lo0, first - u), hi = Math.Min(Math.Min(hi0, last - u), cut);
                     if (lo < hi)
                     {
-                        long rowBase = (long)y * _rowWords + (long)x0 * _c, start = rowBase + lo, end = rowBase + hi;
+                        long start = rowBase + lo, end = rowBase + hi;
                         if (start >= ps && start <= pe) { if (end > pe) pe = end; }
                         else
                         {
@@ -640,7 +642,18 @@ internal static class IfmapWindowReplay
                         }
                     }
                 }
-                if (++ox == _ew) { ox = 0; oy++; }
+                if (++ox == _ew)
+                {
+                    ox = 0;
+                    y += _sh;
+                    rowBase = y * _rowWords;
+                    cut = (long)_w * _c;
+                }
+                else
+                {
+                    rowBase += pixelStep;
+                    cut -= pixelStep;
+                }
             }
             return added;
         }
