@@ -249,8 +249,9 @@ internal static class IfmapWindowReplay
         private int _p0, _pCount, _k0, _kCount;
         // OS folds after a close inside them (CountedTail): per tap, the reads of the same word by other
         // pixels that come before a read, latest first (line distance, row distance, column shift); per
-        // read of the fold (row × tap), the latest earlier read of its word in the fold (line distance,
-        // NoPredecessor, or Invalid for a tap outside the ifmap) and its row; per line, a difference array.
+        // read of the fold (tap-major: tap · rows + row), the latest earlier read of its word in the fold (line
+        // distance, NoPredecessor, or Invalid for a tap outside the ifmap) and its row minus the read's; per line,
+        // a difference array.
         private int[]? _candStart, _candLine, _candRow, _candShift, _predLine, _predShift, _lineCount;
         // The same per-read predecessors as runs of rows (segments): for one tap, rows [R1, R2] whose
         // latest earlier read of the word is the same candidate (line distance D, row offset Dr: the
@@ -883,7 +884,6 @@ internal static class IfmapWindowReplay
             return added + MarkWord(win, fold, w1, last);
         }
 
-
         /// <summary>The bits of <paramref name="mask"/> in word w that are in neither the window nor the group's set: put in the set, counted.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static int MarkWord(ulong[] win, ulong[] fold, int w, ulong mask)
@@ -920,7 +920,6 @@ internal static class IfmapWindowReplay
             if (_foldHi > _winHi) _winHi = _foldHi;
             ResetGroup();
         }
-
 
         private void ClearFold()
         {
@@ -963,7 +962,7 @@ internal static class IfmapWindowReplay
         private void CountedTail(long pos, long end)
         {
             PrepareFold();
-            int n = _pCount, c = _c, taps = Taps, k = _kCount;
+            int n = _pCount, c = _c, k = _kCount;
             int tc = (int)_foldClose, rc = (int)(LastClosePixel - _p0), from = (int)pos, to = (int)end;
             int tailStart = from, lastTc = -1, lastRc = 0;
             long openAtStart = _open;
