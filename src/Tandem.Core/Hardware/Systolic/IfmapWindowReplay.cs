@@ -903,22 +903,20 @@ internal static class IfmapWindowReplay
             var fold = _fold;
             if (ByRuns)
             {
-                for (int i = 0; i < _runCount; i++)
-                {
-                    int w = _runs[2 * i], last = _runs[2 * i + 1];
-                    if (last - w >= WideFrom && Vector256.IsHardwareAccelerated) w = MergeWide(win, fold, w, last);
-                    for (; w <= last; w++) { win[w] |= fold[w]; fold[w] = 0; }
-                }
+                for (int i = 0; i < _runCount; i++) Merge(win, fold, _runs[2 * i], _runs[2 * i + 1]);
             }
-            else
-            {
-                int w = _foldLo;
-                if (_foldHi - w >= WideFrom && Vector256.IsHardwareAccelerated) w = MergeWide(win, fold, w, _foldHi);
-                for (; w <= _foldHi; w++) { win[w] |= fold[w]; fold[w] = 0; }
-            }
+            else Merge(win, fold, _foldLo, _foldHi);
             if (_foldLo < _winLo) _winLo = _foldLo;
             if (_foldHi > _winHi) _winHi = _foldHi;
             ResetGroup();
+        }
+
+        /// <summary>Words [w, last] of the group's set into the window, and the set's words emptied (long ranges by <see cref="MergeWide"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Merge(ulong[] win, ulong[] fold, int w, int last)
+        {
+            if (last - w >= WideFrom && Vector256.IsHardwareAccelerated) w = MergeWide(win, fold, w, last);
+            for (; w <= last; w++) { win[w] |= fold[w]; fold[w] = 0; }
         }
 
         private void ClearFold()
