@@ -978,7 +978,8 @@ internal static class IfmapWindowReplay
                     double rate = Math.Max(_windowRate, 1e-3);
                     int limit = (int)Math.Min(to, line + Math.Min(1e9, need / rate * 1.5 + 8));
                     int[] diff = FillCounts(line, limit, tc, rc, out bool second);
-                    // New reads per line are the running sum of diff (of its running sum if second differences).
+                    // New reads per line are the running sum of diff (of its running sum if second differences). Two
+                    // loops, not one with the choice inside: the scan is hot, and one loop measured 3–25 % slower.
                     long onLine = 0, slope = 0;
                     if (second)
                         for (int t = line; t < limit; t++)
