@@ -198,6 +198,53 @@ internal static class IfmapWindowReplay
     }
 
     /// <summary>
+    /// Words [w, w + count) marked with masks[at …] (<c>State.MarkWord</c> on each), four at a time while the arrays reach;
+    /// the masks are zero past <paramref name="count"/> up to a multiple of four words. Returns the new bits. Callers check
+    /// <see cref="Avx2.IsSupported"/>.
+    /// </summary>
+    internal static long MarkMasked(ulong[] win, ulong[] fold, int w, ulong[] masks, int at, int count)
+    {
+        int padded = (count + 3) & ~3, i = 0;
+        long added = 0;
+        if (w + padded <= Math.Min(win.Length, fold.Length) && at + padded <= masks.Length)
+        {
+            ref ulong wr = ref MemoryMarshal.GetArrayDataReference(win);
+            ref ulong fr = ref MemoryMarshal.GetArrayDataReference(fold);
+            ref ulong mr = ref MemoryMarshal.GetArrayDataReference(masks);
+            var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+            var nibble = Vector256.Create((byte)0x0F);
+            Vector256<ulong> total = Vector256<ulong>.Zero;
+            Vector256<byte> bytes = Vector256<byte>.Zero;
+            int steps = 0;
+            // Bounds: checked above for [w, w + padded) and [at, at + padded); past count the masks are zero, so those
+            // words are stored unchanged.
+            for (; i < padded; i += 4)
+            {
+                var old = Vector256.LoadUnsafe(ref fr, (nuint)(w + i));
+                var fresh = Vector256.LoadUnsafe(ref mr, (nuint)(at + i)) & ~(Vector256.LoadUnsafe(ref wr, (nuint)(w + i)) | old);
+                (old | fresh).StoreUnsafe(ref fr, (nuint)(w + i));
+                var b = fresh.AsByte();
+                bytes = Avx2.Add(bytes, Avx2.Add(Avx2.Shuffle(table, b & nibble), Avx2.Shuffle(table, Avx2.ShiftRightLogical(fresh.AsUInt16(), 4).AsByte() & nibble)));
+                if (++steps == 31)
+                {
+                    total += Avx2.SumAbsoluteDifferences(bytes, Vector256<byte>.Zero).AsUInt64();
+                    bytes = Vector256<byte>.Zero;
+                    steps = 0;
+                }
+            }
+            total += Avx2.SumAbsoluteDifferences(bytes, Vector256<byte>.Zero).AsUInt64();
+            return (long)Vector256.Sum(total);
+        }
+        for (; i < count; i++)
+        {
+            ulong nb = masks[at + i] & ~(win[w + i] | fold[w + i]);
+            fold[w + i] |= nb;
+            added += BitOperations.PopCount(nb);
+        }
+        return added;
+    }
+
+    /// <summary>
     /// The open window and a scratch set for one group of lines, as bitsets over ifmap addresses,
     /// each with the range of words it has touched so that emptying it costs only that range.
     /// </summary>
@@ -260,6 +307,17 @@ internal static class IfmapWindowReplay
         private int[]? _segs, _pieces, _tapSegments;
         // Per filter row, the run MarkPartial has yet to mark ([start, end) addresses; empty when equal).
         private long[]? _pending;
+        // The 64-bit word whose bits MarkGathered is gathering (−1: none), and those bits.
+        private int _gatherWord = -1;
+        private ulong _gatherMask;
+        // Per filter row, the word masks of one whole ofmap row's reads (MarkRowByMasks: built once, applied to every
+        // whole ofmap row whose first address has the same bit phase and reads the same slice of the filter row):
+        // _rowMasks holds _rowMaskStride words per filter row, _rowMaskKey what they were built for (phase, slice; −1:
+        // nothing), _rowMaskWords how many words.
+        private ulong[]? _rowMasks;
+        private long[]? _rowMaskKey;
+        private int[]? _rowMaskWords;
+        private int _rowMaskStride;
         private const int SegmentInts = 5; // per segment: tap, R1, R2, D, Dr
         private int _segCount, _maxCandidates;
         // The fold (first pixel, rows) the predecessors were prepared for: they depend on nothing else.
@@ -297,6 +355,9 @@ internal static class IfmapWindowReplay
             if (_lineCount is not null) ints.Return(_lineCount);
             if (_segs is not null) ints.Return(_segs);
             if (_pending is not null) ArrayPool<long>.Shared.Return(_pending);
+            if (_rowMasks is not null) ArrayPool<ulong>.Shared.Return(_rowMasks);
+            if (_rowMaskKey is not null) ArrayPool<long>.Shared.Return(_rowMaskKey);
+            if (_rowMaskWords is not null) ints.Return(_rowMaskWords);
             if (_combTable is not null) ArrayPool<ulong>.Shared.Return(_combTable);
             if (_pieces is not null) ints.Return(_pieces);
             if (_tapSegments is not null) ints.Return(_tapSegments);
@@ -609,14 +670,36 @@ internal static class IfmapWindowReplay
                 long fLo = Math.Max(uLo, k0 + a - e0), fHi = Math.Min(uHi, k0 + b - e1);
                 if (fLo <= fHi) added += MarkPixels(pixelBase + (int)fLo, pixelBase + (int)fHi + 1, (int)e0, (int)e1);
                 else (fLo, fHi) = (uHi + 1, uHi);
-                added += MarkPartial(pixelBase, kr, (int)uLo, (int)fLo, a, b, k0, e0, e1);
-                added += MarkPartial(pixelBase, kr, (int)fHi + 1, (int)uHi + 1, a, b, k0, e0, e1);
+                // Slices shorter than a word mostly lie inside one: gathered, several units to a word (stems).
+                if (e1 - e0 < 64)
+                    added += MarkPartial<Gathered>(pixelBase, kr, (int)uLo, (int)fLo, a, b, k0, e0, e1)
+                        + MarkPartial<Gathered>(pixelBase, kr, (int)fHi + 1, (int)uHi + 1, a, b, k0, e0, e1);
+                else
+                    added += MarkPartial<Runs>(pixelBase, kr, (int)uLo, (int)fLo, a, b, k0, e0, e1)
+                        + MarkPartial<Runs>(pixelBase, kr, (int)fHi + 1, (int)uHi + 1, a, b, k0, e0, e1);
             }
             return added;
         }
 
+        /// <summary>How <see cref="MarkPartial"/> marks a run: a type parameter, so each way is compiled without the other's branch.</summary>
+        private interface IRunMarker
+        {
+            long Mark(ref State s, long start, long end);
+        }
+
+        private readonly struct Runs : IRunMarker
+        {
+            public long Mark(ref State s, long start, long end) => s.MarkRun(start, end);
+        }
+
+        private readonly struct Gathered : IRunMarker
+        {
+            public long Mark(ref State s, long start, long end) => s.MarkGathered(start, end);
+        }
+
         /// <summary>Units [u1, u2) of a staircase: each one's slice of filter row kr (elements [e0, e1) of the fold), joined while they touch.</summary>
-        private long MarkPartial(int pixelBase, int kr, int u1, int u2, long a, long b, int k0, long e0, long e1)
+        private long MarkPartial<TMarker>(int pixelBase, int kr, int u1, int u2, long a, long b, int k0, long e0, long e1)
+            where TMarker : struct, IRunMarker
         {
             if (u1 >= u2) return 0;
             long added = 0, rowOffset = (long)kr * _sc;
@@ -638,7 +721,7 @@ internal static class IfmapWindowReplay
                         if (start >= ps && start <= pe) { if (end > pe) pe = end; }
                         else
                         {
-                            if (pe > ps) added += MarkRun(ps, pe);
+                            if (pe > ps) added += default(TMarker).Mark(ref this, ps, pe);
                             (ps, pe) = (start, end);
                         }
                     }
@@ -669,10 +752,15 @@ internal static class IfmapWindowReplay
             if (p1 >= p2 || k1 >= k2) return 0;
             long added = 0;
             int oy = p1 / _ew, ox = p1 - oy * _ew;
+            // Two or more whole ofmap rows whose pixels' runs a comb marks (MarkStrided): each filter row's word masks are
+            // built once and applied to every whole row. (Longer steps leave whole words between runs, which a comb visits.)
+            int step = _sw * _c;
+            bool byMasks = p2 - p1 >= 2 * _ew && step <= MaxCombStep && (step & 63) != 0 && Avx2.IsSupported && p2 / _ew - (p1 + _ew - 1) / _ew >= 2;
+            if (byMasks && _rowMasks is null) RentRowMasks();
             for (int p = p1; p < p2; oy++, ox = 0)
             {
                 int n = Math.Min(p2 - p, _ew - ox);
-                added += MarkRowOfPixels(oy, ox, n, k1, k2);
+                added += byMasks && n == _ew ? MarkRowByMasks(oy, k1, k2) : MarkRowOfPixels(oy, ox, n, k1, k2);
                 p += n;
                 if (added > abortAbove && p < p2)
                 {
@@ -726,6 +814,82 @@ internal static class IfmapWindowReplay
             return added;
         }
 
+        /// <summary>Rents the row masks, none built.</summary>
+        private void RentRowMasks()
+        {
+            int rr = _g.L.FilterHeight;
+            // A whole ofmap row's reads of one filter row lie in one ifmap row: at most rowWords / 64 + 2 words, rounded up to four.
+            _rowMaskStride = (int)((_rowWords / 64 + 2 + 3) & ~3L);
+            _rowMasks = ArrayPool<ulong>.Shared.Rent(rr * _rowMaskStride);
+            _rowMaskKey = ArrayPool<long>.Shared.Rent(rr);
+            _rowMaskWords = ArrayPool<int>.Shared.Rent(rr);
+            Array.Fill(_rowMaskKey, -1, 0, rr);
+        }
+
+        /// <summary>
+        /// <see cref="MarkRowOfPixels"/> for the whole ofmap row oy: per filter row the runs of all its pixels relative to the
+        /// first address are the same in every row, so their word masks are built once per bit phase and slice of the filter
+        /// row (<see cref="BuildRowMasks"/>) and applied four words at a time.
+        /// </summary>
+        private long MarkRowByMasks(int oy, int k1, int k2)
+        {
+            int y0 = oy * _sh, rows = _h - y0;
+            if (rows <= 0) return 0;
+            long added = 0, step = (long)_sw * _c, rowEnd = _rowWords;
+            int kr = k1 / _sc, krEnd = Math.Min((k2 - 1) / _sc, rows - 1);
+            var masks = _rowMasks!;
+            var keys = _rowMaskKey!;
+            for (int off = kr * _sc; kr <= krEnd; kr++, off += _sc)
+            {
+                int lo = Math.Max(k1 - off, 0), hi = Math.Min(k2 - off, _sc);
+                if (lo >= hi || lo >= rowEnd) continue;
+                long rowBase = (long)(y0 + kr) * _rowWords, spanStart = rowBase + lo;
+                long spanLength = Math.Min((_ew - 1) * step + hi, rowEnd) - lo;
+                long spanEnd = spanStart + spanLength;
+                // Runs that touch are one run: marked as such (MarkRange marks its whole words four at a time).
+                if (step <= hi - lo)
+                {
+                    added += MarkRun(spanStart, spanEnd);
+                    continue;
+                }
+                int phase = (int)(spanStart & 63), at = kr * _rowMaskStride;
+                long key = phase + 64 * (lo + (_sc + 1L) * hi);
+                if (keys[kr] != key)
+                {
+                    BuildRowMasks(kr, phase, (int)step, hi - lo, spanLength);
+                    keys[kr] = key;
+                }
+                var (w0, _) = LogSpan(spanStart, spanEnd);
+                added += MarkMasked(_win, _fold, w0, masks, at, _rowMaskWords![kr]);
+            }
+            return added;
+        }
+
+        /// <summary>
+        /// The masks of filter row kr's runs in a whole ofmap row: runs of len words every step (≤ 128, <see cref="MarkPixels"/>
+        /// takes this path for such steps only) words from bit <paramref name="phase"/> of the first word, the span cut after
+        /// spanLength words, word by word from the comb as <see cref="MarkStrided"/> marks them; zeros up to a multiple of four words.
+        /// </summary>
+        private void BuildRowMasks(int kr, int phase, int step, int len, long spanLength)
+        {
+            var masks = _rowMasks!;
+            int at = kr * _rowMaskStride, words = (int)((phase + spanLength - 1) >> 6) + 1;
+            Array.Clear(masks, at + words, ((words + 3) & ~3) - words);
+            if (step != _combStep || len != _combLen) SelectComb(step, len);
+            int p = phase == 0 ? 0 : step - (phase < step ? phase : phase % step), advance = _combAdvance;
+            for (int w = 0; w < words; w++)
+            {
+                int shift = p & 63;
+                ulong lo = p < 64 ? _comb0 : _comb1, hi = p < 64 ? _comb1 : _comb2;
+                masks[at + w] = shift == 0 ? lo : (lo >> shift) | (hi << (64 - shift));
+                p += advance;
+                if (p >= step) p -= step;
+            }
+            masks[at] &= ulong.MaxValue << phase;
+            masks[at + words - 1] &= ulong.MaxValue >> (63 - (int)((phase + spanLength - 1) & 63));
+            _rowMaskWords![kr] = words;
+        }
+
         /// <summary>The pending runs, one per filter row, all empty (from the shared pool; returned by <see cref="Release"/>).</summary>
         private long[] RentPending()
         {
@@ -746,10 +910,10 @@ internal static class IfmapWindowReplay
             for (int i = 0; i < pending.Length; i += 2)
                 if (pending[i + 1] > pending[i])
                 {
-                    added += MarkRun(pending[i], pending[i + 1]);
+                    added += MarkGathered(pending[i], pending[i + 1]);
                     pending[i] = pending[i + 1] = 0;
                 }
-            return added;
+            return added + FlushGathered();
         }
 
         /// <summary>
@@ -856,6 +1020,52 @@ internal static class IfmapWindowReplay
             _runCount++;
             _runWords += w1 - w0 + 1;
             return (w0, w1);
+        }
+
+        /// <summary>
+        /// Addresses [start, end) marked as <see cref="MarkRun"/> does, except that a run inside one 64-bit word is
+        /// gathered (OR-ed) into one pending word, marked when a run inside another word comes or at
+        /// <see cref="FlushPending"/>: a staircase's short partial runs, several to a word, then cost one mark per word.
+        /// The words are a union, so marking the gathered bits late counts the same new words. Returns the new words of
+        /// the words marked so far.
+        /// </summary>
+        private long MarkGathered(long start, long end)
+        {
+            int w0 = (int)(start >> 6);
+            if (w0 != (int)((end - 1) >> 6)) return MarkRun(start, end);
+            long added = w0 == _gatherWord ? 0 : FlushGathered();
+            _gatherWord = w0;
+            _gatherMask |= (ulong.MaxValue << (int)(start & 63)) & (ulong.MaxValue >> (63 - (int)((end - 1) & 63)));
+            return added;
+        }
+
+        /// <summary>Marks the gathered word (<see cref="MarkGathered"/>), if any; returns its new bits.</summary>
+        private long FlushGathered()
+        {
+            if (_gatherWord < 0) return 0;
+            int w = _gatherWord;
+            LogWord(w);
+            _gatherWord = -1;
+            ulong mask = _gatherMask;
+            _gatherMask = 0;
+            return MarkWord(_win, _fold, w, mask);
+        }
+
+        /// <summary>Word w noted in the group's range and run log: the last run is extended when w is in it or just after it.</summary>
+        private void LogWord(int w)
+        {
+            int k = _runCount - 1;
+            if (k >= 0 && k < RunLog && w >= _runs[2 * k] && w <= _runs[2 * k + 1] + 1)
+            {
+                if (w > _runs[2 * k + 1])
+                {
+                    _runs[2 * k + 1] = w;
+                    _runWords++;
+                    if (w > _foldHi) _foldHi = w;
+                }
+                return;
+            }
+            LogSpan((long)w << 6, ((long)w << 6) + 1);
         }
 
         private long MarkRun(long start, long end)

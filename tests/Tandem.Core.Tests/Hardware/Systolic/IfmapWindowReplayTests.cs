@@ -73,8 +73,8 @@ public sealed class IfmapWindowReplayTests
     }
 
     /// <summary>
-    /// The four-words-at-a-time marking of whole words and merging of a group's set into the window do what the
-    /// word-by-word loops do: the same new bits counted, the same set and window after, on random bit patterns
+    /// The four-words-at-a-time marking of whole words, marking with word masks and merging of a group's set into the
+    /// window do what the word-by-word loops do: the same new bits counted, the same set and window after, on random bit patterns
     /// and ranges long enough for the byte counters to be summed (more than 31 steps of four words) or not.
     /// </summary>
     [Fact]
@@ -107,6 +107,23 @@ public sealed class IfmapWindowReplayTests
             Assert.Equal(w + (last - w + 1) / 4 * 4, next);
             for (int i = w; i < next; i++) { expectedWin[i] |= expectedFold[i]; expectedFold[i] = 0; }
             Assert.Equal(expectedWin, win);
+            Assert.Equal(expectedFold, fold);
+
+            // Masked words from w (zero masks past count up to a multiple of four; near the arrays' end the
+            // four-word steps would leave them, so the words go one by one there).
+            (win, fold) = (Draw(), Draw());
+            int count = rng.Next(1, length - w + 1), padded = (count + 3) & ~3, at = rng.Next(0, 5);
+            var masks = new ulong[at + padded];
+            for (int i = 0; i < count; i++) masks[at + i] = empty ? ulong.MaxValue : (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 40);
+            expectedFold = (ulong[])fold.Clone();
+            expected = 0;
+            for (int i = 0; i < count; i++)
+            {
+                ulong fresh = masks[at + i] & ~(win[w + i] | expectedFold[w + i]);
+                expectedFold[w + i] |= fresh;
+                expected += System.Numerics.BitOperations.PopCount(fresh);
+            }
+            Assert.Equal(expected, IfmapWindowReplay.MarkMasked(win, fold, w, masks, at, count));
             Assert.Equal(expectedFold, fold);
         }
     }
