@@ -752,10 +752,13 @@ internal static class IfmapWindowReplay
             if (p1 >= p2 || k1 >= k2) return 0;
             long added = 0;
             int oy = p1 / _ew, ox = p1 - oy * _ew;
-            // Two or more whole ofmap rows whose pixels' runs a comb marks (MarkStrided): each filter row's word masks are
-            // built once and applied to every whole row. (Longer steps leave whole words between runs, which a comb visits.)
+            // Two or more whole ofmap rows whose pixels' runs a comb marks (MarkStrided) and whose first addresses lie at the
+            // same bit of a word (the ofmap row step, stride · W · C, a multiple of 64): each filter row's word masks are built
+            // once and applied to every whole row. (Longer steps leave whole words between runs, which a comb visits; rows
+            // at other phases would need masks built row by row.)
             int step = _sw * _c;
-            bool byMasks = p2 - p1 >= 2 * _ew && step <= MaxCombStep && (step & 63) != 0 && Avx2.IsSupported && p2 / _ew - (p1 + _ew - 1) / _ew >= 2;
+            bool byMasks = p2 - p1 >= 2 * _ew && step <= MaxCombStep && (step & 63) != 0 && (_sh * (long)_rowWords & 63) == 0
+                && Avx2.IsSupported && p2 / _ew - (p1 + _ew - 1) / _ew >= 2;
             if (byMasks && _rowMasks is null) RentRowMasks();
             for (int p = p1; p < p2; oy++, ox = 0)
             {
