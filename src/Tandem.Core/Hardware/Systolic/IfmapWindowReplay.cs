@@ -24,6 +24,9 @@ internal static class IfmapWindowReplay
     /// <summary>Lines replayed in order when the observed rate of new words says the window closes among them.</summary>
     private const long ExpectLines = 6;
 
+    /// <summary>Share of the need a group aims at after a group whose rate held (<c>State.Lines</c>; 0.9 otherwise).</summary>
+    private const double SteadyMargin = 0.97;
+
     /// <summary>Address runs of a group remembered so that keeping or dropping it touches only their words.</summary>
     private const int RunLog = 4096;
 
@@ -385,6 +388,8 @@ internal static class IfmapWindowReplay
             _foldClose = -1;
             _lastSpan = 1;
             _overshot = false;
+            // A steady rate is one of the last fold: the new fold's first group aims no closer than usual.
+            _margin = Math.Min(_margin, 0.9);
             // OS, WS: a fold starts at the rate the previous one averaged, not at the rate of its
             // last lines (its drain, where fewer rows read, so far fewer new words per line).
             if (g.Flow != SystolicDataflow.InputStationary && _foldAverage > _rate) _rate = _foldAverage;
@@ -540,7 +545,11 @@ internal static class IfmapWindowReplay
                     pos += span;
                     _sinceClose += span;
                     _closing = Math.Max(0, _closing - span);
-                    _margin = 0.9;
+                    // A group that brought the words its rate promised (within 5 %) says the rate holds here: the next
+                    // group aims closer to the close (a few lines short of it, which are then replayed in order) rather
+                    // than leaving a tenth of the need for one more group and its staircase.
+                    double promised = span * _rate;
+                    _margin = Math.Abs(fresh - promised) <= 0.05 * promised ? SteadyMargin : 0.9;
                     _lastSpan = span;
                     // An all-hit group says the rate is lower than thought: try twice the lines next.
                     _rate = fresh > 0 ? (double)fresh / span : Math.Max(_rate / 2, 1e-9);
