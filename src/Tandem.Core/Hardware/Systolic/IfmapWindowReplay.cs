@@ -157,28 +157,49 @@ internal static class IfmapWindowReplay
         System.Diagnostics.Debug.Assert(Avx2.IsSupported && (end - w) % 4 == 0 && w >= 0 && end <= Math.Min(win.Length, fold.Length));
         ref ulong wr = ref MemoryMarshal.GetArrayDataReference(win);
         ref ulong fr = ref MemoryMarshal.GetArrayDataReference(fold);
-        var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-        var nibble = Vector256.Create((byte)0x0F);
-        Vector256<ulong> total = Vector256<ulong>.Zero;
-        Vector256<byte> bytes = Vector256<byte>.Zero;
-        int steps = 0;
+        var count = BitCounter.Create();
         // Bounds: the caller's range lies inside both arrays, and every load and store below is inside [w, end).
         for (; w < end; w += 4)
         {
             var old = Vector256.LoadUnsafe(ref fr, (nuint)w);
             var fresh = ~(Vector256.LoadUnsafe(ref wr, (nuint)w) | old);
             (old | fresh).StoreUnsafe(ref fr, (nuint)w);
-            var b = fresh.AsByte();
-            bytes = Avx2.Add(bytes, Avx2.Add(Avx2.Shuffle(table, b & nibble), Avx2.Shuffle(table, Avx2.ShiftRightLogical(fresh.AsUInt16(), 4).AsByte() & nibble)));
-            if (++steps == 31)
+            count.Add(fresh);
+        }
+        return count.Total();
+    }
+
+    /// <summary>
+    /// Set bits of a stream of four-word vectors, counted per byte with a nibble table and summed to 64-bit lanes every
+    /// 31 vectors, before a byte counter (at most 8 per vector) could overflow.
+    /// </summary>
+    private struct BitCounter
+    {
+        private Vector256<byte> _bytes;
+        private Vector256<ulong> _total;
+        private int _steps;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static BitCounter Create() => default;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(Vector256<ulong> v)
+        {
+            // Constants: the JIT keeps them in registers across the caller's loop.
+            var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+            var nibble = Vector256.Create((byte)0x0F);
+            var b = v.AsByte();
+            _bytes = Avx2.Add(_bytes, Avx2.Add(Avx2.Shuffle(table, b & nibble), Avx2.Shuffle(table, Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & nibble)));
+            if (++_steps == 31)
             {
-                total += Avx2.SumAbsoluteDifferences(bytes, Vector256<byte>.Zero).AsUInt64();
-                bytes = Vector256<byte>.Zero;
-                steps = 0;
+                _total += Avx2.SumAbsoluteDifferences(_bytes, Vector256<byte>.Zero).AsUInt64();
+                _bytes = Vector256<byte>.Zero;
+                _steps = 0;
             }
         }
-        total += Avx2.SumAbsoluteDifferences(bytes, Vector256<byte>.Zero).AsUInt64();
-        return (long)Vector256.Sum(total);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly long Total() => (long)Vector256.Sum(_total + Avx2.SumAbsoluteDifferences(_bytes, Vector256<byte>.Zero).AsUInt64());
     }
 
     /// <summary>
@@ -214,11 +235,7 @@ internal static class IfmapWindowReplay
             ref ulong wr = ref MemoryMarshal.GetArrayDataReference(win);
             ref ulong fr = ref MemoryMarshal.GetArrayDataReference(fold);
             ref ulong mr = ref MemoryMarshal.GetArrayDataReference(masks);
-            var table = Vector256.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-            var nibble = Vector256.Create((byte)0x0F);
-            Vector256<ulong> total = Vector256<ulong>.Zero;
-            Vector256<byte> bytes = Vector256<byte>.Zero;
-            int steps = 0;
+            var bits = BitCounter.Create();
             // Bounds: checked above for [w, w + padded) and [at, at + padded); past count the masks are zero, so those
             // words are stored unchanged.
             for (; i < padded; i += 4)
@@ -226,17 +243,9 @@ internal static class IfmapWindowReplay
                 var old = Vector256.LoadUnsafe(ref fr, (nuint)(w + i));
                 var fresh = Vector256.LoadUnsafe(ref mr, (nuint)(at + i)) & ~(Vector256.LoadUnsafe(ref wr, (nuint)(w + i)) | old);
                 (old | fresh).StoreUnsafe(ref fr, (nuint)(w + i));
-                var b = fresh.AsByte();
-                bytes = Avx2.Add(bytes, Avx2.Add(Avx2.Shuffle(table, b & nibble), Avx2.Shuffle(table, Avx2.ShiftRightLogical(fresh.AsUInt16(), 4).AsByte() & nibble)));
-                if (++steps == 31)
-                {
-                    total += Avx2.SumAbsoluteDifferences(bytes, Vector256<byte>.Zero).AsUInt64();
-                    bytes = Vector256<byte>.Zero;
-                    steps = 0;
-                }
+                bits.Add(fresh);
             }
-            total += Avx2.SumAbsoluteDifferences(bytes, Vector256<byte>.Zero).AsUInt64();
-            return (long)Vector256.Sum(total);
+            return bits.Total();
         }
         for (; i < count; i++)
         {
