@@ -322,10 +322,10 @@ internal static class IfmapWindowReplay
         // The 64-bit word whose bits MarkGathered is gathering (−1: none), and those bits.
         private int _gatherWord = -1;
         private ulong _gatherMask;
-        // Per filter row, the word masks of one whole ofmap row's reads (MarkRowByMasks: built once, applied to every
-        // whole ofmap row whose first address has the same bit phase and reads the same slice of the filter row):
-        // _rowMasks holds _rowMaskStride words per filter row, _rowMaskKey what they were built for (phase, slice; −1:
-        // nothing), _rowMaskWords how many words.
+        // Per filter row and bit phase (slot kr · 64 + phase), the word masks of one whole ofmap row's reads
+        // (MarkRowByMasks: built once, applied to every whole ofmap row whose first address lies at that bit of a word
+        // and reads the same slice of the filter row): _rowMasks holds _rowMaskStride words per slot, _rowMaskKey the
+        // slice each was built for (−1: nothing), _rowMaskWords how many words.
         private ulong[]? _rowMasks;
         private long[]? _rowMaskKey;
         private int[]? _rowMaskWords;
@@ -775,7 +775,7 @@ internal static class IfmapWindowReplay
             // once and applied to every whole row. (Longer steps leave whole words between runs, which a comb visits; rows
             // at other phases would need masks built row by row.)
             int step = _sw * _c;
-            bool byMasks = p2 - p1 >= 2 * _ew && step <= MaxCombStep && (step & 63) != 0 && (_sh * (long)_rowWords & 63) == 0
+            bool byMasks = p2 - p1 >= 2 * _ew && step <= MaxCombStep && (step & 63) != 0
                 && Avx2.IsSupported && p2 / _ew - (p1 + _ew - 1) / _ew >= 2;
             if (byMasks && _rowMasks is null) RentRowMasks();
             for (int p = p1; p < p2; oy++, ox = 0)
@@ -841,10 +841,10 @@ internal static class IfmapWindowReplay
             int rr = _g.L.FilterHeight;
             // A whole ofmap row's reads of one filter row lie in one ifmap row: at most rowWords / 64 + 2 words, rounded up to four.
             _rowMaskStride = (int)((_rowWords / 64 + 2 + 3) & ~3L);
-            _rowMasks = ArrayPool<ulong>.Shared.Rent(rr * _rowMaskStride);
-            _rowMaskKey = ArrayPool<long>.Shared.Rent(rr);
-            _rowMaskWords = ArrayPool<int>.Shared.Rent(rr);
-            Array.Fill(_rowMaskKey, -1, 0, rr);
+            _rowMasks = ArrayPool<ulong>.Shared.Rent(rr * 64 * _rowMaskStride);
+            _rowMaskKey = ArrayPool<long>.Shared.Rent(rr * 64);
+            _rowMaskWords = ArrayPool<int>.Shared.Rent(rr * 64);
+            Array.Fill(_rowMaskKey, -1, 0, rr * 64);
         }
 
         /// <summary>
@@ -873,28 +873,28 @@ internal static class IfmapWindowReplay
                     added += MarkRun(spanStart, spanEnd);
                     continue;
                 }
-                int phase = (int)(spanStart & 63), at = kr * _rowMaskStride;
-                long key = phase + 64 * (lo + (_sc + 1L) * hi);
-                if (keys[kr] != key)
+                int phase = (int)(spanStart & 63), slot = kr * 64 + phase;
+                long key = lo + (_sc + 1L) * hi;
+                if (keys[slot] != key)
                 {
-                    BuildRowMasks(kr, phase, (int)step, hi - lo, spanLength);
-                    keys[kr] = key;
+                    BuildRowMasks(slot, phase, (int)step, hi - lo, spanLength);
+                    keys[slot] = key;
                 }
                 var (w0, _) = LogSpan(spanStart, spanEnd);
-                added += MarkMasked(_win, _fold, w0, masks, at, _rowMaskWords![kr]);
+                added += MarkMasked(_win, _fold, w0, masks, slot * _rowMaskStride, _rowMaskWords![slot]);
             }
             return added;
         }
 
         /// <summary>
-        /// The masks of filter row kr's runs in a whole ofmap row: runs of len words every step (≤ 128, <see cref="MarkPixels"/>
+        /// The masks of slot kr · 64 + phase: a whole ofmap row's runs of filter row kr, runs of len words every step (≤ 128, <see cref="MarkPixels"/>
         /// takes this path for such steps only) words from bit <paramref name="phase"/> of the first word, the span cut after
         /// spanLength words, word by word from the comb as <see cref="MarkStrided"/> marks them; zeros up to a multiple of four words.
         /// </summary>
-        private void BuildRowMasks(int kr, int phase, int step, int len, long spanLength)
+        private void BuildRowMasks(int slot, int phase, int step, int len, long spanLength)
         {
             var masks = _rowMasks!;
-            int at = kr * _rowMaskStride, words = (int)((phase + spanLength - 1) >> 6) + 1;
+            int at = slot * _rowMaskStride, words = (int)((phase + spanLength - 1) >> 6) + 1;
             Array.Clear(masks, at + words, ((words + 3) & ~3) - words);
             if (step != _combStep || len != _combLen) SelectComb(step, len);
             int p = phase == 0 ? 0 : step - (phase < step ? phase : phase % step), advance = _combAdvance;
@@ -908,7 +908,7 @@ internal static class IfmapWindowReplay
             }
             masks[at] &= ulong.MaxValue << phase;
             masks[at + words - 1] &= ulong.MaxValue >> (63 - (int)((phase + spanLength - 1) & 63));
-            _rowMaskWords![kr] = words;
+            _rowMaskWords![slot] = words;
         }
 
         /// <summary>The pending runs, one per filter row, all empty (from the shared pool; returned by <see cref="Release"/>).</summary>
