@@ -770,10 +770,9 @@ internal static class IfmapWindowReplay
             if (p1 >= p2 || k1 >= k2) return 0;
             long added = 0;
             int oy = p1 / _ew, ox = p1 - oy * _ew;
-            // Two or more whole ofmap rows whose pixels' runs a comb marks (MarkStrided) and whose first addresses lie at the
-            // same bit of a word (the ofmap row step, stride · W · C, a multiple of 64): each filter row's word masks are built
-            // once and applied to every whole row. (Longer steps leave whole words between runs, which a comb visits; rows
-            // at other phases would need masks built row by row.)
+            // Two or more whole ofmap rows whose pixels' runs a comb marks (MarkStrided): each filter row's word masks are
+            // built once per bit phase of the rows' first addresses and applied to every whole row (MarkRowByMasks). (Longer
+            // steps leave whole words between runs, which a comb visits.)
             int step = _sw * _c;
             bool byMasks = p2 - p1 >= 2 * _ew && step <= MaxCombStep && (step & 63) != 0
                 && Avx2.IsSupported && p2 / _ew - (p1 + _ew - 1) / _ew >= 2;
@@ -897,12 +896,10 @@ internal static class IfmapWindowReplay
             int at = slot * _rowMaskStride, words = (int)((phase + spanLength - 1) >> 6) + 1;
             Array.Clear(masks, at + words, ((words + 3) & ~3) - words);
             if (step != _combStep || len != _combLen) SelectComb(step, len);
-            int p = phase == 0 ? 0 : step - (phase < step ? phase : phase % step), advance = _combAdvance;
+            int p = CombPhase(phase, step), advance = _combAdvance;
             for (int w = 0; w < words; w++)
             {
-                int shift = p & 63;
-                ulong lo = p < 64 ? _comb0 : _comb1, hi = p < 64 ? _comb1 : _comb2;
-                masks[at + w] = shift == 0 ? lo : (lo >> shift) | (hi << (64 - shift));
+                masks[at + w] = CombWord(p);
                 p += advance;
                 if (p >= step) p -= step;
             }
@@ -948,18 +945,13 @@ internal static class IfmapWindowReplay
         {
             var (w0, w1) = LogSpan(start, end);
             if (step != _combStep || len != _combLen) SelectComb(step, len);
-            // The first word's first bit lies b = start mod 64 bits before the run start: phase (−b) mod step,
-            // in 32 bits (b < 64, and the division only when a step is shorter than b).
-            int b = (int)(start & 63), back = b < step ? b : b % step;
-            int phase = back == 0 ? 0 : step - back, advance = _combAdvance;
+            int phase = CombPhase((int)(start & 63), step), advance = _combAdvance;
             var win = _win;
             var fold = _fold;
             long added = 0;
             for (int w = w0; w <= w1; w++)
             {
-                int shift = phase & 63;
-                ulong lo = phase < 64 ? _comb0 : _comb1, hi = phase < 64 ? _comb1 : _comb2;
-                ulong mask = shift == 0 ? lo : (lo >> shift) | (hi << (64 - shift));
+                ulong mask = CombWord(phase);
                 if (w == w0) mask &= ulong.MaxValue << (int)(start & 63);
                 if (w == w1) mask &= ulong.MaxValue >> (63 - (int)((end - 1) & 63));
                 added += MarkWord(win, fold, w, mask);
@@ -967,6 +959,26 @@ internal static class IfmapWindowReplay
                 if (phase >= step) phase -= step;
             }
             return added;
+        }
+
+        /// <summary>
+        /// The comb's phase at a word whose first bit lies <paramref name="bit"/> (&lt; 64) bits before a run start:
+        /// (−bit) mod step, in 32 bits (the division only when a step is shorter than bit).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int CombPhase(int bit, int step)
+        {
+            int back = bit < step ? bit : bit % step;
+            return back == 0 ? 0 : step - back;
+        }
+
+        /// <summary>The current comb's 64 bits from <paramref name="phase"/> (&lt; step ≤ 128) on: a word's mask (see <see cref="SelectComb"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly ulong CombWord(int phase)
+        {
+            int shift = phase & 63;
+            ulong lo = phase < 64 ? _comb0 : _comb1, hi = phase < 64 ? _comb1 : _comb2;
+            return shift == 0 ? lo : (lo >> shift) | (hi << (64 - shift));
         }
 
         /// <summary>
