@@ -147,7 +147,7 @@ internal static class IfmapWindowReplay
 
     /// <summary>
     /// Words [w, end) wholly in a range (end − w a multiple of four), four at a time:
-    /// the same as State.MarkWord with a full mask on each, with the new bits counted per byte
+    /// the same as <see cref="MarkWord"/> with a full mask on each, with the new bits counted per byte
     /// (a nibble table, summed to 64-bit lanes at least every 31 steps, before a byte could overflow).
     /// Callers check <see cref="Avx2.IsSupported"/>.
     /// </summary>
@@ -222,7 +222,7 @@ internal static class IfmapWindowReplay
     }
 
     /// <summary>
-    /// Words [w, w + count) marked with masks[at …] (<c>State.MarkWord</c> on each), four at a time while the arrays reach;
+    /// Words [w, w + count) marked with masks[at …] (<see cref="MarkWord"/> on each), four at a time while the arrays reach;
     /// the masks are zero past <paramref name="count"/> up to a multiple of four words. Returns the new bits. Callers check
     /// <see cref="Avx2.IsSupported"/>.
     /// </summary>
@@ -247,13 +247,17 @@ internal static class IfmapWindowReplay
             }
             return bits.Total();
         }
-        for (; i < count; i++)
-        {
-            ulong nb = masks[at + i] & ~(win[w + i] | fold[w + i]);
-            fold[w + i] |= nb;
-            added += BitOperations.PopCount(nb);
-        }
+        for (; i < count; i++) added += MarkWord(win, fold, w + i, masks[at + i]);
         return added;
+    }
+
+    /// <summary>The bits of <paramref name="mask"/> in word w that are in neither the window nor the group's set: put in the set, counted.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int MarkWord(ulong[] win, ulong[] fold, int w, ulong mask)
+    {
+        ulong nb = mask & ~(win[w] | fold[w]);
+        fold[w] |= nb;
+        return BitOperations.PopCount(nb);
     }
 
     /// <summary>
@@ -1125,15 +1129,6 @@ internal static class IfmapWindowReplay
             }
             for (; w < w1; w++) added += MarkWord(win, fold, w, ulong.MaxValue);
             return added + MarkWord(win, fold, w1, last);
-        }
-
-        /// <summary>The bits of <paramref name="mask"/> in word w that are in neither the window nor the group's set: put in the set, counted.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static int MarkWord(ulong[] win, ulong[] fold, int w, ulong mask)
-        {
-            ulong nb = mask & ~(win[w] | fold[w]);
-            fold[w] |= nb;
-            return BitOperations.PopCount(nb);
         }
 
         /// <summary>Whether the group's runs (all remembered) span fewer words than its range.</summary>
