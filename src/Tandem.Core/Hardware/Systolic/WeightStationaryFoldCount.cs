@@ -565,28 +565,44 @@ internal static class WeightStationaryFoldCount
                 found += n;
                 continue;
             }
-            for (; r < r1 && p >= 0; r++, p--)
+            // In runs of rows over which no bound changes (the pixel stays in one ofmap row, on one side of every
+            // partner's and the ifmap's bounds): every read of a run has the same partners, whose verdict differs
+            // only for a partner on the close's own line, where rows after closeR − Off hit. So a run's misses are
+            // a prefix of it.
+            while (r < r1 && p >= 0)
             {
-                if (oy < vr && ox < vc && !Hits(partners, r, oy, ox, line, closeRel, closeL, closeR) && ++found == count) return (r, found);
-                if (--ox < 0) { ox = ew - 1; oy--; }
+                long len = Math.Min(r1 - r, ox + 1), missing = 0;
+                if (oy < vr && ox >= vc) len = Math.Min(len, ox - vc + 1);
+                else if (oy < vr)
+                {
+                    bool hit = false;
+                    long t = long.MaxValue / 2; // rows up to t miss (unless hit)
+                    for (int i = 0; i < partners.Length; i++)
+                    {
+                        ref readonly var pt = ref partners[i];
+                        bool inside = true;
+                        if (r < pt.R0) { len = Math.Min(len, pt.R0 - r); inside = false; }
+                        else if (r < pt.R1) len = Math.Min(len, pt.R1 - r);
+                        else inside = false;
+                        if (ox >= pt.X1) { len = Math.Min(len, ox - pt.X1 + 1); inside = false; }
+                        else if (ox >= pt.X0) len = Math.Min(len, ox - pt.X0 + 1);
+                        else inside = false;
+                        if (!inside || hit || oy < pt.Y0 || oy >= pt.Y1 || pt.RelFold < closeRel) continue;
+                        if (pt.RelFold > closeRel) { hit = true; continue; }
+                        long l2 = line + pt.Delta;
+                        if (l2 > closeL) hit = true;
+                        else if (l2 == closeL) t = Math.Min(t, closeR - pt.Off);
+                    }
+                    if (!hit) missing = Math.Clamp(t - r + 1, 0, len);
+                }
+                if (missing > 0 && found + missing >= count) return (r + (count - found - 1), count);
+                found += missing;
+                r += len;
+                p -= len;
+                ox -= len;
+                if (ox < 0) { ox = ew - 1; oy--; }
             }
         }
         return (-1, found);
-    }
-
-    /// <summary>Whether the read of array row r at pixel (oy, ox) on this line has a partner after the last close.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Hits(ReadOnlySpan<Partner> partners, long r, long oy, long ox, long line, long closeRel, long closeL, long closeR)
-    {
-        for (int i = 0; i < partners.Length; i++)
-        {
-            ref readonly var pt = ref partners[i];
-            if (r < pt.R0 || r >= pt.R1 || oy < pt.Y0 || oy >= pt.Y1 || ox < pt.X0 || ox >= pt.X1) continue;
-            if (pt.RelFold > closeRel) return true;
-            if (pt.RelFold < closeRel) continue;
-            long l2 = line + pt.Delta;
-            if (l2 > closeL || (l2 == closeL && r + pt.Off > closeR)) return true;
-        }
-        return false;
     }
 }
