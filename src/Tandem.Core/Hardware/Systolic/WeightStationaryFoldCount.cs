@@ -18,7 +18,8 @@ namespace Tandem.Core.Hardware.Systolic;
 /// line + δ lies after the close's line. Pixels fall into rectangles with the same in-bounds partners, and a
 /// rectangle's reads are either all hits, all misses, or misses on lines before close line − max δ. The misses
 /// per line are kept per such class as sums of boxes (pixel runs × row ranges) by second differences; lines where
-/// a class meets the close's line exactly, and the line of a close, are walked read by read with the rule.
+/// a class meets the close's line exactly, and the line of a close, are walked in SCALE-Sim's order with the rule (in runs
+/// of rows whose reads have the same partners).
 /// After a close inside a fold only that fold's earlier reads can hold words, so the classes of the fold's own
 /// partners serve every later close in it.
 /// </para>
@@ -462,7 +463,7 @@ internal static class WeightStationaryFoldCount
     /// misses on the lines before it; (−1, all misses to the fold's end) when it does not. Between two class edges
     /// (lines where a class stops missing) the set of missing classes is fixed, so a stretch of lines is summed from
     /// the cumulative counts and the line searched by bisection; an edge line that holds reads of its class is walked
-    /// read by read (the partner lies on the close's own line, so the rows decide).
+    /// in order (the partner lies on the close's own line, so the rows decide).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (long Line, long Before) Scan(Classes classes, Segment[] segs, long m, int ew,
