@@ -30,6 +30,14 @@ internal static class IfmapWindowReplay
     /// <summary>Address runs of a group remembered so that keeping or dropping it touches only their words.</summary>
     private const int RunLog = 4096;
 
+    /// <summary>
+    /// After a close inside an OS fold, the rest is counted (<c>CountedTail</c>) when the last window's rate times this
+    /// says the window closes again before the fold ends: right after a close the window is empty and the rate is
+    /// higher than that window's average, so a close the average just misses mostly comes (a group then marked and
+    /// dropped costs more than counting a rest that does not close).
+    /// </summary>
+    private const double TailReach = 1.25;
+
     /// <summary>OS folds of at least this many rows count the lines after a close inside them (<c>CountedTail</c>) instead of marking them.</summary>
     internal const int CountedTailRows = 32;
 
@@ -295,6 +303,9 @@ internal static class IfmapWindowReplay
         // Line of the current fold on which the window last closed (−1: not in this fold).
         private long _foldClose = -1;
         private double _windowRate, _margin = 0.9;
+        // How far short of the need the last window's rate may fall for a fold's rest to be counted (TailReach; 1 once
+        // a tail counted on that margin did not close).
+        private double _reach = TailReach;
         // New words per fold (OS, IS) seen last, for taking several folds at once (TryFolds).
         private double _perFold;
         // New words per line the last fold replayed line by line averaged (OS, WS: a fold's first rate).
@@ -498,15 +509,17 @@ internal static class IfmapWindowReplay
             while (pos < b)
             {
                 // OS: right after the window closes inside a fold of 32 rows or more, the rest of the
-                // fold is counted without marking if the last window's rate says it closes again before
-                // the fold ends (otherwise the rest is marked, cheaper than preparing the count; on folds
-                // of a few rows the count's scan over every line costs more than marking their runs).
+                // fold is counted without marking if the last window's rate says it (nearly) closes again
+                // before the fold ends (otherwise the rest is marked, cheaper than preparing the count; on
+                // folds of a few rows the count's scan over every line costs more than marking their runs).
                 // Decided once per close: later in the fold the rate falls (the drain, and reads that
                 // hit), so a rate-based guess made there mostly expects a close that does not come.
                 if (_foldClose >= 0 && _g.Flow == SystolicDataflow.OutputStationary && _pCount >= CountedTailRows
-                    && _sinceClose <= ExpectLines && (b - pos) * _windowRate >= _window - _open)
+                    && _sinceClose <= ExpectLines && (b - pos) * _windowRate * _reach >= _window - _open)
                 {
-                    CountedTail(pos, b);
+                    bool marginal = (b - pos) * _windowRate < _window - _open;
+                    // A tail counted on the margin that does not close says the margin does not hold on this layer.
+                    if (!CountedTail(pos, b) && marginal) _reach = 1;
                     return;
                 }
                 long need = _window - _open;
@@ -1193,9 +1206,9 @@ internal static class IfmapWindowReplay
         /// is none (every read in earlier folds came before tc): for a row and tap, the lines of a
         /// contiguous range plus at most one more. Summing those ranges per line finds the next close;
         /// the line it falls on is walked row by row. At the end the window's bitset is rebuilt from
-        /// the reads after the last close, for the next fold.
+        /// the reads after the last close, for the next fold. Returns whether the window closed again.
         /// </summary>
-        private void CountedTail(long pos, long end)
+        private bool CountedTail(long pos, long end)
         {
             PrepareFold();
             int n = _pCount, c = _c, k = _kCount;
@@ -1282,6 +1295,7 @@ internal static class IfmapWindowReplay
             System.Diagnostics.Debug.Assert(marked == (lastTc >= 0 ? _open : _open - openAtStart), "counted tail and marked words disagree");
             _closing = 0;
             if (_windowRate > _rate) _rate = _windowRate;
+            return lastTc >= 0;
         }
 
         /// <summary>
