@@ -338,7 +338,7 @@ internal static class IfmapWindowReplay
         private int _gatherWord = -1;
         private ulong _gatherMask;
         // Per filter row and bit phase (slot kr · 64 + phase), the word masks of one whole ofmap row's reads
-        // (MarkRowByMasks: built once, applied to every whole ofmap row whose first address lies at that bit of a word
+        // (MarkRowOfPixels: built once, applied to every whole ofmap row whose first address lies at that bit of a word
         // and reads the same slice of the filter row): _rowMasks holds _rowMaskStride words per slot, _rowMaskKey the
         // slice each was built for (−1: nothing), _rowMaskWords how many words.
         private ulong[]? _rowMasks;
@@ -788,7 +788,7 @@ internal static class IfmapWindowReplay
             long added = 0;
             int oy = p1 / _ew, ox = p1 - oy * _ew;
             // Two or more whole ofmap rows whose pixels' runs a comb marks (MarkStrided): each filter row's word masks are
-            // built once per bit phase of the rows' first addresses and applied to every whole row (MarkRowByMasks). (Longer
+            // built once per bit phase of the rows' first addresses and applied to every whole row (MarkRowOfPixels). (Longer
             // steps leave whole words between runs, which a comb visits.)
             int step = _sw * _c;
             bool byMasks = p2 - p1 >= 2 * _ew && step <= MaxCombStep && (step & 63) != 0
@@ -797,7 +797,7 @@ internal static class IfmapWindowReplay
             for (int p = p1; p < p2; oy++, ox = 0)
             {
                 int n = Math.Min(p2 - p, _ew - ox);
-                added += byMasks && n == _ew ? MarkRowByMasks(oy, k1, k2) : MarkRowOfPixels(oy, ox, n, k1, k2);
+                added += MarkRowOfPixels(oy, ox, n, k1, k2, byMasks && n == _ew);
                 p += n;
                 if (added > abortAbove && p < p2)
                 {
@@ -813,9 +813,12 @@ internal static class IfmapWindowReplay
         /// Window elements [k1, k2) of n neighbouring pixels of ofmap row oy from column ox. Per
         /// filter row each pixel reads one run, the next pixel's shifted by stride·C words; when the
         /// shift is at most the run's length the runs touch or overlap and their union is one run
-        /// (cut at the end of the ifmap row, like each pixel's).
+        /// (cut at the end of the ifmap row, like each pixel's). With <paramref name="byMasks"/> (the whole
+        /// ofmap row, its runs apart): per filter row the runs of all its pixels relative to the first address are
+        /// the same in every row, so their word masks are built once per bit phase and slice of the filter row
+        /// (<see cref="BuildRowMasks"/>) and applied four words at a time.
         /// </summary>
-        private long MarkRowOfPixels(int oy, int ox, int n, int k1, int k2)
+        private long MarkRowOfPixels(int oy, int ox, int n, int k1, int k2, bool byMasks)
         {
             int y0 = oy * _sh, rows = _h - y0;
             if (rows <= 0) return 0;
@@ -832,6 +835,19 @@ internal static class IfmapWindowReplay
                 if (step <= hi - lo)
                 {
                     added += MarkRun(spanStart, spanEnd);
+                    continue;
+                }
+                if (byMasks)
+                {
+                    int phase = (int)(spanStart & 63), slot = kr * 64 + phase;
+                    long key = lo + (_sc + 1L) * hi;
+                    if (_rowMaskKey![slot] != key)
+                    {
+                        BuildRowMasks(slot, phase, (int)step, hi - lo, spanEnd - spanStart);
+                        _rowMaskKey[slot] = key;
+                    }
+                    var (w0, _) = LogSpan(spanStart, spanEnd);
+                    added += MarkMasked(_win, _fold, w0, _rowMasks!, slot * _rowMaskStride, _rowMaskWords![slot]);
                     continue;
                 }
                 // Steps of whole 64-bit words (stride × channels a multiple of 64): every run has the same word masks.
@@ -861,45 +877,6 @@ internal static class IfmapWindowReplay
             _rowMaskKey = ArrayPool<long>.Shared.Rent(rr * 64);
             _rowMaskWords = ArrayPool<int>.Shared.Rent(rr * 64);
             Array.Fill(_rowMaskKey, -1, 0, rr * 64);
-        }
-
-        /// <summary>
-        /// <see cref="MarkRowOfPixels"/> for the whole ofmap row oy: per filter row the runs of all its pixels relative to the
-        /// first address are the same in every row, so their word masks are built once per bit phase and slice of the filter
-        /// row (<see cref="BuildRowMasks"/>) and applied four words at a time.
-        /// </summary>
-        private long MarkRowByMasks(int oy, int k1, int k2)
-        {
-            int y0 = oy * _sh, rows = _h - y0;
-            if (rows <= 0) return 0;
-            long added = 0, step = (long)_sw * _c, rowEnd = _rowWords;
-            int kr = k1 / _sc, krEnd = Math.Min((k2 - 1) / _sc, rows - 1);
-            var masks = _rowMasks!;
-            var keys = _rowMaskKey!;
-            for (int off = kr * _sc; kr <= krEnd; kr++, off += _sc)
-            {
-                int lo = Math.Max(k1 - off, 0), hi = Math.Min(k2 - off, _sc);
-                if (lo >= hi || lo >= rowEnd) continue;
-                long rowBase = (long)(y0 + kr) * _rowWords, spanStart = rowBase + lo;
-                long spanLength = Math.Min((_ew - 1) * step + hi, rowEnd) - lo;
-                long spanEnd = spanStart + spanLength;
-                // Runs that touch are one run: marked as such (MarkRange marks its whole words four at a time).
-                if (step <= hi - lo)
-                {
-                    added += MarkRun(spanStart, spanEnd);
-                    continue;
-                }
-                int phase = (int)(spanStart & 63), slot = kr * 64 + phase;
-                long key = lo + (_sc + 1L) * hi;
-                if (keys[slot] != key)
-                {
-                    BuildRowMasks(slot, phase, (int)step, hi - lo, spanLength);
-                    keys[slot] = key;
-                }
-                var (w0, _) = LogSpan(spanStart, spanEnd);
-                added += MarkMasked(_win, _fold, w0, masks, slot * _rowMaskStride, _rowMaskWords![slot]);
-            }
-            return added;
         }
 
         /// <summary>
