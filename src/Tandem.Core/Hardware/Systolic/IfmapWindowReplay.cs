@@ -24,7 +24,10 @@ internal static class IfmapWindowReplay
     /// <summary>Lines replayed in order when the observed rate of new words says the window closes among them.</summary>
     private const long ExpectLines = 6;
 
-    /// <summary>Share of the need a group aims at after a group whose rate held (<c>State.Lines</c>; 0.9 otherwise).</summary>
+    /// <summary>Share of the need a group aims at (<c>State.Lines</c>): at first and after a group whose rate did not hold.</summary>
+    private const double UsualMargin = 0.9;
+
+    /// <summary>Share of the need a group aims at after a group whose rate held (<c>State.Lines</c>).</summary>
     private const double SteadyMargin = 0.97;
 
     /// <summary>Address runs of a group remembered so that keeping or dropping it touches only their words.</summary>
@@ -302,7 +305,7 @@ internal static class IfmapWindowReplay
         private long _sinceClose, _closing;
         // Line of the current fold on which the window last closed (−1: not in this fold).
         private long _foldClose = -1;
-        private double _windowRate, _margin = 0.9;
+        private double _windowRate, _margin = UsualMargin;
         // How far short of the need the last window's rate may fall for a fold's rest to be counted (TailReach; 1 once
         // a tail counted on that margin did not close).
         private double _reach = TailReach;
@@ -413,7 +416,7 @@ internal static class IfmapWindowReplay
             _lastSpan = 1;
             _overshot = false;
             // A steady rate is one of the last fold: the new fold's first group aims no closer than usual.
-            _margin = Math.Min(_margin, 0.9);
+            _margin = Math.Min(_margin, UsualMargin);
             // OS, WS: a fold starts at the rate the previous one averaged, not at the rate of its
             // last lines (its drain, where fewer rows read, so far fewer new words per line).
             if (g.Flow != SystolicDataflow.InputStationary && _foldAverage > _rate) _rate = _foldAverage;
@@ -575,7 +578,7 @@ internal static class IfmapWindowReplay
                     // group aims closer to the close (a few lines short of it, which are then replayed in order) rather
                     // than leaving a tenth of the need for one more group and its staircase.
                     double promised = span * _rate;
-                    _margin = Math.Abs(fresh - promised) <= 0.05 * promised ? SteadyMargin : 0.9;
+                    _margin = Math.Abs(fresh - promised) <= 0.05 * promised ? SteadyMargin : UsualMargin;
                     _lastSpan = span;
                     // An all-hit group says the rate is lower than thought: try twice the lines next.
                     _rate = fresh > 0 ? (double)fresh / span : Math.Max(_rate / 2, 1e-9);
