@@ -16,7 +16,7 @@ namespace Tandem.Core.Hardware.Systolic;
 /// the lines after such a close are counted from each read's latest earlier read of the same word
 /// (<c>State.CountedTail</c>) instead.
 /// </summary>
-internal static class IfmapWindowReplay
+internal static partial class IfmapWindowReplay
 {
     /// <summary>Lines below which a fold whose window closes inside is replayed address by address.</summary>
     private const long ExactLines = 4;
@@ -275,7 +275,7 @@ internal static class IfmapWindowReplay
     /// The open window and a scratch set for one group of lines, as bitsets over ifmap addresses,
     /// each with the range of words it has touched so that emptying it costs only that range.
     /// </summary>
-    private struct State
+    private partial struct State
     {
         private readonly SystolicModel.Geometry _g;
         private readonly ulong[] _win, _scratch;
@@ -352,6 +352,10 @@ internal static class IfmapWindowReplay
         private int _segCount, _maxCandidates;
         // The fold (first pixel, rows) the predecessors were prepared for: they depend on nothing else.
         private int _predP0 = -1, _predN;
+        // WS folds counted by ofmap rows (IfmapWindowReplay.RowCount.cs): this evaluation's row templates by row fold,
+        // and the new words per relative line of the ofmap rows around a close.
+        private RowTemplate?[]? _rowTemplates;
+        private int[]? _rowHist;
         private int _foldLo, _foldHi, _winLo, _winHi;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
         /// <summary>When set, every close (its line, pixel and element) is appended.</summary>
@@ -391,6 +395,9 @@ internal static class IfmapWindowReplay
             if (_combTable is not null) ArrayPool<ulong>.Shared.Return(_combTable);
             if (_pieces is not null) ints.Return(_pieces);
             if (_tapSegments is not null) ints.Return(_tapSegments);
+            if (_rowHist is not null) ints.Return(_rowHist);
+            if (_rowTemplates is not null)
+                foreach (var t in _rowTemplates) t?.Release();
         }
 
         /// <summary>
@@ -403,7 +410,8 @@ internal static class IfmapWindowReplay
         {
             long misses = Misses, closes = Closes;
             BeginFold(f, fc, fr);
-            Lines(0, FoldLines);
+            if (CountsByRows) CountRows((int)fr);
+            else Lines(0, FoldLines);
             long fresh = Misses - misses;
             _foldAverage = (double)fresh / Math.Max(1, FoldLines);
             if (Closes == closes) _perFold = Math.Max((double)fresh * FullFoldReads / ((long)_pCount * _kCount), 1e-3);

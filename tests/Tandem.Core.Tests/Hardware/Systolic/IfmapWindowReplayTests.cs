@@ -191,6 +191,32 @@ public sealed class IfmapWindowReplayTests
         Assert.True(IfmapWindowReplay.SegmentFills >= 100 && IfmapWindowReplay.RowFills >= 100,
             $"counted-tail chunks: {IfmapWindowReplay.SegmentFills} by segments, {IfmapWindowReplay.RowFills} by rows");
     }
+
+    /// <summary>
+    /// Weight-stationary folds whose elements span fewer filter rows than the vertical stride (stems: few channels,
+    /// strides up to 4, either stride 1 in one direction) are counted by ofmap rows (<c>CountRows</c>): whole rows by
+    /// their words less those already in the window, the rows around a close per line, the close's line read by read.
+    /// Windows small enough to close several times in one ofmap row and on one line; ofmaps whose last rows read only
+    /// some of a fold's filter rows. The first close of a fold and later ones are found by different rules, and each
+    /// must be taken many times.
+    /// </summary>
+    [Fact]
+    public void WeightStationaryFoldsCountedByRowsEqualTheAddressByAddressReplay()
+    {
+        IfmapWindowReplay.RowCountedFolds = IfmapWindowReplay.RowCountedFirstCloses = IfmapWindowReplay.RowCountedLaterCloses = 0;
+        CheckAgainstReference(new Random(6060), 400, rng =>
+        {
+            int r = rng.Next(1, 8), s = rng.Next(1, 8);
+            int h = rng.Next(r, r + 24), w = rng.Next(s, s + 60);
+            var shape = SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 5), rng.Next(1, 6), rng.Next(1, 5), rng.Next(1, 5));
+            var config = new SystolicConfig { Rows = rng.Next(1, 41), Columns = rng.Next(1, 6), Dataflow = SystolicDataflow.WeightStationary };
+            long touched = SystolicModel.TouchedIfmapWords(shape);
+            return (shape, config, rng.Next(2, (int)Math.Max(3, touched / 2)));
+        });
+        Assert.True(IfmapWindowReplay.RowCountedFolds >= 1000 && IfmapWindowReplay.RowCountedFirstCloses >= 100
+            && IfmapWindowReplay.RowCountedLaterCloses >= 100,
+            $"folds counted by rows: {IfmapWindowReplay.RowCountedFolds}, first closes {IfmapWindowReplay.RowCountedFirstCloses}, later {IfmapWindowReplay.RowCountedLaterCloses}");
+    }
 }
 
 /// <summary>
