@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace Tandem.Core.Hardware.Systolic;
 
@@ -247,25 +248,34 @@ internal static partial class IfmapWindowReplay
             int v = RowV(t, oy);
             if (v == 0) return;
             int s = oy * _ew;
-            int from = closed ? Math.Max(0, a - s) : 0;
-            for (int l = from; l < t.Span; l++) h[l] = t.FirstBefore(v, l + 1) - t.FirstBefore(v, l);
             if (!closed)
             {
-                // Before the first close: the first reads less those of words already in the window.
+                // Before the first close: the first reads of the words not in the window — counted one by one, or as
+                // all first reads less those of the words in the window, whichever are fewer.
+                long hits = RowWordsInWindow(t, oy, v);
+                bool fresh = 2 * hits > t.Words(v);
+                if (!fresh)
+                    for (int l = 0; l < t.Span; l++) h[l] = t.FirstBefore(v, l + 1) - t.FirstBefore(v, l);
+                if (hits == 0) return;
                 var win = _win;
                 for (int i = 0; i < v; i++)
                 {
                     long b = RowBase(t, oy, i);
                     int w0 = (int)(b >> 6), shift = (int)(b & 63), wl = (int)((b + _rowWords - 1) >> 6);
-                    if (wl < _winLo || w0 > _winHi) continue;
                     var m = t.MaskAt(i, shift);
                     var lineOf = t.FirstLineOf.AsSpan(i * t.RowWords, t.RowWords);
-                    for (int j = 0; j <= wl - w0; j++)
-                        for (ulong x = m[j] & win[w0 + j]; x != 0; x &= x - 1)
-                            h[lineOf[(j << 6) + BitOperations.TrailingZeroCount(x) - shift]]--;
+                    if (fresh)
+                        for (int j = 0; j <= wl - w0; j++)
+                            for (ulong x = m[j] & ~win[w0 + j]; x != 0; x &= x - 1)
+                                h[lineOf[(j << 6) + BitOperations.TrailingZeroCount(x) - shift]]++;
+                    else if (wl >= _winLo && w0 <= _winHi)
+                        for (int j = 0; j <= wl - w0; j++)
+                            for (ulong x = m[j] & win[w0 + j]; x != 0; x &= x - 1)
+                                h[lineOf[(j << 6) + BitOperations.TrailingZeroCount(x) - shift]]--;
                 }
                 return;
             }
+            for (int l = Math.Max(0, a - s); l < t.Span; l++) h[l] = t.FirstBefore(v, l + 1) - t.FirstBefore(v, l);
             int swc = _sw * _c, bandEnd = tc + swc - 2;
             for (int line = Math.Max(a, s), last = Math.Min(bandEnd, s + t.Span - 1); line <= last; line++)
                 h[line - s] += t.LaterBefore(v, line - s + 1) - t.LaterBefore(v, line - s);
@@ -353,7 +363,11 @@ internal static partial class IfmapWindowReplay
                 long b = RowBase(t, oy, i);
                 int w0 = (int)(b >> 6), wl = (int)((b + _rowWords - 1) >> 6);
                 var m = t.MaskAt(i, (int)(b & 63));
-                for (int j = 0; j <= wl - w0; j++) win[w0 + j] |= m[j];
+                int n = wl - w0 + 1, j = 0;
+                var row = win.AsSpan(w0, n);
+                for (; j + 4 <= n; j += 4)
+                    (Vector256.Create<ulong>(row[j..]) | Vector256.Create<ulong>(m[j..])).CopyTo(row[j..]);
+                for (; j < n; j++) row[j] |= m[j];
                 if (w0 < _winLo) _winLo = w0;
                 if (wl > _winHi) _winHi = wl;
             }
