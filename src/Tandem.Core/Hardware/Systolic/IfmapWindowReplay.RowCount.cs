@@ -100,6 +100,12 @@ internal static partial class IfmapWindowReplay
         }
     }
 
+    /// <summary>Memory the row templates of one evaluation may keep for reuse by later column folds.</summary>
+    private const long TemplateBytes = 16L << 20;
+
+    /// <summary>When positive, the budget instead of <see cref="TemplateBytes"/> on this thread (tests).</summary>
+    [ThreadStatic] internal static long TemplateBytesOnThisThread;
+
     /// <summary>Folds counted by ofmap rows, and their closes before and after a close in the same fold, on this thread (for tests).</summary>
     [ThreadStatic] internal static long RowCountedFolds, RowCountedFirstCloses, RowCountedLaterCloses;
 
@@ -384,11 +390,20 @@ internal static partial class IfmapWindowReplay
         /// <summary>The row template of row fold fr (the current fold's elements), built on first use in this evaluation.</summary>
         private RowTemplate RowTemplateOf(int fr)
         {
-            _rowTemplates ??= new RowTemplate?[_g.RowFolds];
-            if (_rowTemplates[fr] is { } known) return known;
             int k0 = _k0, kc = _kCount, c = _c, sc = _sc, sw = _sw, wo = _ew, swc = sw * c, rowWords = _rowWords;
             int kr0 = k0 / sc, nk = (k0 + kc - 1) / sc - kr0 + 1, span = wo + kc - 1, maskLen = (rowWords + 63) / 64, stride = span + 1;
-            var t = RowTemplate.Take();
+            if (_rowTemplates is null)
+            {
+                // One template per row fold while they all fit in TemplateBytes (a filter row spans at most the
+                // vertical stride's filter rows of the fold; twice this one's as slack), else one rebuilt per fold.
+                long bytes = 2L * Math.Max(nk, 1) * (65L * (maskLen + 1) * 8 + rowWords * 4L) + 16L * (nk + 1) * stride + 20L * kc;
+                long budget = TemplateBytesOnThisThread > 0 ? TemplateBytesOnThisThread : TemplateBytes;
+                _rowTemplates = new RowTemplate?[_g.RowFolds * bytes <= budget ? _g.RowFolds : 1];
+            }
+            int slot = _rowTemplates.Length == 1 ? 0 : fr;
+            if (_rowTemplates[slot] is { } known && (_rowTemplates.Length > 1 || _rowTemplateFold == fr)) return known;
+            var t = _rowTemplates[slot] ?? RowTemplate.Take();
+            _rowTemplateFold = fr;
             t.Kr0 = kr0;
             t.Size(nk, span, maskLen, rowWords, kc);
             for (int v = 0; v <= nk; v++) t.RowsOf[v] = Math.Clamp((kr0 + v) * sc - k0, 0, kc);
@@ -444,7 +459,7 @@ internal static partial class IfmapWindowReplay
                 first[at + span] = first[prev + span] + sf;
                 later[at + span] = later[prev + span] + sl;
             }
-            return _rowTemplates[fr] = t;
+            return _rowTemplates[slot] = t;
         }
     }
 }

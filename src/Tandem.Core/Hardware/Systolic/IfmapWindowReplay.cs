@@ -352,9 +352,11 @@ internal static partial class IfmapWindowReplay
         private int _segCount, _maxCandidates;
         // The fold (first pixel, rows) the predecessors were prepared for: they depend on nothing else.
         private int _predP0 = -1, _predN;
-        // WS folds counted by ofmap rows (IfmapWindowReplay.RowCount.cs): this evaluation's row templates by row fold,
-        // and the new words per relative line of the ofmap rows around a close.
+        // WS folds counted by ofmap rows (IfmapWindowReplay.RowCount.cs): this evaluation's row templates by row fold
+        // (one slot, holding row fold _rowTemplateFold's, when they would not all fit in TemplateBytes), and the new
+        // words per relative line of the ofmap rows around a close.
         private RowTemplate?[]? _rowTemplates;
+        private int _rowTemplateFold;
         private int[]? _rowHist;
         private int _foldLo, _foldHi, _winLo, _winHi;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;

@@ -200,10 +200,27 @@ public sealed class IfmapWindowReplayTests
     /// some of a fold's filter rows. The first close of a fold and later ones are found by different rules, and each
     /// must be taken many times.
     /// </summary>
-    [Fact]
-    public void WeightStationaryFoldsCountedByRowsEqualTheAddressByAddressReplay()
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(1L)]
+    public void WeightStationaryFoldsCountedByRowsEqualTheAddressByAddressReplay(long templateBytes)
     {
+        // templateBytes 1: one row template at a time, rebuilt for every fold (as for layers whose templates would not
+        // all fit in memory); 0: the usual budget, one kept per row fold.
         IfmapWindowReplay.RowCountedFolds = IfmapWindowReplay.RowCountedFirstCloses = IfmapWindowReplay.RowCountedLaterCloses = 0;
+        IfmapWindowReplay.TemplateBytesOnThisThread = templateBytes;
+        try
+        {
+            CheckRowCountedFolds();
+        }
+        finally
+        {
+            IfmapWindowReplay.TemplateBytesOnThisThread = 0;
+        }
+    }
+
+    private static void CheckRowCountedFolds()
+    {
         CheckAgainstReference(new Random(6060), 400, rng =>
         {
             int r = rng.Next(1, 8), s = rng.Next(1, 8);
