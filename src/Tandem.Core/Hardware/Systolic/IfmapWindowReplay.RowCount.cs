@@ -27,6 +27,9 @@ internal static partial class IfmapWindowReplay
         /// <summary>Per v (filter rows read), at v·(Span + 1): prefix sums over relative lines of first reads, and of reads with an earlier read.</summary>
         public int[] First = [], Later = [];
 
+        /// <summary>Per v, at v·Span: first reads and reads with an earlier read on each relative line.</summary>
+        public int[] FirstOn = [], LaterOn = [];
+
         /// <summary>Per filter row index, at i·MaskLen: bit x·C + channel set for every word the ofmap row reads there.</summary>
         public ulong[] Masks = [];
 
@@ -53,6 +56,12 @@ internal static partial class IfmapWindowReplay
         /// <summary>Reads with an earlier read of an ofmap row reading v filter rows on relative lines [0, l).</summary>
         public int LaterBefore(int v, int l) => Later[v * (Span + 1) + l];
 
+        /// <summary>First reads of an ofmap row reading v filter rows, per relative line.</summary>
+        public ReadOnlySpan<int> FirstPerLine(int v) => FirstOn.AsSpan(v * Span, Span);
+
+        /// <summary>Reads with an earlier read of an ofmap row reading v filter rows on relative line l.</summary>
+        public int LaterOnLine(int v, int l) => LaterOn[v * Span + l];
+
         /// <summary>Templates given back by <c>State.Release</c>, kept per thread with their arrays.</summary>
         [ThreadStatic] private static Stack<RowTemplate>? _pool;
 
@@ -67,6 +76,8 @@ internal static partial class IfmapWindowReplay
             Grow(ref RowsOf, nk + 1);
             Grow(ref First, (nk + 1) * (span + 1));
             Grow(ref Later, (nk + 1) * (span + 1));
+            Grow(ref FirstOn, (nk + 1) * span);
+            Grow(ref LaterOn, (nk + 1) * span);
             Grow(ref Masks, nk * maskLen);
             Array.Clear(Masks, 0, nk * maskLen);
             Grow(ref FirstLineOf, nk * rowWords);
@@ -170,14 +181,16 @@ internal static partial class IfmapWindowReplay
                 {
                     RowNewWords(t, oy, a, closed, tc, rc, row);
                     int s0 = oy * wo;
-                    long inRange = 0;
-                    for (int l = Math.Max(l0, s0), last = Math.Min(lend, s0 + span); l < last; l++)
-                    {
-                        onLines[l - l0] += row[l - s0];
-                        inRange += row[l - s0];
-                    }
+                    int from = Math.Max(l0, s0), n = Math.Min(lend, s0 + span) - from;
+                    var dst = onLines.Slice(from - l0, n);
+                    var src = row.Slice(from - s0, n);
+                    int l = 0;
+                    for (; l + Vector256<int>.Count <= n; l += Vector256<int>.Count)
+                        (Vector256.Create<int>(dst[l..]) + Vector256.Create<int>(src[l..])).CopyTo(dst[l..]);
+                    for (; l < n; l++) dst[l] += src[l];
                     // New words on lines [a, l0): the rows before j less their words on lines ≥ l0 (all inside [l0, lend)).
-                    if (oy < j) before -= inRange;
+                    if (oy < j)
+                        foreach (int x in src) before -= x;
                 }
                 int line = l0;
                 for (; line < lend; line++)
@@ -260,8 +273,7 @@ internal static partial class IfmapWindowReplay
                 // all first reads less those of the words in the window, whichever are fewer.
                 long hits = RowWordsInWindow(t, oy, v);
                 bool fresh = 2 * hits > t.Words(v);
-                if (!fresh)
-                    for (int l = 0; l < t.Span; l++) h[l] = t.FirstBefore(v, l + 1) - t.FirstBefore(v, l);
+                if (!fresh) t.FirstPerLine(v).CopyTo(h);
                 if (hits == 0) return;
                 var win = _win;
                 for (int i = 0; i < v; i++)
@@ -281,10 +293,11 @@ internal static partial class IfmapWindowReplay
                 }
                 return;
             }
-            for (int l = Math.Max(0, a - s); l < t.Span; l++) h[l] = t.FirstBefore(v, l + 1) - t.FirstBefore(v, l);
+            int from = Math.Max(0, a - s);
+            t.FirstPerLine(v)[from..].CopyTo(h[from..]);
             int swc = _sw * _c, bandEnd = tc + swc - 2;
             for (int line = Math.Max(a, s), last = Math.Min(bandEnd, s + t.Span - 1); line <= last; line++)
-                h[line - s] += t.LaterBefore(v, line - s + 1) - t.LaterBefore(v, line - s);
+                h[line - s] += t.LaterOnLine(v, line - s);
             int edge = tc + swc - 1;
             if (edge >= a && edge >= s && edge < s + t.Span) h[edge - s] += EdgeCount(t, oy, v, edge, rc);
         }
@@ -459,6 +472,12 @@ internal static partial class IfmapWindowReplay
                 first[at + span] = first[prev + span] + sf;
                 later[at + span] = later[prev + span] + sl;
             }
+            for (int v = 0; v <= nk; v++)
+                for (int l = 0; l < span; l++)
+                {
+                    t.FirstOn[v * span + l] = first[v * stride + l + 1] - first[v * stride + l];
+                    t.LaterOn[v * span + l] = later[v * stride + l + 1] - later[v * stride + l];
+                }
             return _rowTemplates[slot] = t;
         }
     }
