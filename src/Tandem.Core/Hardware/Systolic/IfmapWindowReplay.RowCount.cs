@@ -272,8 +272,8 @@ internal static partial class IfmapWindowReplay
                 // Before the first close: the first reads of the words not in the window — counted one by one, or as
                 // all first reads less those of the words in the window, whichever are fewer.
                 long hits = RowWordsInWindow(t, oy, v);
-                bool fresh = 2 * hits > t.Words(v);
-                if (!fresh) t.FirstPerLine(v).CopyTo(h);
+                bool countFresh = 2 * hits > t.Words(v);
+                if (!countFresh) t.FirstPerLine(v).CopyTo(h);
                 if (hits == 0) return;
                 var win = _win;
                 for (int i = 0; i < v; i++)
@@ -282,7 +282,7 @@ internal static partial class IfmapWindowReplay
                     int w0 = (int)(b >> 6), shift = (int)(b & 63), wl = (int)((b + _rowWords - 1) >> 6);
                     var m = t.MaskAt(i, shift);
                     var lineOf = t.FirstLineOf.AsSpan(i * t.RowWords, t.RowWords);
-                    if (fresh)
+                    if (countFresh)
                         for (int j = 0; j <= wl - w0; j++)
                             for (ulong x = m[j] & ~win[w0 + j]; x != 0; x &= x - 1)
                                 h[lineOf[(j << 6) + BitOperations.TrailingZeroCount(x) - shift]]++;

@@ -14,7 +14,9 @@ namespace Tandem.Core.Hardware.Systolic;
 /// at a time. Order inside a fold matters only if the window closes inside it; only such folds are
 /// replayed address by address in SCALE-Sim's skewed demand order, and on OS folds of 32 rows or more
 /// the lines after such a close are counted from each read's latest earlier read of the same word
-/// (<c>State.CountedTail</c>) instead.
+/// (<c>State.CountedTail</c>) instead. Weight-stationary folds whose elements span fewer filter rows than the
+/// vertical stride (stems) are counted by ofmap rows without marking words (<c>State.CountRows</c>,
+/// IfmapWindowReplay.RowCount.cs).
 /// </summary>
 internal static partial class IfmapWindowReplay
 {
