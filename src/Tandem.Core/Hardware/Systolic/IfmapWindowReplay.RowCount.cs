@@ -8,7 +8,8 @@ internal static partial class IfmapWindowReplay
     /// <summary>
     /// What every ofmap row reads in one weight-stationary fold whose elements span fewer filter rows than the
     /// vertical stride (<c>State.CountRows</c>), relative to the row's first line and first ifmap address per filter
-    /// row; built once per row fold and evaluation (column folds repeat it).
+    /// row; built once per row fold and evaluation and kept for the later column folds while all of them fit in
+    /// <see cref="TemplateBytes"/> (else rebuilt per fold).
     /// <para>
     /// Read (pixel ox of the row, array row r) is on relative line ox + r. Its word's latest earlier read in the fold
     /// is that of pixel ox + 1 at the tap sw to the left (array row r − sw·C, relative line ox + r − (sw·C − 1)); it
@@ -215,14 +216,9 @@ internal static partial class IfmapWindowReplay
                 for (int oy = 0; oy < ho; oy++) MarkRowWords(t, oy);
             else
             {
-                // The reads after the last close: line tc's after row rc (pixels tc − r for r > rc), the rest of the
-                // rows that began by line tc, then the later rows whole.
-                int pLo = Math.Max(0, tc - _kCount + 1), pHi = Math.Min(_pCount - 1, tc - rc - 1);
-                if (pLo <= pHi)
-                {
-                    MarkStaircase(0, pLo, pHi + 1, tc, tc + 1, _k0, _kCount);
-                    FlushPending();
-                }
+                // The reads after the last close: line tc's after row rc, the rest of the rows that began by line tc, then
+                // the later rows whole.
+                MarkLineFrom(tc, rc + 1);
                 int oyT = tc / wo, straddleEnd = Math.Min(lines, oyT * wo + span);
                 if (tc + 1 < straddleEnd) MarkLines(tc + 1, straddleEnd, false);
                 CommitFold();

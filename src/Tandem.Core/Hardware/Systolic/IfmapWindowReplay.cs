@@ -1443,9 +1443,13 @@ internal static partial class IfmapWindowReplay
         private static bool NewAfter(int line, int d, int predRow, int tc, int rc) =>
             d == NoPredecessor || line - (long)d < tc || (line - (long)d == tc && predRow <= rc);
 
-        /// <summary>Reads of line t from array row r0 on into the scratch set (new words are counted by the caller's CommitFold).</summary>
-        private long MarkLineFrom(int t, int r0) =>
-            MarkStaircase(_p0, Math.Max(r0, t - _kCount + 1), Math.Min(_pCount - 1, t) + 1, t, t + 1, 0, _kCount) + FlushPending();
+        /// <summary>
+        /// Reads of line t from array row r0 on into the scratch set (new words are counted by the caller's CommitFold):
+        /// OS, array row r reads pixel p0 + r; WS, array row r reads pixel t − r, so rows from r0 on are pixels up to t − r0.
+        /// </summary>
+        private long MarkLineFrom(int t, int r0) => _g.Flow == SystolicDataflow.OutputStationary
+            ? MarkStaircase(_p0, Math.Max(r0, t - _kCount + 1), Math.Min(_pCount - 1, t) + 1, t, t + 1, 0, _kCount) + FlushPending()
+            : MarkStaircase(0, Math.Max(0, t - _kCount + 1), Math.Min(_pCount - 1, t - r0) + 1, t, t + 1, _k0, _kCount) + FlushPending();
 
         private static int[] Rent(ref int[]? array, int length)
         {
