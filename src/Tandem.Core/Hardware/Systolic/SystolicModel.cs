@@ -520,6 +520,14 @@ public static class SystolicModel
     internal static void ReplayOfmap(in Geometry g, ref WriteBufferReplay wb)
     {
         bool os = g.Flow == SystolicDataflow.OutputStationary;
+        // A demand line carries at most min(h, cols used) words (the plateau of the fold's skewed block).
+        if (wb.Countable(Math.Min(g.Ca, os ? g.Ra : g.T)))
+        {
+            long total = OfmapWords(g), drains = wb.DrainsIn(total);
+            wb.CountStream(total, drains > 0 ? OfmapLineOfWord(g, wb.DrainWord(1)) : 0, drains > 0 ? OfmapLineOfWord(g, wb.DrainWord(drains)) : 0);
+            CountedOfmapStreams++;
+            return;
+        }
         long runEnd = -1, period = 0, check = -1, lastCols = g.ColsUsed(g.ColFolds - 1);
         WriteBufferReplay.State markState = default;
         WriteBufferReplay.Mark mark = default;
@@ -589,6 +597,52 @@ public static class SystolicModel
             wb.WriteRun(baseLine + span - plateau + 1, plateau - 1, plateau - 1, -1);
         }
     }
+
+    /// <summary>Ofmap words all folds write: every row fold's band of h rows times the column fold's used columns.</summary>
+    internal static long OfmapWords(in Geometry g) =>
+        g.Flow == SystolicDataflow.OutputStationary ? g.Sr * g.Sc : g.RowFolds * g.T * g.Sc;
+
+    /// <summary>
+    /// Demand line of the ofmap word <paramref name="x"/> (1-based, in the order the folds write them: fold by fold,
+    /// line by line, columns in order within a line) when no line waits.
+    /// </summary>
+    internal static long OfmapLineOfWord(in Geometry g, long x)
+    {
+        bool os = g.Flow == SystolicDataflow.OutputStationary;
+        // Words per column fold of full width (Ca columns): the row folds' band heights summed.
+        long heights = os ? g.Sr : g.RowFolds * g.T, perColFold = heights * g.Ca;
+        long fc = Math.Min((x - 1) / perColFold, g.ColFolds - 1);
+        x -= fc * perColFold;
+        long cu = g.ColsUsed(fc), full = (os ? g.Ra : g.T) * cu;
+        long fr = Math.Min((x - 1) / full, g.RowFolds - 1);
+        x -= fr * full;
+        var (a, h) = OfmapBand(g, fr);
+        return (fc * g.RowFolds + fr) * g.FoldCycles + a + LineInBlock(h, cu, x);
+    }
+
+    /// <summary>
+    /// Line (from 0) of word <paramref name="j"/> (1-based) of a skewed block of h rows × cu columns, whose line i
+    /// carries min(i + 1, h, cu, h + cu − 1 − i) words: a ramp up, a plateau, a ramp down.
+    /// </summary>
+    internal static long LineInBlock(long h, long cu, long j)
+    {
+        long p = Math.Min(h, cu), q = Math.Max(h, cu), ramp = p * (p - 1) / 2;
+        if (j <= ramp) return Triangular(j);
+        if (j <= ramp + (q - p + 1) * p) return p - 1 + (j - ramp - 1) / p;
+        return h + cu - 2 - Triangular(h * cu - j + 1);
+    }
+
+    /// <summary>The least i ≥ 0 with (i + 1)(i + 2)/2 ≥ j (j ≥ 1): the line of the j-th word of a ramp 1, 2, 3, ….</summary>
+    private static long Triangular(long j)
+    {
+        long i = Math.Max(0, (long)Math.Ceiling((Math.Sqrt(8.0 * j + 1) - 3) / 2));
+        while (i > 0 && i * (i + 1) / 2 >= j) i--;
+        while ((i + 1) * (i + 2) / 2 < j) i++;
+        return i;
+    }
+
+    /// <summary>Ofmap streams this thread counted without replaying them (for tests: the counted form is taken).</summary>
+    [ThreadStatic] internal static long CountedOfmapStreams;
 
     private static long Gcd(long a, long b)
     {

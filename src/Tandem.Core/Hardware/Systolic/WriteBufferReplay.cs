@@ -36,6 +36,56 @@ internal struct WriteBufferReplay
     public readonly long QuietCapacity => Math.Max(0, _free - _active);
 
     /// <summary>
+    /// Whether a whole demand stream whose lines carry at most <paramref name="maxLineWords"/> words can be counted
+    /// without replaying it (<see cref="CountStream"/>): nothing stored yet, at least one word per DRAM line per
+    /// demand line of drain bandwidth (so no line ever waits), and the drain half a whole number of at least two
+    /// DRAM lines.
+    /// </summary>
+    public readonly bool Countable(long maxLineWords) =>
+        _free == _active + _drain && _closedLines == 0 && _lineFill == 0 && maxLineWords <= _bandwidth
+        && _drain % _bandwidth == 0 && _drain / _bandwidth >= 2;
+
+    /// <summary>Drains a stream of <paramref name="totalWords"/> words starts before the final flush (<see cref="CountStream"/>).</summary>
+    public readonly long DrainsIn(long totalWords) => totalWords > _drain ? (totalWords - _drain - 1) / _drain + 1 : 0;
+
+    /// <summary>The word (1-based, in stream order) whose store starts drain <paramref name="k"/> (1-based) in a countable stream.</summary>
+    public readonly long DrainWord(long k) => _drain + 1 + (k - 1) * _drain;
+
+    /// <summary>
+    /// The buffer after a whole countable stream (<see cref="Countable"/>) of <paramref name="totalWords"/> words,
+    /// without replaying it; <paramref name="firstDrainLine"/> and <paramref name="lastDrainLine"/> are the demand lines
+    /// that carry <see cref="DrainWord"/> of the first and the last of its <see cref="DrainsIn"/> drains. Why no replay
+    /// is needed: the first drain starts with the word that leaves fewer than the active half free (word drain + 1) and
+    /// closes a partial DRAM line of one word (unless lines are one word); it writes the first drain-half of whole
+    /// lines, so the buffer is then one word short of empty, and a drain half later the same holds again. A drain
+    /// takes drain / bandwidth cycles, and since no demand line carries more than bandwidth words, a drain half of
+    /// words takes at least as many lines: every drain has ended before the next one is due and no line waits. After
+    /// the first drain the words since its partial line fill whole DRAM lines at every later drain, so no other
+    /// partial line is closed before the final flush, and every drain writes a whole drain half (the partial line
+    /// starts the second drain and counts whole, as <see cref="DrainChunk"/> counts it).
+    /// </summary>
+    public void CountStream(long totalWords, long firstDrainLine, long lastDrainLine)
+    {
+        long drains = DrainsIn(totalWords);
+        if (drains == 0)
+        {
+            Store(totalWords);
+            return;
+        }
+        long lines = _drain / _bandwidth, after = totalWords - _drain - 1;
+        Accesses = drains * _drain;
+        _free = _active + _drain - 1 - (totalWords - DrainWord(drains));
+        // The first drain closes its drain half of whole lines and one more line: its partial line of one word (a whole
+        // line when lines are one word), line `lines`.
+        _closedLines = lines + 1 + after / _bandwidth;
+        _lineFill = after % _bandwidth;
+        _drainStartLine = drains * lines;
+        if (_bandwidth > 1 && drains == 1) (_partialLines ??= new()).Enqueue((lines, 1));
+        FirstDrainCycle = firstDrainLine;
+        _drainEnd = LastDrainCycle = lastDrainLine + lines - 1;
+    }
+
+    /// <summary>
     /// Takes <paramref name="words"/> words in bulk when they cannot trigger a drain or a stall
     /// wherever they fall (the buffer stays at least half free); returns false, changing nothing,
     /// when the caller must feed them line by line.
