@@ -68,18 +68,6 @@ internal readonly struct IfmapStream
         return sum;
     }
 
-    /// <summary>Pixels [0, p) for which window element k is valid.</summary>
-    public long PixelPrefixOfElement(long k, long p)
-    {
-        if (p <= 0) return 0;
-        long kr = k / _sc, kc = k % _sc / _c;
-        long vr = PixelRowsValid(kr), vc = PixelColsValid(kc);
-        long oy = p / _ew, ox = p - oy * _ew;
-        long sum = Math.Min(oy, vr) * vc;
-        if (oy < vr) sum += Math.Min(ox, vc);
-        return sum;
-    }
-
     /// <summary>Valid pairs of window elements [0, n) over all pixels.</summary>
     public long ElementPrefix(long n) => ElementPrefixOfBlock(n, 0, _g.M);
 
@@ -178,14 +166,13 @@ internal readonly struct IfmapStream
                     if (ElementPrefixOfBlock((mid = lo + (hi - lo + 1) / 2) * g.Ra, pa, pb) <= n) lo = mid; else hi = mid - 1;
                 long fr = lo, k0 = fr * g.Ra, ru = g.RowsUsed(fr), foldLine = (fc * g.RowFolds + fr) * g.FoldCycles;
                 n -= ElementPrefixOfBlock(k0, pa, pb);
-                // Line Ra − 1 − row carries element k0 + row of every pixel of the block, highest row first.
-                for (long row = ru - 1; row > 0; row--)
-                {
-                    long here = PixelPrefixOfElement(k0 + row, pb) - PixelPrefixOfElement(k0 + row, pa);
-                    if (n < here) return foldLine + g.Ra - 1 - row;
-                    n -= here;
-                }
-                return foldLine + g.Ra - 1;
+                // Line Ra − 1 − row carries element k0 + row of every pixel of the block, highest row first, so the lines up
+                // to row r's carry the pairs of elements k0 + r … k0 + ru − 1: the pair is on the line of the largest row r
+                // whose lines so far carry more than n pairs (row 0 if no other).
+                long top = ElementPrefixOfBlock(k0 + ru, pa, pb);
+                for (lo = 0, hi = ru - 1; lo < hi;)
+                    if (top - ElementPrefixOfBlock(k0 + (mid = lo + (hi - lo + 1) / 2), pa, pb) > n) lo = mid; else hi = mid - 1;
+                return foldLine + g.Ra - 1 - lo;
             }
         }
     }
@@ -249,7 +236,7 @@ internal readonly struct IfmapStream
 
     /// <summary>
     /// F(P) = Σ_{p &lt; P} f(p), f(p) = the pixels of [0, p) in the first vr ofmap rows and vc
-    /// columns (what <see cref="PixelPrefixOfElement"/> gives for a tap reaching vr × vc pixels).
+    /// columns (the pixels of [0, p) that reach a tap valid for vr × vc pixels).
     /// </summary>
     private long PrefixSumOfReach(long vr, long vc, long count)
     {
