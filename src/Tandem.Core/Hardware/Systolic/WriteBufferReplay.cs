@@ -37,15 +37,14 @@ internal struct WriteBufferReplay
 
     /// <summary>
     /// Whether a whole demand stream whose lines carry at most <paramref name="maxLineWords"/> words can be counted
-    /// without replaying it (<see cref="CountStream"/>): nothing stored yet, at least one word per DRAM line per
-    /// demand line of drain bandwidth (so no line ever waits), and the drain half a whole number of at least two
-    /// DRAM lines.
+    /// without replaying it (<see cref="CountStream"/>): nothing stored yet, no demand line carrying more words than the
+    /// drain writes per cycle (one DRAM line), and the drain half a whole number of at least two DRAM lines.
     /// </summary>
     public readonly bool Countable(long maxLineWords) =>
         _free == _active + _drain && _closedLines == 0 && _lineFill == 0 && maxLineWords <= _bandwidth
         && _drain % _bandwidth == 0 && _drain / _bandwidth >= 2;
 
-    /// <summary>Drains a stream of <paramref name="totalWords"/> words starts before the final flush (<see cref="CountStream"/>).</summary>
+    /// <summary>How many drains a countable stream of <paramref name="totalWords"/> words starts before the final flush (<see cref="CountStream"/>).</summary>
     public readonly long DrainsIn(long totalWords) => totalWords > _drain ? (totalWords - _drain - 1) / _drain + 1 : 0;
 
     /// <summary>The word (1-based, in stream order) whose store starts drain <paramref name="k"/> (1-based) in a countable stream.</summary>
