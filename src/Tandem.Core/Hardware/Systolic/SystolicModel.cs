@@ -509,19 +509,22 @@ public static class SystolicModel
     // ---------------------------------------------------------------- ofmap writes
 
     /// <summary>
-    /// Feeds every fold's ofmap words, line by line in runs of equal width, through the write buffer.
-    /// Folds that write equal blocks (WS and IS: every fold of the column folds with equal used columns;
+    /// Feeds every fold's ofmap words through the write buffer. When the buffer allows it
+    /// (<see cref="WriteBufferReplay.Countable"/>: no demand line carries more than a DRAM line, as in CALC mode, and the
+    /// drain half spans at least two lines) the whole stream is counted (<see cref="WriteBufferReplay.CountStream"/>);
+    /// <paramref name="count"/> false replays it anyway (for tests). Otherwise every fold's words go in line by line,
+    /// in runs of equal width. Folds that write equal blocks (WS and IS: every fold of the column folds with equal used columns;
     /// OS: a column fold's folds but its last) follow each other at equal distances. Each drain empties
     /// whole DRAM lines, so the buffer's state at a fold's start can repeat only after a whole number of
     /// drains' words (whole lines) and of folds' words: the state is compared every that many folds
     /// (P = drain words / gcd(fold words, drain words)), and once it equals the one P folds earlier, every
     /// whole period left in the run repeats it and is added at once.
     /// </summary>
-    internal static void ReplayOfmap(in Geometry g, ref WriteBufferReplay wb)
+    internal static void ReplayOfmap(in Geometry g, ref WriteBufferReplay wb, bool count = true)
     {
         bool os = g.Flow == SystolicDataflow.OutputStationary;
         // A demand line carries at most min(h, cols used) words (the plateau of the fold's skewed block).
-        if (wb.Countable(Math.Min(g.Ca, os ? g.Ra : g.T)))
+        if (count && wb.Countable(Math.Min(g.Ca, os ? g.Ra : g.T)))
         {
             long total = OfmapWords(g), drains = wb.DrainsIn(total);
             wb.CountStream(total, drains > 0 ? OfmapLineOfWord(g, wb.DrainWord(1)) : 0, drains > 0 ? OfmapLineOfWord(g, wb.DrainWord(drains)) : 0);

@@ -38,30 +38,38 @@ internal struct WriteBufferReplay
     /// <summary>
     /// Whether a whole demand stream whose lines carry at most <paramref name="maxLineWords"/> words can be counted
     /// without replaying it (<see cref="CountStream"/>): nothing stored yet, no demand line carrying more words than the
-    /// drain writes per cycle (one DRAM line), and the drain half a whole number of at least two DRAM lines.
+    /// drain writes per cycle (one DRAM line), and a drain half of at least two DRAM lines.
     /// </summary>
     public readonly bool Countable(long maxLineWords) =>
         _free == _active + _drain && _closedLines == 0 && _lineFill == 0 && maxLineWords <= _bandwidth
-        && _drain % _bandwidth == 0 && _drain / _bandwidth >= 2;
+        && (_drain + _bandwidth - 1) / _bandwidth >= 2;
+
+    /// <summary>
+    /// Words from one drain's first word to the next one's in a countable stream: the drain half when it is a whole
+    /// number of DRAM lines, else one more (<see cref="CountStream"/>).
+    /// </summary>
+    private readonly long Period => _drain % _bandwidth == 0 ? _drain : _drain + 1;
 
     /// <summary>How many drains a countable stream of <paramref name="totalWords"/> words starts before the final flush (<see cref="CountStream"/>).</summary>
-    public readonly long DrainsIn(long totalWords) => totalWords > _drain ? (totalWords - _drain - 1) / _drain + 1 : 0;
+    public readonly long DrainsIn(long totalWords) => totalWords > _drain ? (totalWords - _drain - 1) / Period + 1 : 0;
 
     /// <summary>The word (1-based, in stream order) whose store starts drain <paramref name="k"/> (1-based) in a countable stream.</summary>
-    public readonly long DrainWord(long k) => _drain + 1 + (k - 1) * _drain;
+    public readonly long DrainWord(long k) => _drain + 1 + (k - 1) * Period;
 
     /// <summary>
     /// The buffer after a whole countable stream (<see cref="Countable"/>) of <paramref name="totalWords"/> words,
     /// without replaying it; <paramref name="firstDrainLine"/> and <paramref name="lastDrainLine"/> are the demand lines
     /// that carry <see cref="DrainWord"/> of the first and the last of its <see cref="DrainsIn"/> drains. Why no replay
-    /// is needed: the first drain starts with the word that leaves fewer than the active half free (word drain + 1) and
-    /// closes a partial DRAM line of one word (unless lines are one word); it writes the first drain-half of whole
-    /// lines, so the buffer is then one word short of empty, and a drain half later the same holds again. A drain
-    /// takes drain / bandwidth cycles, and since no demand line carries more than bandwidth words, a drain half of
-    /// words takes at least as many lines: every drain has ended before the next one is due and no line waits. After
-    /// the first drain the words since its partial line fill whole DRAM lines at every later drain, so no other
-    /// partial line is closed before the final flush, and every drain writes a whole drain half (the partial line
-    /// starts the second drain and counts whole, as <see cref="DrainChunk"/> counts it).
+    /// is needed (D the drain half, b the DRAM line, L = ⌈D/b⌉ the lines a drain writes): the first drain starts with
+    /// word D + 1, whose store leaves fewer than the active half free, after ⌊(D + 1)/b⌋ whole lines and a partial one
+    /// if b does not divide D + 1. When b divides D, that is L whole lines and a partial line of one word; the drain
+    /// writes the L whole lines, D words, and the buffer is one word short of empty. Otherwise those are exactly L
+    /// lines; the drain writes all of them, D + 1 words (the last line's padding not counted), and the buffer is empty.
+    /// A drain takes L cycles, and since no demand line carries more than b words the next D (or D + 1) words take at
+    /// least as many lines: every drain has ended before the next is due, so no line waits, and from the same state
+    /// the same happens every <see cref="Period"/> words. When b divides D the words after the first drain fill whole
+    /// lines at every later drain, so no other partial line is closed before the final flush, and every drain writes
+    /// D words (the one-word line starts the second drain and counts whole, as <see cref="DrainChunk"/> counts it).
     /// </summary>
     public void CountStream(long totalWords, long firstDrainLine, long lastDrainLine)
     {
@@ -71,15 +79,23 @@ internal struct WriteBufferReplay
             Store(totalWords);
             return;
         }
-        long lines = _drain / _bandwidth, after = totalWords - _drain - 1;
-        Accesses = drains * _drain;
-        _free = _active + _drain - 1 - (totalWords - DrainWord(drains));
-        // The first drain closes its drain half of whole lines and one more line: its partial line of one word (a whole
-        // line when lines are one word), line `lines`.
-        _closedLines = lines + 1 + after / _bandwidth;
+        long lines = (_drain + _bandwidth - 1) / _bandwidth, after = totalWords - DrainWord(drains);
+        Accesses = drains * Period;
+        if (_drain % _bandwidth == 0)
+        {
+            // The first drain closes its L whole lines and line L, its partial line of one word (a whole line when b = 1);
+            // one line stays pending after every drain.
+            _free = _active + _drain - 1 - after;
+            _closedLines = drains * lines + 1 + after / _bandwidth;
+            if (_bandwidth > 1 && drains == 1) (_partialLines ??= new()).Enqueue((lines, 1));
+        }
+        else
+        {
+            _free = _active + _drain - after;
+            _closedLines = drains * lines + after / _bandwidth;
+        }
         _lineFill = after % _bandwidth;
         _drainStartLine = drains * lines;
-        if (_bandwidth > 1 && drains == 1) (_partialLines ??= new()).Enqueue((lines, 1));
         FirstDrainCycle = firstDrainLine;
         _drainEnd = LastDrainCycle = lastDrainLine + lines - 1;
     }

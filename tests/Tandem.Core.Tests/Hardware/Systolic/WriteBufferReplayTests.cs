@@ -121,6 +121,7 @@ public sealed class WriteBufferReplayTests
         long repeatedBefore = SystolicModel.RepeatedFolds;
         int repeatedLayers = 0, countedLayers = 0;
         var countedByDrains = new int[3]; // counted streams with no drain before the final flush, one, more
+        int countedUneven = 0; // counted streams whose drain half is not a whole number of DRAM lines
         for (int trial = 0; trial < 2000; trial++)
         {
             var flow = (SystolicDataflow)rng.Next(3);
@@ -130,18 +131,25 @@ public sealed class WriteBufferReplayTests
             var g = new SystolicModel.Geometry(shape, new SystolicConfig { Rows = ra, Columns = ca, Dataflow = flow });
             if (g.Folds * g.FoldCycles > 200_000) continue;
             long total = rng.Next(8, 600), bw = rng.Next(3) switch { 0 => ca, 1 => rng.Next(1, 4), _ => rng.Next(1, 12) };
-            // Every fourth layer a buffer whose drain half is a whole number of DRAM lines of at least the array's
-            // columns, as SCALE-Sim's power-of-two SRAMs in CALC mode give, so the stream is counted without replay.
-            if (trial % 4 == 0) (total, bw) = (2 * bw * ca * rng.Next(2, 40) + rng.Next(2), bw * ca);
+            // Every fourth layer DRAM lines of at least the array's columns, as CALC mode drains, so the stream is counted
+            // without replay: every other one of those with a drain half of whole lines (SCALE-Sim's power-of-two SRAMs and
+            // columns), the rest with any drain half of at least two lines.
+            if (trial % 4 == 0)
+            {
+                long line = bw * ca, half = line * rng.Next(2, 40) + (trial % 8 == 0 ? 0 : rng.Next((int)line));
+                (total, bw) = (2 * half + rng.Next(2), line);
+            }
 
             long before = SystolicModel.RepeatedFolds, countedBefore = SystolicModel.CountedOfmapStreams;
             var fast = new WriteBufferReplay(total, bw);
-            SystolicModel.ReplayOfmap(g, ref fast);
+            // The other layers go through the replay even where they could be counted, so that it stays tested.
+            SystolicModel.ReplayOfmap(g, ref fast, count: trial % 4 == 0);
             if (SystolicModel.RepeatedFolds > before) repeatedLayers++;
             if (SystolicModel.CountedOfmapStreams > countedBefore)
             {
                 countedLayers++;
                 countedByDrains[Math.Min(2, new WriteBufferReplay(total, bw).DrainsIn(SystolicModel.OfmapWords(g)))]++;
+                if ((total - (total + 1) / 2) % bw != 0) countedUneven++;
             }
             fast.DrainAll(g.Folds * g.FoldCycles - 1 + fast.Stalls);
 
@@ -165,24 +173,27 @@ public sealed class WriteBufferReplayTests
         }
         // The repeated-period shortcut must have been taken, or this test would not hold it to anything.
         Assert.True(repeatedLayers >= 50, $"only {repeatedLayers} layers added repeated periods ({SystolicModel.RepeatedFolds - repeatedBefore} folds)");
-        Assert.True(countedLayers >= 300 && countedByDrains.Min() >= 20,
-            $"only {countedLayers} layers were counted without replay ({string.Join(", ", countedByDrains)} with no drain, one, more)");
+        Assert.True(countedLayers >= 300 && countedByDrains.Min() >= 20 && countedUneven >= 100,
+            $"only {countedLayers} layers were counted without replay ({string.Join(", ", countedByDrains)} with no drain, one, more; {countedUneven} with a drain half of part lines)");
     }
 
     /// <summary>
     /// A stream counted without replay (<see cref="WriteBufferReplay.CountStream"/>) equals the word-by-word buffer fed
     /// the same demand lines, on random streams whose lines carry at most the drain bandwidth, through buffers whose
-    /// drain half is a whole number of DRAM lines — including streams that end just before, on and just after the
-    /// word that starts a drain (the first drain's one-word partial line then ends the final flush's first chunk).
+    /// drain half is a whole number of DRAM lines or not — including streams that end just before, on and just after
+    /// the word that starts a drain (the first drain's one-word partial line then ends the final flush's first chunk).
     /// </summary>
     [Fact]
     public void CountedStreamEqualsWordByWordModel()
     {
         var rng = new Random(4242);
+        int oneLine = 0;
         for (int trial = 0; trial < 3000; trial++)
         {
-            long bw = rng.Next(1, 9), drain = bw * rng.Next(2, 13), total = 2 * drain + rng.Next(2);
-            long[] ends = [drain - 1, drain, drain + 1, drain + 2, 2 * drain, 2 * drain + 1, 2 * drain + 2, rng.Next(1, (int)(7 * drain))];
+            // Drain halves of whole DRAM lines (every other trial) and of any length, down to under two lines, which
+            // must not be counted (a drain of one line ends on its first cycle and the rest of its line can start another).
+            long bw = rng.Next(1, 9), drain = Math.Max(1, bw * rng.Next(0, 13) + (trial % 2 == 0 ? 0 : rng.Next((int)bw))), total = 2 * drain + rng.Next(2);
+            long[] ends = [drain - 1, drain, drain + 1, drain + 2, 2 * drain, 2 * drain + 1, 2 * drain + 2, 2 * drain + 3, rng.Next(1, (int)(7 * drain))];
             long words = ends[trial % ends.Length], maxLine = rng.Next(1, (int)bw + 1);
             var lines = new List<long>();
             for (long sum = 0; sum < words;)
@@ -194,7 +205,12 @@ public sealed class WriteBufferReplayTests
             lines.Add(0);
 
             var counted = new WriteBufferReplay(total, bw);
-            Assert.True(counted.Countable(maxLine));
+            if (!counted.Countable(maxLine))
+            {
+                Assert.True(drain <= bw, $"trial {trial}: a drain half of {drain} words in lines of {bw} words is not countable");
+                oneLine++;
+                continue;
+            }
             long drains = counted.DrainsIn(words);
             counted.CountStream(words, drains > 0 ? LineOf(counted.DrainWord(1)) : 0, drains > 0 ? LineOf(counted.DrainWord(drains)) : 0);
             counted.DrainAll(lines.Count - 1);
@@ -212,6 +228,7 @@ public sealed class WriteBufferReplayTests
                 throw new InvalidOperationException("word past the stream");
             }
         }
+        Assert.True(oneLine >= 50 && oneLine <= 1000, $"{oneLine} of 3000 drain halves of at most one line");
     }
 
     /// <summary>The replay's stalls, DRAM writes and first and last drain cycles are the expected ones.</summary>
