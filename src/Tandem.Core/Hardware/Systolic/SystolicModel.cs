@@ -372,26 +372,25 @@ public static class SystolicModel
     }
 
     /// <summary>
-    /// Line of the <paramref name="index"/>-th word of a skewed block (h rows of w columns, column c
-    /// delayed by c lines, words ordered by line then column): the largest t with cum(t) ≤ index.
+    /// Line of the <paramref name="index"/>-th word (from 0) of a skewed block (h rows of w columns, column c
+    /// delayed by c lines, words ordered by line then column): line t carries min(t + 1, h, w, h + w − 1 − t) words,
+    /// a ramp up, a plateau, a ramp down, each inverted in closed form.
     /// </summary>
     internal static long SkewedLine(long index, long h, long w)
     {
-        long lo = 0, hi = h + w - 1;
-        while (hi - lo > 1)
-        {
-            long mid = (lo + hi) / 2;
-            if (SkewedCount(mid, h, w) <= index) lo = mid; else hi = mid;
-        }
-        return lo;
+        long j = index + 1, p = Math.Min(h, w), q = Math.Max(h, w), ramp = p * (p - 1) / 2;
+        if (j <= ramp) return Triangular(j);
+        if (j <= ramp + (q - p + 1) * p) return p - 1 + (j - ramp - 1) / p;
+        return h + w - 2 - Triangular(h * w - j + 1);
     }
 
-    /// <summary>Words on lines [0, t) of a skewed h × w block.</summary>
-    private static long SkewedCount(long t, long h, long w)
+    /// <summary>The least i ≥ 0 with (i + 1)(i + 2)/2 ≥ j (j ≥ 1): the line of the j-th word of a ramp 1, 2, 3, ….</summary>
+    private static long Triangular(long j)
     {
-        long a = t <= w ? t * (t + 1) / 2 : w * (w + 1) / 2 + (t - w) * w;
-        long b = t > h ? (t - h) * (t - h + 1) / 2 : 0;
-        return a - b;
+        long i = Math.Max(0, (long)Math.Ceiling((Math.Sqrt(8.0 * j + 1) - 3) / 2));
+        while (i > 0 && i * (i + 1) / 2 >= j) i--;
+        while ((i + 1) * (i + 2) / 2 < j) i++;
+        return i;
     }
 
     /// <summary>
@@ -602,8 +601,10 @@ public static class SystolicModel
     }
 
     /// <summary>Ofmap words all folds write: every row fold's band of h rows times the column fold's used columns.</summary>
-    internal static long OfmapWords(in Geometry g) =>
-        g.Flow == SystolicDataflow.OutputStationary ? g.Sr * g.Sc : g.RowFolds * g.T * g.Sc;
+    internal static long OfmapWords(in Geometry g) => BandHeights(g) * g.Sc;
+
+    /// <summary>The ofmap band heights of all row folds summed (OS: the rows used; WS and IS: T rows each).</summary>
+    private static long BandHeights(in Geometry g) => g.Flow == SystolicDataflow.OutputStationary ? g.Sr : g.RowFolds * g.T;
 
     /// <summary>
     /// Demand line of the ofmap word <paramref name="x"/> (1-based, in the order the folds write them: fold by fold,
@@ -613,35 +614,14 @@ public static class SystolicModel
     {
         bool os = g.Flow == SystolicDataflow.OutputStationary;
         // Words per column fold of full width (Ca columns): the row folds' band heights summed.
-        long heights = os ? g.Sr : g.RowFolds * g.T, perColFold = heights * g.Ca;
+        long perColFold = BandHeights(g) * g.Ca;
         long fc = Math.Min((x - 1) / perColFold, g.ColFolds - 1);
         x -= fc * perColFold;
         long cu = g.ColsUsed(fc), full = (os ? g.Ra : g.T) * cu;
         long fr = Math.Min((x - 1) / full, g.RowFolds - 1);
         x -= fr * full;
         var (a, h) = OfmapBand(g, fr);
-        return (fc * g.RowFolds + fr) * g.FoldCycles + a + LineInBlock(h, cu, x);
-    }
-
-    /// <summary>
-    /// Line (from 0) of word <paramref name="j"/> (1-based) of a skewed block of h rows × cu columns, whose line i
-    /// carries min(i + 1, h, cu, h + cu − 1 − i) words: a ramp up, a plateau, a ramp down.
-    /// </summary>
-    internal static long LineInBlock(long h, long cu, long j)
-    {
-        long p = Math.Min(h, cu), q = Math.Max(h, cu), ramp = p * (p - 1) / 2;
-        if (j <= ramp) return Triangular(j);
-        if (j <= ramp + (q - p + 1) * p) return p - 1 + (j - ramp - 1) / p;
-        return h + cu - 2 - Triangular(h * cu - j + 1);
-    }
-
-    /// <summary>The least i ≥ 0 with (i + 1)(i + 2)/2 ≥ j (j ≥ 1): the line of the j-th word of a ramp 1, 2, 3, ….</summary>
-    private static long Triangular(long j)
-    {
-        long i = Math.Max(0, (long)Math.Ceiling((Math.Sqrt(8.0 * j + 1) - 3) / 2));
-        while (i > 0 && i * (i + 1) / 2 >= j) i--;
-        while ((i + 1) * (i + 2) / 2 < j) i++;
-        return i;
+        return (fc * g.RowFolds + fr) * g.FoldCycles + a + SkewedLine(x - 1, h, cu);
     }
 
     /// <summary>Ofmap streams this thread counted without replaying them (for tests: the counted form is taken).</summary>

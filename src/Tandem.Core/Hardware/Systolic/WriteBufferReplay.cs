@@ -30,7 +30,10 @@ internal struct WriteBufferReplay
     }
 
     /// <summary>The words of the DRAM lines one drain writes when enough are waiting (the drain half, in whole lines).</summary>
-    public readonly long DrainWords => (_drain + _bandwidth - 1) / _bandwidth * _bandwidth;
+    public readonly long DrainWords => DrainLines * _bandwidth;
+
+    /// <summary>DRAM lines one drain writes when enough are waiting: the drain half, rounded up to whole lines.</summary>
+    private readonly long DrainLines => (_drain + _bandwidth - 1) / _bandwidth;
 
     /// <summary>Words that <see cref="TryWriteQuietly"/> would still accept.</summary>
     public readonly long QuietCapacity => Math.Max(0, _free - _active);
@@ -42,7 +45,7 @@ internal struct WriteBufferReplay
     /// </summary>
     public readonly bool Countable(long maxLineWords) =>
         _free == _active + _drain && _closedLines == 0 && _lineFill == 0 && maxLineWords <= _bandwidth
-        && (_drain + _bandwidth - 1) / _bandwidth >= 2;
+        && DrainLines >= 2;
 
     /// <summary>
     /// Words from one drain's first word to the next one's in a countable stream: the drain half when it is a whole
@@ -79,7 +82,7 @@ internal struct WriteBufferReplay
             Store(totalWords);
             return;
         }
-        long lines = (_drain + _bandwidth - 1) / _bandwidth, after = totalWords - DrainWord(drains);
+        long lines = DrainLines, after = totalWords - DrainWord(drains);
         Accesses = drains * Period;
         if (_drain % _bandwidth == 0)
         {
@@ -254,7 +257,7 @@ internal struct WriteBufferReplay
 
     private long DrainChunk(long start)
     {
-        long lines = (_drain + _bandwidth - 1) / _bandwidth;
+        long lines = DrainLines;
         long end = Math.Min(_drainStartLine + lines, _closedLines);
         long n = end - _drainStartLine;
         if (n <= 0) return _drainEnd;

@@ -77,6 +77,15 @@ public sealed class SystolicModelTests
         // 3 rows × 2 columns, column c delayed by c lines: lines hold 1, 2, 2, 1 words.
         long[] expected = [0, 1, 1, 2, 2, 3];
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], SystolicModel.SkewedLine(i, 3, 2));
+        // Every word of every block up to 40 × 40, against the block's lines enumerated one by one.
+        for (long h = 1; h <= 40; h++)
+            for (long w = 1; w <= 40; w++)
+            {
+                long index = 0;
+                for (long t = 0; t < h + w - 1; t++)
+                    for (long n = Math.Min(Math.Min(t + 1, h), Math.Min(w, h + w - 1 - t)); n > 0; n--, index++)
+                        Assert.True(SystolicModel.SkewedLine(index, h, w) == t, $"{h} x {w}: word {index} on line {t}, closed form {SystolicModel.SkewedLine(index, h, w)}");
+            }
     }
 
     [Fact]
