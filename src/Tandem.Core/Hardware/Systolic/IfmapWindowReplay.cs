@@ -16,7 +16,9 @@ namespace Tandem.Core.Hardware.Systolic;
 /// the lines after such a close are counted from each read's latest earlier read of the same word
 /// (<c>State.CountedTail</c>) instead. Weight-stationary folds whose elements span fewer filter rows than the
 /// vertical stride (stems) are counted by ofmap rows without marking words (<c>State.CountRows</c>,
-/// IfmapWindowReplay.RowCount.cs).
+/// IfmapWindowReplay.RowCount.cs). Output-stationary folds whose pixels' windows touch (stride ≤ filter size) are
+/// counted whole from the geometry of the windows up to the fold in which the window closes, and only that fold is
+/// replayed (<c>State.SkipFolds</c>, IfmapWindowReplay.Geometric.cs).
 /// </summary>
 internal static partial class IfmapWindowReplay
 {
@@ -94,12 +96,13 @@ internal static partial class IfmapWindowReplay
                 }
                 return (s.Misses, s.LastCloseLine);
             }
+            bool counts = CountsWholeFolds(g);
             for (long fc = 0, f = 0; fc < g.ColFolds; fc++)
             {
                 long missesBefore = s.Misses, closesBefore = s.Closes;
                 for (long fr = 0; fr < g.RowFolds; fr++, f++)
                 {
-                    long batch = s.TryFolds(f, g.RowFolds - fr);
+                    long batch = counts ? s.SkipFolds(fr, g.RowFolds - fr) : s.TryFolds(f, g.RowFolds - fr);
                     if (batch > 0)
                     {
                         fr += batch - 1;
@@ -108,6 +111,7 @@ internal static partial class IfmapWindowReplay
                     }
                     s.ReplayFold(f, fc, fr);
                 }
+                if (counts) s.EndSweep();
                 long left = g.ColFolds - 1 - fc, sweepMisses = s.Misses - missesBefore;
                 // No close: the window now holds the whole sweep, so every later sweep only hits.
                 if (s.Closes == closesBefore) break;
@@ -364,6 +368,11 @@ internal static partial class IfmapWindowReplay
         private int _rowTemplateFold;
         private int[]? _rowHist;
         private int _foldLo, _foldHi, _winLo, _winHi;
+        // While _geoFrom ≥ 0 the window is the words marked in _win (_geoBase of them) together with every word the
+        // windows of pixels [_geoFrom, _geoTo) read, which are counted (SkipFolds) but not marked; _geoFar is the marked
+        // words those windows cover once that no longer depends on _geoTo (−1 until counted).
+        private int _geoFrom, _geoTo;
+        private long _geoBase, _geoFar;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
         /// <summary>When set, every close (its line, pixel and element) is appended.</summary>
         public List<(long Line, int Pixel, int Element)>? CloseLog;
@@ -381,6 +390,7 @@ internal static partial class IfmapWindowReplay
             _rate = Math.Max(1, Math.Max(g.Ra, g.Ca));
             _foldLo = _winLo = int.MaxValue;
             _foldHi = _winHi = -1;
+            _geoFrom = -1;
         }
 
         /// <summary>Returns the scratch arrays <see cref="CountedTail"/> rented.</summary>
@@ -417,8 +427,10 @@ internal static partial class IfmapWindowReplay
         {
             long misses = Misses, closes = Closes;
             BeginFold(f, fc, fr);
+            if (_geoFrom >= 0) MarkCounted(_p0, _p0 + _pCount);
             if (CountsByRows) CountRows((int)fr);
             else Lines(0, FoldLines);
+            AfterReplayedFold(Closes > closes);
             long fresh = Misses - misses;
             _foldAverage = (double)fresh / Math.Max(1, FoldLines);
             if (Closes == closes)

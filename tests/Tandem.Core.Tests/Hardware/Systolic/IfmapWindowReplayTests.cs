@@ -193,6 +193,32 @@ public sealed class IfmapWindowReplayTests
     }
 
     /// <summary>
+    /// Output-stationary folds whose pixels' windows touch or overlap (stride ≤ filter size) are counted whole from
+    /// the geometry of their windows (<c>SkipFolds</c>) up to the fold in which the window closes, which is replayed
+    /// after the counted words on its rows are marked. Stem-like and wider layers (ofmaps rounded up as SCALE-Sim does,
+    /// so the last windows stick out of the ifmap), arrays of 1–40 rows (folds that wrap ofmap rows or span several),
+    /// several column folds (sweeps that start with counted words pending), windows small enough to close inside
+    /// every fold or only a few times per sweep. Each path must be taken many times.
+    /// </summary>
+    [Fact]
+    public void OutputStationaryFoldsCountedWholeEqualTheAddressByAddressReplay()
+    {
+        IfmapWindowReplay.CountedFolds = IfmapWindowReplay.CountedMarkedForFold = IfmapWindowReplay.CountedMarkedAtSweepEnd = 0;
+        CheckAgainstReference(new Random(9191), 400, rng =>
+        {
+            int r = rng.Next(1, 6), s = rng.Next(1, 6);
+            int h = rng.Next(r, r + 30), w = rng.Next(s, s + 40);
+            var shape = SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 9), rng.Next(1, 13), rng.Next(1, r + 1), rng.Next(1, s + 1));
+            var config = new SystolicConfig { Rows = rng.Next(1, 41), Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.OutputStationary };
+            long touched = SystolicModel.TouchedIfmapWords(shape);
+            return (shape, config, rng.Next(2, (int)Math.Max(3, touched * 3 / 4)));
+        });
+        Assert.True(IfmapWindowReplay.CountedFolds >= 5000 && IfmapWindowReplay.CountedMarkedForFold >= 500
+            && IfmapWindowReplay.CountedMarkedAtSweepEnd >= 100,
+            $"folds counted whole: {IfmapWindowReplay.CountedFolds}; counted words marked for a fold {IfmapWindowReplay.CountedMarkedForFold} times, at a sweep's end {IfmapWindowReplay.CountedMarkedAtSweepEnd}");
+    }
+
+    /// <summary>
     /// Weight-stationary folds whose elements span fewer filter rows than the vertical stride (stems: few channels,
     /// strides up to 4, either stride 1 in one direction) are counted by ofmap rows (<c>CountRows</c>): whole rows by
     /// their words less those already in the window, the rows around a close per line, the close's line read by read.

@@ -1,0 +1,256 @@
+using System.Numerics;
+
+namespace Tandem.Core.Hardware.Systolic;
+
+internal static partial class IfmapWindowReplay
+{
+    /// <summary>
+    /// Whether whole output-stationary folds are counted from the geometry of their pixels' windows instead of marked
+    /// (<c>State.SkipFolds</c>): every OS fold reads the whole windows of a run of consecutive pixels, and when
+    /// neighbouring windows touch or overlap in both directions (stride ≤ filter size) the words a run of pixels
+    /// covers on an ifmap row are one address run per row, so how many words any run of pixels reads is a sum over a
+    /// few rows.
+    /// </summary>
+    internal static bool CountsWholeFolds(in SystolicModel.Geometry g)
+        => g.Flow == SystolicDataflow.OutputStationary
+           && g.L.StrideWidth <= g.L.FilterWidth && g.L.StrideHeight <= g.L.FilterHeight;
+
+    /// <summary>Folds counted by <c>State.SkipFolds</c>, pending counted words marked for a replayed fold and at a sweep's end, on this thread (for tests).</summary>
+    [ThreadStatic] internal static long CountedFolds, CountedMarkedForFold, CountedMarkedAtSweepEnd;
+
+    private partial struct State
+    {
+        /// <summary>
+        /// Whole OS folds from row fold <paramref name="fr"/> (at most <paramref name="left"/>, all of the current
+        /// column fold's sweep) that the window takes without closing: the window after n more folds holds
+        /// <c>_geoBase</c> + |W| − |marked ∩ W| words, W the words of the pixels from <c>_geoFrom</c> to the end of the
+        /// n-th fold (<see cref="Covered"/>, <see cref="MarkedIn"/>), and the largest n under the window size is
+        /// found by interpolation. Returns n; the next fold then closes the window (its reads are replayed after the
+        /// counted words its rows need are marked, <see cref="MarkCounted"/>).
+        /// </summary>
+        public long SkipFolds(long fr, long left)
+        {
+            var g = _g;
+            int ps = (int)(fr * g.Ra);
+            if (_geoFrom < 0) (_geoFrom, _geoTo, _geoBase, _geoFar) = (ps, ps, _open, -1);
+            // The window grows about linearly with the folds taken: guess from the words a fold adds in steady state
+            // (stride rows of a whole ofmap row's width per ofmap row of pixels), later from the slope seen and, once
+            // a guess has overshot, by interpolation; each guess is checked against its neighbour on the far side,
+            // which mostly brackets the close at once. D(left + 1) is never evaluated (hi = left + 1 only bounds).
+            long window = _window, lo = 0, dLo = _open, hi = left + 1, dHi = long.MaxValue;
+            double slope = Math.Max(1.0, (double)FullRowWords * _sh * g.Ra / _ew);
+            while (hi - lo > 1)
+            {
+                long guess = dHi == long.MaxValue
+                    ? lo + (long)((window - 1 - dLo) / slope)
+                    : lo + (long)((double)(window - 1 - dLo) * (hi - lo) / Math.Max(1, dHi - dLo));
+                guess = Math.Clamp(guess, lo + 1, hi - 1);
+                long d = CountedWindow(PixelEnd(fr, guess));
+                if (d < window)
+                {
+                    slope = Math.Max(1.0, (double)(d - dLo) / (guess - lo));
+                    (lo, dLo) = (guess, d);
+                    if (hi - lo <= 1) break;
+                    long d2 = CountedWindow(PixelEnd(fr, lo + 1));
+                    if (d2 >= window) { hi = lo + 1; break; }
+                    (lo, dLo) = (lo + 1, d2);
+                }
+                else
+                {
+                    (hi, dHi) = (guess, d);
+                    if (hi - lo <= 1) break;
+                    long d2 = CountedWindow(PixelEnd(fr, hi - 1));
+                    if (d2 < window) { (lo, dLo) = (hi - 1, d2); break; }
+                    (hi, dHi) = (hi - 1, d2);
+                }
+            }
+            if (lo == 0) return 0;
+            CountedFolds += lo;
+            long fresh = dLo - _open;
+            _geoTo = PixelEnd(fr, lo);
+            _open = dLo;
+            Misses += fresh;
+            long lines = lo * (g.K + g.Ra - 1);
+            _sinceClose += lines;
+            _closing = 0;
+            _foldAverage = Math.Max((double)fresh / lines, 1e-3);
+            return lo;
+        }
+
+        /// <summary>The pixel after the last of n whole folds from row fold fr.</summary>
+        private readonly int PixelEnd(long fr, long n) => (int)Math.Min(_g.M, (fr + n) * _g.Ra);
+
+        /// <summary>Words in the window if the pixels from <c>_geoFrom</c> to <paramref name="pe"/> had all been read.</summary>
+        private long CountedWindow(int pe)
+        {
+            long covered = Covered(_geoFrom, pe);
+            // Once the last ofmap row's windows start below every marked word, the marked words the pixels cover no
+            // longer depend on where they end (an ifmap row above the last ofmap row's windows is read only by the
+            // first ofmap row, from its first pixel on, and by whole ones between): counted once per run of skips.
+            int oyB = (pe - 1) / _ew;
+            if (_winHi >= 0 && (long)oyB * _sh * _rowWords > ((long)_winHi << 6) + 63)
+            {
+                if (_geoFar < 0) _geoFar = MarkedIn(_geoFrom, pe);
+                return _geoBase + covered - _geoFar;
+            }
+            return _geoBase + covered - MarkedIn(_geoFrom, pe);
+        }
+
+        /// <summary>
+        /// Before fold f is replayed while words are counted but not marked: the counted words on the ifmap rows that
+        /// pixels [<paramref name="p0"/>, <paramref name="p1"/>) read are marked (every read of the fold is on those
+        /// rows, so the bitset then answers for each), or, with <paramref name="p0"/> = −1, all of them.
+        /// </summary>
+        private void MarkCounted(int p0, int p1)
+        {
+            if (_geoFrom < 0) return;
+            if (_geoTo > _geoFrom)
+            {
+                if (p0 < 0) CountedMarkedAtSweepEnd++;
+                else CountedMarkedForFold++;
+                int r = _g.L.FilterHeight, y0, y1;
+                if (p0 < 0) (y0, y1) = (0, _h);
+                else (y0, y1) = (p0 / _ew * _sh, Math.Min(_h, (p1 - 1) / _ew * _sh + r));
+                int e = _ew, ps = _geoFrom, pe = _geoTo;
+                y0 = Math.Max(y0, ps / e * _sh);
+                y1 = Math.Min(y1, Math.Min(_h, (pe - 1) / e * _sh + r));
+                for (int y = y0; y < y1; y++)
+                {
+                    RowCover(y, ps, pe, out int a1, out int a2, out int b1, out int b2);
+                    long rowStart = (long)y * _rowWords;
+                    if (a2 > a1) MarkCountedRun(rowStart + (long)a1 * _c, rowStart + (long)a2 * _c);
+                    if (b2 > b1) MarkCountedRun(rowStart + (long)b1 * _c, rowStart + (long)b2 * _c);
+                }
+            }
+            if (p0 < 0) _geoFrom = -1;
+        }
+
+        private void MarkCountedRun(long a, long b)
+        {
+            SetBits(_win, a, b);
+            int w0 = (int)(a >> 6), w1 = (int)((b - 1) >> 6);
+            if (w0 < _winLo) _winLo = w0;
+            if (w1 > _winHi) _winHi = w1;
+        }
+
+        /// <summary>After a replayed fold: a close inside it emptied the window, so nothing counted is left (else, which SkipFolds rules out, all counted words would be marked).</summary>
+        private void AfterReplayedFold(bool closed)
+        {
+            if (_geoFrom < 0) return;
+            // SkipFolds stops only before a fold that brings the window to its size, so the fold closes it.
+            System.Diagnostics.Debug.Assert(closed, "a fold replayed after counted folds must close the window");
+            if (closed) _geoFrom = -1;
+            else MarkCounted(-1, 0);
+        }
+
+        /// <summary>At the end of a column fold's sweep: the counted words are marked, for the next sweep starts again at pixel 0.</summary>
+        public void EndSweep() => MarkCounted(-1, 0);
+
+        /// <summary>Words the windows of pixels [ps, pe) read.</summary>
+        private readonly long Covered(int ps, int pe)
+        {
+            if (ps >= pe) return 0;
+            int e = _ew, sh = _sh, r = _g.L.FilterHeight;
+            int oyA = ps / e, oyB = (pe - 1) / e;
+            int yEnd = Math.Min(_h, oyB * sh + r);
+            long total = 0;
+            int y = oyA * sh;
+            if (oyB - oyA >= 2)
+            {
+                // Rows read by an ofmap row between the first and the last are covered across the whole width.
+                int m1 = (oyA + 1) * sh, m2 = Math.Min(yEnd, (oyB - 1) * sh + r);
+                for (; y < m1; y++) total += RowWords(y, ps, pe);
+                total += (long)(m2 - m1) * FullRowWords;
+                y = m2;
+            }
+            for (; y < yEnd; y++) total += RowWords(y, ps, pe);
+            return total;
+        }
+
+        /// <summary>Words of ifmap row y that the windows of pixels [ps, pe) read.</summary>
+        private readonly long RowWords(int y, int ps, int pe)
+        {
+            RowCover(y, ps, pe, out int a1, out int a2, out int b1, out int b2);
+            return (long)(a2 - a1 + b2 - b1) * _c;
+        }
+
+        /// <summary>Words of an ifmap row that a whole ofmap row's windows read.</summary>
+        private readonly long FullRowWords => (long)Math.Min(_w, (_ew - 1) * _sw + _g.L.FilterWidth) * _c;
+
+        /// <summary>Marked words (in <c>_win</c>) among those the windows of pixels [ps, pe) read.</summary>
+        private readonly long MarkedIn(int ps, int pe)
+        {
+            if (_winHi < 0 || ps >= pe) return 0;
+            int y0 = (int)(((long)_winLo << 6) / _rowWords), y1 = (int)Math.Min(_h, (((long)_winHi << 6) + 63) / _rowWords + 1);
+            int e = _ew, sh = _sh, r = _g.L.FilterHeight;
+            int oyA = ps / e, oyB = (pe - 1) / e;
+            y0 = Math.Max(y0, oyA * sh);
+            y1 = Math.Min(y1, Math.Min(_h, oyB * sh + r));
+            long count = 0;
+            for (int y = y0; y < y1; y++)
+            {
+                RowCover(y, ps, pe, out int a1, out int a2, out int b1, out int b2);
+                long rowStart = (long)y * _rowWords;
+                if (a2 > a1) count += CountBits(_win, rowStart + (long)a1 * _c, rowStart + (long)a2 * _c);
+                if (b2 > b1) count += CountBits(_win, rowStart + (long)b1 * _c, rowStart + (long)b2 * _c);
+            }
+            return count;
+        }
+
+        /// <summary>
+        /// Columns of ifmap row y that the windows of pixels [ps, pe) read: [a1, a2) and [b1, b2) (empty when equal).
+        /// The ofmap rows that read row y each contribute their pixels' columns; any ofmap row strictly between the
+        /// first and the last pixel's is whole, the first is whole from the first pixel on, the last up to the last.
+        /// </summary>
+        private readonly void RowCover(int y, int ps, int pe, out int a1, out int a2, out int b1, out int b2)
+        {
+            a1 = a2 = b1 = b2 = 0;
+            int e = _ew, sh = _sh, sw = _sw, s = _g.L.FilterWidth, r = _g.L.FilterHeight;
+            int oyA = ps / e, oxA = ps - oyA * e, last = pe - 1, oyB = last / e, oxB = last - oyB * e;
+            int lo = Math.Max(oyA, (Math.Max(0, y - r + 1) + sh - 1) / sh), hi = Math.Min(oyB, y / sh);
+            if (lo > hi) return;
+            int u, v;
+            if (Math.Max(lo, oyA + 1) <= Math.Min(hi, oyB - 1)) (u, v) = (0, e - 1);
+            else if (oyA == oyB) (u, v) = (oxA, oxB);
+            else if (hi == oyA) (u, v) = (oxA, e - 1);
+            else if (lo == oyB) (u, v) = (0, oxB);
+            else
+            {
+                // Both the first ofmap row (from oxA) and the last (up to oxB) read row y.
+                if (oxA <= oxB + 1) (u, v) = (0, e - 1);
+                else
+                {
+                    int end1 = Math.Min(_w, oxB * sw + s), start2 = oxA * sw, end2 = Math.Min(_w, (e - 1) * sw + s);
+                    if (end1 >= start2) (a1, a2) = (0, end2);
+                    else (a1, a2, b1, b2) = (0, end1, start2, end2);
+                    return;
+                }
+            }
+            (a1, a2) = (u * sw, Math.Min(_w, v * sw + s));
+        }
+
+        /// <summary>Set bits of <paramref name="bits"/> in [start, end).</summary>
+        private static long CountBits(ulong[] bits, long start, long end)
+        {
+            if (start >= end) return 0;
+            int w0 = (int)(start >> 6), w1 = (int)((end - 1) >> 6);
+            ulong first = ulong.MaxValue << (int)(start & 63), lastMask = ulong.MaxValue >> (63 - (int)((end - 1) & 63));
+            if (w0 == w1) return BitOperations.PopCount(bits[w0] & first & lastMask);
+            long n = BitOperations.PopCount(bits[w0] & first) + BitOperations.PopCount(bits[w1] & lastMask);
+            for (int w = w0 + 1; w < w1; w++) n += BitOperations.PopCount(bits[w]);
+            return n;
+        }
+
+        /// <summary>Sets bits [start, end) of <paramref name="bits"/>.</summary>
+        private static void SetBits(ulong[] bits, long start, long end)
+        {
+            if (start >= end) return;
+            int w0 = (int)(start >> 6), w1 = (int)((end - 1) >> 6);
+            ulong first = ulong.MaxValue << (int)(start & 63), lastMask = ulong.MaxValue >> (63 - (int)((end - 1) & 63));
+            if (w0 == w1) { bits[w0] |= first & lastMask; return; }
+            bits[w0] |= first;
+            bits[w1] |= lastMask;
+            for (int w = w0 + 1; w < w1; w++) bits[w] = ulong.MaxValue;
+        }
+    }
+}
