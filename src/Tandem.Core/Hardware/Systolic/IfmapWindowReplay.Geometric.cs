@@ -5,53 +5,56 @@ namespace Tandem.Core.Hardware.Systolic;
 internal static partial class IfmapWindowReplay
 {
     /// <summary>
-    /// Whether whole output-stationary folds are counted from the geometry of their pixels' windows instead of marked
-    /// (<c>State.SkipFolds</c>): every OS fold reads the whole windows of a run of consecutive pixels, and when
-    /// neighbouring windows touch or overlap in both directions (stride ≤ filter size) the words a run of pixels
-    /// covers on an ifmap row are one address run per row, so how many words any run of pixels reads is a sum over a
-    /// few rows.
+    /// Whether whole blocks of consecutive pixels are counted from the geometry of their windows instead of marked
+    /// (<c>State.SkipBlocks</c>): an OS fold reads the whole windows of a block of consecutive pixels, and so do an IS
+    /// column fold's row folds together; when neighbouring windows touch or overlap in both directions (stride ≤
+    /// filter size) the words a run of pixels covers on an ifmap row are one address run per row, so how many words
+    /// any run of pixels reads is a sum over a few rows.
     /// </summary>
-    internal static bool CountsWholeFolds(in SystolicModel.Geometry g)
-        => g.Flow == SystolicDataflow.OutputStationary
+    internal static bool CountsWholeBlocks(in SystolicModel.Geometry g)
+        => g.Flow != SystolicDataflow.WeightStationary
            && g.L.StrideWidth <= g.L.FilterWidth && g.L.StrideHeight <= g.L.FilterHeight;
 
-    /// <summary>Folds counted by <c>State.SkipFolds</c>, pending counted words marked for a replayed fold and at a sweep's end, on this thread (for tests).</summary>
-    [ThreadStatic] internal static long CountedFolds, CountedMarkedForFold, CountedMarkedAtSweepEnd;
+    /// <summary>
+    /// Pixel blocks counted by <c>State.SkipBlocks</c>; pending counted words marked for a replayed fold and at a sweep's
+    /// end; replayed IS folds that kept counted words (no close in them); on this thread (for tests).
+    /// </summary>
+    [ThreadStatic] internal static long CountedBlocks, CountedMarkedForFold, CountedMarkedAtSweepEnd, CountedKeptAfterFold;
 
     private partial struct State
     {
         /// <summary>
-        /// Whole OS folds from row fold <paramref name="fr"/> (at most <paramref name="left"/>, all of the current
-        /// column fold's sweep) that the window takes without closing: the window after n more folds holds
-        /// <c>_geoBase</c> + |W| − |marked ∩ W| words, W the words of the pixels from <c>_geoFrom</c> to the end of the
-        /// n-th fold (<see cref="Covered"/>, <see cref="MarkedIn"/>), and the largest n under the window size is
-        /// found by interpolation. Returns n; the next fold then closes the window (its reads are replayed after the
-        /// counted words its rows need are marked, <see cref="MarkCounted"/>).
+        /// Whole blocks of <paramref name="size"/> consecutive pixels from block <paramref name="block"/> (at most
+        /// <paramref name="left"/>: OS row folds of the current column fold's sweep, IS column folds with all their row
+        /// folds) that the window takes without closing: the window after n more blocks holds <c>_geoBase</c> + |W| −
+        /// |marked ∩ W| words, W the words of the pixels from <c>_geoFrom</c> to the end of the n-th block
+        /// (<see cref="Covered"/>, <see cref="MarkedIn"/>), and the largest n under the window size is found by
+        /// interpolation. Returns n; the next block then closes the window (its folds are replayed after the counted
+        /// words on its rows are marked, <see cref="MarkCounted"/>). <paramref name="lines"/>: demand lines per block.
         /// </summary>
-        public long SkipFolds(long fr, long left)
+        public long SkipBlocks(long block, int size, long left, long lines)
         {
-            var g = _g;
-            int ps = (int)(fr * g.Ra);
+            int ps = (int)(block * size);
             if (_geoFrom < 0) (_geoFrom, _geoTo, _geoBase, _geoFar) = (ps, ps, _open, -1);
             // The window grows about linearly with the folds taken: guess from the words a fold adds in steady state
             // (stride rows of a whole ofmap row's width per ofmap row of pixels), later from the slope seen and, once
             // a guess has overshot, by interpolation; each guess is checked against its neighbour on the far side,
             // which mostly brackets the close at once. D(left + 1) is never evaluated (hi = left + 1 only bounds).
             long window = _window, lo = 0, dLo = _open, hi = left + 1, dHi = long.MaxValue;
-            double slope = Math.Max(1.0, (double)FullRowWords * _sh * g.Ra / _ew);
+            double slope = Math.Max(1.0, (double)FullRowWords * _sh * size / _ew);
             while (hi - lo > 1)
             {
                 long guess = dHi == long.MaxValue
                     ? lo + (long)((window - 1 - dLo) / slope)
                     : lo + (long)((double)(window - 1 - dLo) * (hi - lo) / Math.Max(1, dHi - dLo));
                 guess = Math.Clamp(guess, lo + 1, hi - 1);
-                long d = CountedWindow(PixelEnd(fr, guess));
+                long d = CountedWindow(PixelEnd(block, size, guess));
                 if (d < window)
                 {
                     slope = Math.Max(1.0, (double)(d - dLo) / (guess - lo));
                     (lo, dLo) = (guess, d);
                     if (hi - lo <= 1) break;
-                    long d2 = CountedWindow(PixelEnd(fr, lo + 1));
+                    long d2 = CountedWindow(PixelEnd(block, size, lo + 1));
                     if (d2 >= window) { hi = lo + 1; break; }
                     (lo, dLo) = (lo + 1, d2);
                 }
@@ -59,26 +62,25 @@ internal static partial class IfmapWindowReplay
                 {
                     (hi, dHi) = (guess, d);
                     if (hi - lo <= 1) break;
-                    long d2 = CountedWindow(PixelEnd(fr, hi - 1));
+                    long d2 = CountedWindow(PixelEnd(block, size, hi - 1));
                     if (d2 < window) { (lo, dLo) = (hi - 1, d2); break; }
                     (hi, dHi) = (hi - 1, d2);
                 }
             }
             if (lo == 0) return 0;
-            CountedFolds += lo;
+            CountedBlocks += lo;
             long fresh = dLo - _open;
-            _geoTo = PixelEnd(fr, lo);
+            _geoTo = PixelEnd(block, size, lo);
             _open = dLo;
             Misses += fresh;
-            long lines = lo * (g.K + g.Ra - 1);
-            _sinceClose += lines;
+            _sinceClose += lo * lines;
             _closing = 0;
-            _foldAverage = Math.Max((double)fresh / lines, 1e-3);
+            _foldAverage = Math.Max((double)fresh / (lo * lines), 1e-3);
             return lo;
         }
 
-        /// <summary>The pixel after the last of n whole folds from row fold fr.</summary>
-        private readonly int PixelEnd(long fr, long n) => (int)Math.Min(_g.M, (fr + n) * _g.Ra);
+        /// <summary>The pixel after the last of n whole blocks of <paramref name="size"/> pixels from <paramref name="block"/>.</summary>
+        private readonly int PixelEnd(long block, int size, long n) => (int)Math.Min(_g.M, (block + n) * size);
 
         /// <summary>Words in the window if the pixels from <c>_geoFrom</c> to <paramref name="pe"/> had all been read.</summary>
         private long CountedWindow(int pe)
@@ -133,14 +135,16 @@ internal static partial class IfmapWindowReplay
             if (w1 > _winHi) _winHi = w1;
         }
 
-        /// <summary>After a replayed fold: a close inside it emptied the window, so nothing counted is left (else, which SkipFolds rules out, all counted words would be marked).</summary>
+        /// <summary>After a replayed fold: a close inside it emptied the window, so nothing counted is left.</summary>
         private void AfterReplayedFold(bool closed)
         {
             if (_geoFrom < 0) return;
-            // SkipFolds stops only before a fold that brings the window to its size, so the fold closes it.
-            System.Diagnostics.Debug.Assert(closed, "a fold replayed after counted folds must close the window");
+            // SkipBlocks stops only before a block that brings the window to its size, so one of its folds closes it:
+            // on OS arrays the block's only fold; on IS arrays the block's folds before that one keep the counted
+            // words (marked on the block's rows, all those folds read).
+            System.Diagnostics.Debug.Assert(closed || _g.Flow == SystolicDataflow.InputStationary, "an OS fold replayed after counted folds must close the window");
             if (closed) _geoFrom = -1;
-            else MarkCounted(-1, 0);
+            else CountedKeptAfterFold++;
         }
 
         /// <summary>At the end of a column fold's sweep: the counted words are marked, for the next sweep starts again at pixel 0.</summary>

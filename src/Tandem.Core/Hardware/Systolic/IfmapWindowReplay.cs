@@ -16,9 +16,10 @@ namespace Tandem.Core.Hardware.Systolic;
 /// the lines after such a close are counted from each read's latest earlier read of the same word
 /// (<c>State.CountedTail</c>) instead. Weight-stationary folds whose elements span fewer filter rows than the
 /// vertical stride (stems) are counted by ofmap rows without marking words (<c>State.CountRows</c>,
-/// IfmapWindowReplay.RowCount.cs). Output-stationary folds whose pixels' windows touch (stride ≤ filter size) are
-/// counted whole from the geometry of the windows up to the fold in which the window closes, and only that fold is
-/// replayed (<c>State.SkipFolds</c>, IfmapWindowReplay.Geometric.cs).
+/// IfmapWindowReplay.RowCount.cs). Where pixels' windows touch (stride ≤ filter size), output-stationary folds and
+/// input-stationary column folds (blocks of consecutive pixels read whole) are counted from the geometry of the
+/// windows up to the block in which the window closes, and only that block is replayed (<c>State.SkipBlocks</c>,
+/// IfmapWindowReplay.Geometric.cs).
 /// </summary>
 internal static partial class IfmapWindowReplay
 {
@@ -82,27 +83,42 @@ internal static partial class IfmapWindowReplay
             if (repeats) s.CloseLog = [];
             else
             {
-                // IS: the folds in order, several at a time (across column folds) while the window cannot close.
+                // IS: the folds in order. Where windows touch, whole column folds (blocks of pixels with all their row
+                // folds) are counted up to the one in which the window closes; otherwise, and in the rest of the block
+                // after a close, several folds at a time while the window cannot close.
+                bool blocks = CountsWholeBlocks(g);
                 for (long f = 0; f < g.Folds;)
                 {
-                    long batch = s.TryFolds(f, g.Folds - f);
-                    if (batch > 0)
+                    if (blocks && f % g.RowFolds == 0)
                     {
-                        f += batch;
-                        continue;
+                        long fc = f / g.RowFolds, taken = s.SkipBlocks(fc, g.Ca, g.ColFolds - fc, g.K);
+                        if (taken > 0)
+                        {
+                            f += taken * g.RowFolds;
+                            continue;
+                        }
+                    }
+                    if (!s.Counting)
+                    {
+                        long batch = s.TryFolds(f, blocks ? g.RowFolds - f % g.RowFolds : g.Folds - f);
+                        if (batch > 0)
+                        {
+                            f += batch;
+                            continue;
+                        }
                     }
                     s.ReplayFold(f, f / g.RowFolds, f % g.RowFolds);
                     f++;
                 }
                 return (s.Misses, s.LastCloseLine);
             }
-            bool counts = CountsWholeFolds(g);
+            bool counts = CountsWholeBlocks(g);
             for (long fc = 0, f = 0; fc < g.ColFolds; fc++)
             {
                 long missesBefore = s.Misses, closesBefore = s.Closes;
                 for (long fr = 0; fr < g.RowFolds; fr++, f++)
                 {
-                    long batch = counts ? s.SkipFolds(fr, g.RowFolds - fr) : s.TryFolds(f, g.RowFolds - fr);
+                    long batch = counts ? s.SkipBlocks(fr, g.Ra, g.RowFolds - fr, g.K + g.Ra - 1) : s.TryFolds(f, g.RowFolds - fr);
                     if (batch > 0)
                     {
                         fr += batch - 1;
@@ -377,6 +393,9 @@ internal static partial class IfmapWindowReplay
         /// <summary>When set, every close (its line, pixel and element) is appended.</summary>
         public List<(long Line, int Pixel, int Element)>? CloseLog;
         public readonly long OpenWords => _open;
+
+        /// <summary>Whether words are counted but not marked (<see cref="SkipBlocks"/>): the bitset alone is not the window.</summary>
+        public readonly bool Counting => _geoFrom >= 0;
 
         public State(SystolicModel.Geometry g, ulong[] win, ulong[] fold, int[] runs, long window)
         {

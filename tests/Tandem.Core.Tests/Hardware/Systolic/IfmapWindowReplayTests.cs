@@ -193,29 +193,37 @@ public sealed class IfmapWindowReplayTests
     }
 
     /// <summary>
-    /// Output-stationary folds whose pixels' windows touch or overlap (stride ≤ filter size) are counted whole from
-    /// the geometry of their windows (<c>SkipFolds</c>) up to the fold in which the window closes, which is replayed
-    /// after the counted words on its rows are marked. Stem-like and wider layers (ofmaps rounded up as SCALE-Sim does,
-    /// so the last windows stick out of the ifmap), arrays of 1–40 rows (folds that wrap ofmap rows or span several),
-    /// several column folds (sweeps that start with counted words pending), windows small enough to close inside
-    /// every fold or only a few times per sweep. Each path must be taken many times.
+    /// Where pixels' windows touch or overlap (stride ≤ filter size), OS folds and IS column folds (blocks of consecutive
+    /// pixels read whole) are counted from the geometry of their windows (<c>SkipBlocks</c>) up to the block in which
+    /// the window closes, which is replayed after the counted words on its rows are marked (on IS arrays over several
+    /// row folds, the first of which may not close it). Stem-like and wider layers (ofmaps rounded up as SCALE-Sim
+    /// does, so the last windows stick out of the ifmap), blocks of 1–40 pixels (that wrap ofmap rows or span several),
+    /// OS arrays with several column folds (sweeps that start with counted words pending), windows small enough to
+    /// close inside every block or only a few times per sweep. Each path must be taken many times.
     /// </summary>
-    [Fact]
-    public void OutputStationaryFoldsCountedWholeEqualTheAddressByAddressReplay()
+    [Theory]
+    [InlineData(SystolicDataflow.OutputStationary)]
+    [InlineData(SystolicDataflow.InputStationary)]
+    public void PixelBlocksCountedWholeEqualTheAddressByAddressReplay(SystolicDataflow flow)
     {
-        IfmapWindowReplay.CountedFolds = IfmapWindowReplay.CountedMarkedForFold = IfmapWindowReplay.CountedMarkedAtSweepEnd = 0;
-        CheckAgainstReference(new Random(9191), 400, rng =>
+        IfmapWindowReplay.CountedBlocks = IfmapWindowReplay.CountedMarkedForFold = IfmapWindowReplay.CountedMarkedAtSweepEnd = 0;
+        IfmapWindowReplay.CountedKeptAfterFold = 0;
+        CheckAgainstReference(new Random(9191 + (int)flow), 400, rng =>
         {
             int r = rng.Next(1, 6), s = rng.Next(1, 6);
             int h = rng.Next(r, r + 30), w = rng.Next(s, s + 40);
             var shape = SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(1, 9), rng.Next(1, 13), rng.Next(1, r + 1), rng.Next(1, s + 1));
-            var config = new SystolicConfig { Rows = rng.Next(1, 41), Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.OutputStationary };
+            var config = flow == SystolicDataflow.OutputStationary
+                ? new SystolicConfig { Rows = rng.Next(1, 41), Columns = rng.Next(1, 5), Dataflow = flow }
+                : new SystolicConfig { Rows = rng.Next(1, 30), Columns = rng.Next(1, 41), Dataflow = flow };
             long touched = SystolicModel.TouchedIfmapWords(shape);
             return (shape, config, rng.Next(2, (int)Math.Max(3, touched * 3 / 4)));
         });
-        Assert.True(IfmapWindowReplay.CountedFolds >= 5000 && IfmapWindowReplay.CountedMarkedForFold >= 500
-            && IfmapWindowReplay.CountedMarkedAtSweepEnd >= 100,
-            $"folds counted whole: {IfmapWindowReplay.CountedFolds}; counted words marked for a fold {IfmapWindowReplay.CountedMarkedForFold} times, at a sweep's end {IfmapWindowReplay.CountedMarkedAtSweepEnd}");
+        bool sweeps = flow == SystolicDataflow.OutputStationary;
+        Assert.True(IfmapWindowReplay.CountedBlocks >= 2500 && IfmapWindowReplay.CountedMarkedForFold >= 500
+            && (sweeps ? IfmapWindowReplay.CountedMarkedAtSweepEnd >= 100 : IfmapWindowReplay.CountedKeptAfterFold >= 100),
+            $"blocks counted whole: {IfmapWindowReplay.CountedBlocks}; counted words marked for a fold {IfmapWindowReplay.CountedMarkedForFold} times, "
+            + $"at a sweep's end {IfmapWindowReplay.CountedMarkedAtSweepEnd}; kept after a fold without a close {IfmapWindowReplay.CountedKeptAfterFold}");
     }
 
     /// <summary>
