@@ -12,14 +12,20 @@ internal static partial class IfmapWindowReplay
     /// any run of pixels reads is a sum over a few rows.
     /// </summary>
     internal static bool CountsWholeBlocks(in SystolicModel.Geometry g)
-        => g.Flow != SystolicDataflow.WeightStationary
-           && g.L.StrideWidth <= g.L.FilterWidth && g.L.StrideHeight <= g.L.FilterHeight;
+        => g.Flow != SystolicDataflow.WeightStationary && WindowsTouch(g);
+
+    /// <summary>Whether neighbouring pixels' windows touch or overlap in both directions (stride ≤ filter size).</summary>
+    internal static bool WindowsTouch(in SystolicModel.Geometry g)
+        => g.L.StrideWidth <= g.L.FilterWidth && g.L.StrideHeight <= g.L.FilterHeight;
 
     /// <summary>
     /// Pixel blocks counted by <c>State.SkipBlocks</c>; pending counted words marked for a replayed fold and at a sweep's
     /// end; replayed IS folds that kept counted words (no close in them); on this thread (for tests).
     /// </summary>
     [ThreadStatic] internal static long CountedBlocks, CountedMarkedForFold, CountedMarkedAtSweepEnd, CountedKeptAfterFold;
+
+    /// <summary>Weight-stationary demand lines counted by <c>State.SkipLines</c> on this thread (for tests).</summary>
+    [ThreadStatic] internal static long CountedLines;
 
     private partial struct State
     {
@@ -29,18 +35,37 @@ internal static partial class IfmapWindowReplay
         /// folds) that the window takes without closing: the window after n more blocks holds <c>_geoBase</c> + |W| −
         /// |marked ∩ W| words, W the words of the pixels from <c>_geoFrom</c> to the end of the n-th block
         /// (<see cref="Covered"/>, <see cref="MarkedIn"/>), and the largest n under the window size is found by
-        /// interpolation. Returns n; the next block then closes the window (its folds are replayed after the counted
+        /// interpolation (<see cref="MostPixelsUnder"/>). Returns n; the next block then closes the window (its folds are replayed after the counted
         /// words on its rows are marked, <see cref="MarkCounted"/>). <paramref name="lines"/>: demand lines per block.
         /// </summary>
         public long SkipBlocks(long block, int size, long left, long lines)
         {
             int ps = (int)(block * size);
             if (_geoFrom < 0) (_geoFrom, _geoTo, _geoBase, _geoFar) = (ps, ps, _open, -1);
-            // The window grows about linearly with the folds taken: guess from the words a fold adds in steady state
-            // (stride rows of a whole ofmap row's width per ofmap row of pixels), later from the slope seen and, once
-            // a guess has overshot, by interpolation; each guess is checked against its neighbour on the far side,
-            // which mostly brackets the close at once. D(left + 1) is never evaluated (hi = left + 1 only bounds).
-            long window = _window, lo = 0, dLo = _open, hi = left + 1, dHi = long.MaxValue;
+            long lo = MostPixelsUnder(block, size, left, _open, out long dLo);
+            if (lo == 0) return 0;
+            CountedBlocks += lo;
+            long fresh = dLo - _open;
+            _geoTo = PixelEnd(block, size, lo);
+            _open = dLo;
+            Misses += fresh;
+            _sinceClose += lo * lines;
+            _closing = 0;
+            _foldAverage = Math.Max((double)fresh / (lo * lines), 1e-3);
+            return lo;
+        }
+
+        /// <summary>
+        /// The most blocks n ≤ <paramref name="left"/> of <paramref name="size"/> pixels from <paramref name="block"/>
+        /// for which <see cref="CountedWindow"/> of their end stays under the window size (<paramref name="d0"/> its value
+        /// for none), and that value. The window grows about linearly with the blocks taken: the first guess comes from
+        /// the words a block adds in steady state (stride rows of a whole ofmap row's width per ofmap row of pixels),
+        /// later ones from the slope seen and, once a guess has overshot, by interpolation; each guess is checked against
+        /// its neighbour on the far side, which mostly brackets the answer at once. n = left + 1 is never evaluated.
+        /// </summary>
+        private long MostPixelsUnder(long block, int size, long left, long d0, out long dAt)
+        {
+            long window = _window, lo = 0, dLo = d0, hi = left + 1, dHi = long.MaxValue;
             double slope = Math.Max(1.0, (double)FullRowWords * _sh * size / _ew);
             while (hi - lo > 1)
             {
@@ -67,16 +92,47 @@ internal static partial class IfmapWindowReplay
                     (hi, dHi) = (hi - 1, d2);
                 }
             }
-            if (lo == 0) return 0;
-            CountedBlocks += lo;
-            long fresh = dLo - _open;
-            _geoTo = PixelEnd(block, size, lo);
-            _open = dLo;
-            Misses += fresh;
-            _sinceClose += lo * lines;
-            _closing = 0;
-            _foldAverage = Math.Max((double)fresh / (lo * lines), 1e-3);
+            dAt = dLo;
             return lo;
+        }
+
+        /// <summary>
+        /// A weight-stationary fold over every window element reads pixel p's element k on line p + k: from line
+        /// <paramref name="from"/> on, every read on lines before P is of a pixel in [from − K + 1, P), whose reads
+        /// before <paramref name="from"/> are all in the window (the caller starts after the fold's last close's line
+        /// plus K − 1), so while the
+        /// window's words and those pixels' windows together stay under the window size (<see cref="MostPixelsUnder"/>),
+        /// no close falls on those lines. Up to the last such P: the pixels whose reads all lie on lines before P
+        /// (those before P − K + 1) are counted whole and marked on the rows later reads touch, and the staircase of
+        /// the pixels after them, lines [P − K + 1, P), is marked. Returns the line to go on from (<paramref name="from"/>
+        /// when too few lines would be counted to pay).
+        /// </summary>
+        private long SkipLines(int from)
+        {
+            int k = _kCount, ps = Math.Max(0, from - k + 1);
+            (_geoFrom, _geoTo, _geoBase, _geoFar) = (ps, ps, _open, -1);
+            long d0 = CountedWindow(from);
+            long n = d0 < _window ? MostPixelsUnder(from, 1, _g.M - from, d0, out _) : 0;
+            int end = from + (int)n, pe = end - k + 1;
+            if (pe - from < 2 * k)
+            {
+                _geoFrom = -1;
+                return from;
+            }
+            long open = _open, whole = CountedWindow(pe);
+            _geoTo = pe;
+            Misses += whole - _open;
+            _open = whole;
+            MarkCounted(Math.Max(ps, pe - k + 1), pe);
+            long stair = MarkLines(pe, end, false);
+            CommitFold();
+            _open += stair;
+            Misses += stair;
+            CountedLines += end - from;
+            _sinceClose += end - from;
+            _closing = 0;
+            _rate = Math.Max((double)(_open - open) / (end - from), 1e-9);
+            return end;
         }
 
         /// <summary>The pixel after the last of n whole blocks of <paramref name="size"/> pixels from <paramref name="block"/>.</summary>
@@ -135,15 +191,17 @@ internal static partial class IfmapWindowReplay
             if (w1 > _winHi) _winHi = w1;
         }
 
-        /// <summary>After a replayed fold: a close inside it emptied the window, so nothing counted is left.</summary>
-        private void AfterReplayedFold(bool closed)
+        /// <summary>After a replayed fold: what is left of the words counted but not marked.</summary>
+        private void AfterReplayedFold()
         {
+            // A close empties the window and ends the counting (NoteClose).
             if (_geoFrom < 0) return;
             // SkipBlocks stops only before a block that brings the window to its size, so one of its folds closes it:
             // on OS arrays the block's only fold; on IS arrays the block's folds before that one keep the counted
-            // words (marked on the block's rows, all those folds read).
-            System.Diagnostics.Debug.Assert(closed || _g.Flow == SystolicDataflow.InputStationary, "an OS fold replayed after counted folds must close the window");
-            if (closed) _geoFrom = -1;
+            // words (marked on the block's rows, all those folds read). A WS fold that counted lines after its last
+            // close marks them all, for the next fold reads every row again.
+            System.Diagnostics.Debug.Assert(_g.Flow != SystolicDataflow.OutputStationary, "an OS fold replayed after counted folds must close the window");
+            if (_g.Flow == SystolicDataflow.WeightStationary) MarkCounted(-1, 0);
             else CountedKeptAfterFold++;
         }
 

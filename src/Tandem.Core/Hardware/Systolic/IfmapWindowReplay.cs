@@ -389,6 +389,9 @@ internal static partial class IfmapWindowReplay
         // words those windows cover once that no longer depends on _geoTo (−1 until counted).
         private int _geoFrom, _geoTo;
         private long _geoBase, _geoFar;
+        // WS fold over every window element whose windows touch (SkipLines applies), and whether it was tried since the
+        // fold began or the window last closed.
+        private bool _wsWhole, _lineSkipTried;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
         /// <summary>When set, every close (its line, pixel and element) is appended.</summary>
         public List<(long Line, int Pixel, int Element)>? CloseLog;
@@ -449,7 +452,7 @@ internal static partial class IfmapWindowReplay
             if (_geoFrom >= 0) MarkCounted(_p0, _p0 + _pCount);
             if (CountsByRows) CountRows((int)fr);
             else Lines(0, FoldLines);
-            AfterReplayedFold(Closes > closes);
+            AfterReplayedFold();
             long fresh = Misses - misses;
             _foldAverage = (double)fresh / Math.Max(1, FoldLines);
             if (Closes == closes)
@@ -491,6 +494,8 @@ internal static partial class IfmapWindowReplay
                     (_p0, _pCount, _k0, _kCount) = (0, (int)g.M, (int)(fr * g.Ra), (int)g.RowsUsed(fr));
                     FoldLines = _pCount + _kCount - 1;
                     _lineBase = f * g.FoldCycles + g.Ra;
+                    _wsWhole = _kCount == g.K && WindowsTouch(g);
+                    _lineSkipTried = false;
                     break;
                 default:
                     (_p0, _pCount, _k0, _kCount) = ((int)(fc * g.Ca), (int)g.ColsUsed(fc), (int)(fr * g.Ra), (int)g.RowsUsed(fr));
@@ -574,6 +579,19 @@ internal static partial class IfmapWindowReplay
             long pos = a;
             while (pos < b)
             {
+                // WS over every window element: once per window, as many lines as cannot close it are counted (SkipLines),
+                // from where every pixel that still reads read nothing before the fold's last close.
+                if (_wsWhole && !_lineSkipTried && _geoFrom < 0 && (_foldClose < 0 || pos - _kCount + 1 > _foldClose)
+                    && _window - _open > 4 * FullRowWords)
+                {
+                    _lineSkipTried = true;
+                    long to = SkipLines((int)pos);
+                    if (to > pos)
+                    {
+                        pos = to;
+                        continue;
+                    }
+                }
                 // OS: right after the window closes inside a fold of 32 rows or more, the rest of the
                 // fold is counted without marking if the last window's rate says it (nearly) closes again
                 // before the fold ends (otherwise the rest is marked, cheaper than preparing the count; on
@@ -607,6 +625,8 @@ internal static partial class IfmapWindowReplay
                 long span = estimate >= b - pos ? b - pos : Math.Max(1, (long)estimate);
                 // Lines from pos known to close the window: try fewer.
                 if (_closing > 0) span = Math.Min(span, Math.Max(1, _closing - 1));
+                // WS over every window element after a close: a group only up to where the lines can be counted.
+                if (_wsWhole && !_lineSkipTried && _foldClose >= 0) span = Math.Min(span, Math.Max(1, _foldClose + _kCount - pos));
                 // OS: at a fold's start the reads mostly hit the words the previous fold left and
                 // then nearly all miss, so a rate measured on the first lines promises far too many:
                 // after a group has overshot the close by more than twice the words needed, grow at
@@ -1723,6 +1743,9 @@ internal static partial class IfmapWindowReplay
             _sinceClose = 0;
             _foldCap = long.MaxValue;
             Closes++;
+            // The window is empty: nothing counted is left in it.
+            _geoFrom = -1;
+            _lineSkipTried = false;
         }
 
         private void EmptyWindow()

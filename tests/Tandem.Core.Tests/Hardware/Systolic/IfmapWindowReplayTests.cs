@@ -227,6 +227,35 @@ public sealed class IfmapWindowReplayTests
     }
 
     /// <summary>
+    /// Weight-stationary arrays with a row for every window element (one row fold) read pixel p's element k on line
+    /// p + k; where windows touch, the lines that cannot close the window are counted from the geometry of the pixels'
+    /// windows (<c>SkipLines</c>) once per window, from where no pixel that still reads straddles the fold's last close.
+    /// Stem-like and wider layers, several column folds (the counted words are marked at each fold's end), windows that
+    /// close a few times per fold. The path must be taken many times.
+    /// </summary>
+    [Fact]
+    public void WeightStationaryLinesCountedWholeEqualTheAddressByAddressReplay()
+    {
+        IfmapWindowReplay.CountedLines = 0;
+        CheckAgainstReference(new Random(5353), 400, rng =>
+        {
+            int r = rng.Next(1, 6), s = rng.Next(1, 6), c = rng.Next(1, 4);
+            int h = rng.Next(r + 40, r + 120), w = rng.Next(s + 10, s + 50);
+            // Half the layers with windows that touch but do not overlap (stride = filter size): a word is then read
+            // once per fold, so a read the count drops or adds is never made up by a later read of the same word.
+            bool apart = rng.Next(2) == 0;
+            int sh = apart ? r : rng.Next(1, r + 1), sw = apart ? s : rng.Next(1, s + 1);
+            var shape = SystolicLayerShape.FromScaleSim(h, w, r, s, c, rng.Next(1, 9), sh, sw);
+            var config = new SystolicConfig { Rows = r * s * c + rng.Next(0, 5), Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.WeightStationary };
+            // Windows of several ifmap rows (a count is tried only when more than four rows' words are needed) up to
+            // three quarters of the words read.
+            long touched = SystolicModel.TouchedIfmapWords(shape), rows = (long)w * c;
+            return (shape, config, rng.Next((int)Math.Min(touched / 2, 6 * rows), (int)Math.Max(6 * rows + 1, touched * 3 / 4)));
+        });
+        Assert.True(IfmapWindowReplay.CountedLines >= 20000, $"lines counted whole: {IfmapWindowReplay.CountedLines}");
+    }
+
+    /// <summary>
     /// Weight-stationary folds whose elements span fewer filter rows than the vertical stride (stems: few channels,
     /// strides up to 4, either stride 1 in one direction) are counted by ofmap rows (<c>CountRows</c>): whole rows by
     /// their words less those already in the window, the rows around a close per line, the close's line read by read.
