@@ -41,6 +41,9 @@ internal static partial class IfmapWindowReplay
         public long SkipBlocks(long block, int size, long left, long lines)
         {
             int ps = (int)(block * size);
+            // The window after the next block holds at least what it holds now and that block's words: when either
+            // reaches the window size, the block closes it (large blocks of wide layers mostly do), and nothing is counted.
+            if (Math.Max(_open, Covered(ps, PixelEnd(block, size, 1))) >= _window) return 0;
             if (_geoFrom < 0) (_geoFrom, _geoTo, _geoBase, _geoFar) = (ps, ps, _open, -1);
             long lo = MostPixelsUnder(block, size, left, _open, out long dLo);
             if (lo == 0) return 0;
