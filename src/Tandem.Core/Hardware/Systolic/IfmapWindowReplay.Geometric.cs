@@ -35,8 +35,9 @@ internal static partial class IfmapWindowReplay
         /// folds) that the window takes without closing: the window after n more blocks holds <c>_geoBase</c> + |W| −
         /// |marked ∩ W| words, W the words of the pixels from <c>_geoFrom</c> to the end of the n-th block
         /// (<see cref="Covered"/>, <see cref="MarkedIn"/>), and the largest n under the window size is found by
-        /// interpolation (<see cref="MostPixelsUnder"/>). Returns n; the next block then closes the window (its folds are replayed after the counted
-        /// words on its rows are marked, <see cref="MarkCounted"/>). <paramref name="lines"/>: demand lines per block.
+        /// interpolation (<see cref="MostPixelsUnder"/>). Returns n; the next block then closes the window (its folds are
+        /// replayed after the counted words on its rows are marked, <see cref="MarkCounted"/>). <paramref name="lines"/>:
+        /// demand lines per block.
         /// </summary>
         public long SkipBlocks(long block, int size, long left, long lines)
         {
@@ -102,17 +103,17 @@ internal static partial class IfmapWindowReplay
         /// <summary>
         /// A weight-stationary fold over every window element reads pixel p's element k on line p + k: from line
         /// <paramref name="from"/> on, every read on lines before P is of a pixel in [from − K + 1, P), whose reads
-        /// before <paramref name="from"/> are all in the window (the caller starts after the fold's last close's line
-        /// plus K − 1), so while the
-        /// window's words and those pixels' windows together stay under the window size (<see cref="MostPixelsUnder"/>),
-        /// no close falls on those lines. Up to the last such P: the pixels whose reads all lie on lines before P
-        /// (those before P − K + 1) are counted whole and marked on the rows later reads touch, and the staircase of
-        /// the pixels after them, lines [P − K + 1, P), is marked. Returns the line to go on from (<paramref name="from"/>
-        /// when too few lines would be counted to pay).
+        /// before <paramref name="from"/> are all in the window (the caller starts K − 1 lines after the fold's last
+        /// close), so while the window's words and those pixels' windows together stay under the window size
+        /// (<see cref="MostPixelsUnder"/>), no close falls on those lines. Up to the last such P: the pixels whose reads
+        /// all lie on lines before P (those before P − K + 1) are counted whole and marked on the rows later reads
+        /// touch, and the staircase of the pixels after them, lines [P − K + 1, P), is marked. Returns the line to go on
+        /// from (<paramref name="from"/> when fewer than 2K lines of whole pixels would be counted: not worth it).
         /// </summary>
         private long SkipLines(int from)
         {
             int k = _kCount, ps = Math.Max(0, from - k + 1);
+            if (from + 3L * k - 1 > _g.M) return from;
             (_geoFrom, _geoTo, _geoBase, _geoFar) = (ps, ps, _open, -1);
             long d0 = CountedWindow(from);
             long n = d0 < _window ? MostPixelsUnder(from, 1, _g.M - from, d0, out _) : 0;

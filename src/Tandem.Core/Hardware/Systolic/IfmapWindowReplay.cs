@@ -19,7 +19,8 @@ namespace Tandem.Core.Hardware.Systolic;
 /// IfmapWindowReplay.RowCount.cs). Where pixels' windows touch (stride ≤ filter size), output-stationary folds and
 /// input-stationary column folds (blocks of consecutive pixels read whole) are counted from the geometry of the
 /// windows up to the block in which the window closes, and only that block is replayed (<c>State.SkipBlocks</c>,
-/// IfmapWindowReplay.Geometric.cs).
+/// IfmapWindowReplay.Geometric.cs); so are, once per window, the lines of a weight-stationary fold over every window
+/// element that cannot close it (<c>State.SkipLines</c>).
 /// </summary>
 internal static partial class IfmapWindowReplay
 {
@@ -385,7 +386,7 @@ internal static partial class IfmapWindowReplay
         private int[]? _rowHist;
         private int _foldLo, _foldHi, _winLo, _winHi;
         // While _geoFrom ≥ 0 the window is the words marked in _win (_geoBase of them) together with every word the
-        // windows of pixels [_geoFrom, _geoTo) read, which are counted (SkipFolds) but not marked; _geoFar is the marked
+        // windows of pixels [_geoFrom, _geoTo) read, which are counted (SkipBlocks, SkipLines) but not marked; _geoFar is the marked
         // words those windows cover once that no longer depends on _geoTo (−1 until counted).
         private int _geoFrom, _geoTo;
         private long _geoBase, _geoFar;
