@@ -128,6 +128,7 @@ internal readonly struct IfmapStream
     public long LineOfValidPair(long n)
     {
         var g = _g;
+        if (EveryPairValid) return LineOfPair(n);
         // Each search below finds the largest x whose count of valid pairs before it is at most n.
         long lo, hi, mid;
         switch (g.Flow)
@@ -173,6 +174,47 @@ internal readonly struct IfmapStream
                 for (lo = 0, hi = ru - 1; lo < hi;)
                     if (top - ElementPrefixOfBlock(k0 + (mid = lo + (hi - lo + 1) / 2), pa, pb) > n) lo = mid; else hi = mid - 1;
                 return foldLine + g.Ra - 1 - lo;
+            }
+        }
+    }
+
+    /// <summary>Whether every window element of every pixel lies inside the ifmap (no ofmap rounded up past it).</summary>
+    private bool EveryPairValid => (_eh - 1) * _sh + _r <= _h && (_ew - 1) * _sw + _s <= _w;
+
+    /// <summary>
+    /// <see cref="LineOfValidPair"/> when every pair is valid: every fold of Ra·Ca array cells reads rows used × columns
+    /// used pairs, so the fold follows by division, and inside it the line of an OS fold's pair (ramp, plateau, ramp of
+    /// rows used × K) or a WS fold's (rows used × M) inverts in closed form (<see cref="SystolicModel.SkewedLine"/>); an
+    /// IS fold's lines each carry one element of all its pixels, highest array row first.
+    /// </summary>
+    private long LineOfPair(long n)
+    {
+        var g = _g;
+        switch (g.Flow)
+        {
+            case SystolicDataflow.OutputStationary:
+            {
+                long per = g.M * g.K, sweep = n / per;
+                n -= sweep * per;
+                long fr = n / (g.Ra * g.K);
+                n -= fr * g.Ra * g.K;
+                return (sweep * g.RowFolds + fr) * g.FoldCycles + SystolicModel.SkewedLine(n, g.RowsUsed(fr), g.K);
+            }
+            case SystolicDataflow.WeightStationary:
+            {
+                long per = g.M * g.K, sweep = n / per;
+                n -= sweep * per;
+                long fr = n / (g.Ra * g.M);
+                n -= fr * g.Ra * g.M;
+                return (sweep * g.RowFolds + fr) * g.FoldCycles + g.Ra + SystolicModel.SkewedLine(n, g.RowsUsed(fr), g.M);
+            }
+            default:
+            {
+                long fc = n / (g.Ca * g.K);
+                n -= fc * g.Ca * g.K;
+                long cu = g.ColsUsed(fc), fr = n / (g.Ra * cu);
+                n -= fr * g.Ra * cu;
+                return (fc * g.RowFolds + fr) * g.FoldCycles + g.Ra - g.RowsUsed(fr) + n / cu;
             }
         }
     }
