@@ -65,12 +65,10 @@ internal static partial class IfmapWindowReplay
     {
         skippedSweeps = 0;
         int wordCount = checked((int)((g.L.IfmapWords + 63) / 64));
-        var longs = ArrayPool<ulong>.Shared;
-        ulong[] win = longs.Rent(wordCount), fold = longs.Rent(wordCount);
+        ulong[] win = TakeClean(ref _cleanWindow, wordCount), fold = TakeClean(ref _cleanScratch, wordCount);
         int[] runs = ArrayPool<int>.Shared.Rent(2 * RunLog);
-        Array.Clear(win, 0, wordCount);
-        Array.Clear(fold, 0, wordCount);
         var s = new State(g, win, fold, runs, window);
+        bool completed = false;
         try
         {
             // OS and WS repeat the same sweep over the row folds once per column fold.
@@ -111,6 +109,7 @@ internal static partial class IfmapWindowReplay
                     s.ReplayFold(f, f / g.RowFolds, f % g.RowFolds);
                     f++;
                 }
+                completed = true;
                 return (s.Misses, s.LastCloseLine);
             }
             bool counts = CountsWholeBlocks(g);
@@ -165,15 +164,39 @@ internal static partial class IfmapWindowReplay
                 closeAt = null; // sweep numbers no longer index endMisses
                 s.CloseLog = null;
             }
+            completed = true;
             return (s.Misses, s.LastCloseLine);
         }
         finally
         {
             s.Release();
-            longs.Return(win);
-            longs.Return(fold);
             ArrayPool<int>.Shared.Return(runs);
+            // A completed replay leaves the scratch set empty (every group is committed or dropped) and the window's
+            // words inside its known range: both bitsets are handed back clean for the next evaluation on this thread
+            // (after an exception they are dropped).
+            if (completed)
+            {
+                s.EmptyWindow();
+                System.Diagnostics.Debug.Assert(win.AsSpan(0, wordCount).IndexOfAnyExcept(0UL) < 0, "the window's bitset was not left empty");
+                System.Diagnostics.Debug.Assert(fold.AsSpan(0, wordCount).IndexOfAnyExcept(0UL) < 0, "the scratch set was not left empty");
+                _cleanWindow = win;
+                _cleanScratch = fold;
+            }
         }
+    }
+
+    /// <summary>
+    /// The two bitsets of the last completed replay on this thread, all zero: clearing both over the whole ifmap for
+    /// every evaluation cost a few per cent of a sweep of stems, while a replay touches a window's worth of words.
+    /// </summary>
+    [ThreadStatic] private static ulong[]? _cleanWindow, _cleanScratch;
+
+    /// <summary>A zeroed bitset of at least <paramref name="words"/> words: the kept one if large enough, else a new one.</summary>
+    private static ulong[] TakeClean(ref ulong[]? kept, int words)
+    {
+        var bits = kept;
+        kept = null;
+        return bits is not null && bits.Length >= words ? bits : new ulong[Math.Max(words, 2 * (bits?.Length ?? 0))];
     }
 
     /// <summary>Whole 64-bit words from which <c>State.MarkRange</c> marks four at a time (AVX2).</summary>
@@ -1749,7 +1772,7 @@ internal static partial class IfmapWindowReplay
             _lineSkipTried = false;
         }
 
-        private void EmptyWindow()
+        public void EmptyWindow()
         {
             if (_winHi >= 0) Array.Clear(_win, _winLo, _winHi - _winLo + 1);
             _winLo = int.MaxValue;
