@@ -6,8 +6,11 @@ namespace Tandem.Benchmarks;
 /// <summary>One row of the SCALE-Sim v2 reference file: the layer, the array it ran on and SCALE-Sim's simulation wall time.</summary>
 internal sealed record ScaleSimReferenceRow(string Net, string Layer, string Dataflow, string Mode, double SimSeconds, SystolicLayerShape Shape, SystolicConfig Config)
 {
-    /// <summary>"net/layer RxC DATAFLOW MODE", the row's name in the benchmarks' output.</summary>
-    public string Id => $"{Net}/{Layer} {Config.Rows}x{Config.Columns} {Dataflow} {Mode}";
+    /// <summary>
+    /// "net/layer RxC DATAFLOW MODE", the row's name in the benchmarks' output; USER rows add their bandwidth
+    /// ("USER 4 w/cycle"), for the reference runs some layers at two bandwidths and the names must tell them apart.
+    /// </summary>
+    public string Id => $"{Net}/{Layer} {Config.Rows}x{Config.Columns} {Dataflow} {(Mode == "USER" ? FormattableString.Invariant($"USER {Config.DramWordsPerCycle} w/cycle") : Mode)}";
 
     /// <summary>Reads every row of <paramref name="path"/> (the columns of ../shared/reference/scalesim/scalesim_v2_reference.csv).</summary>
     public static List<ScaleSimReferenceRow> Read(string path)
