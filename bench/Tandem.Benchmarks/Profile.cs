@@ -96,7 +96,7 @@ internal static class Profile
         while (warm.ElapsedMilliseconds < 300) SystolicModel.IfmapDramReads(g, window);
         double perCall = Time(() => SystolicModel.IfmapDramReads(g, window), seconds);
         double whole = Time(() => SystolicModel.Evaluate(shape, config), seconds);
-        Console.WriteLine(string.Create(ci, $"{Describe(shape)} on {config.Rows}x{config.Columns} {flow}: {result.Misses} ifmap DRAM reads, {perCall * 1e6:0.0} µs CPU per ifmap evaluation, {whole * 1e6:0.0} µs per whole-layer evaluation"));
+        Console.WriteLine(string.Create(ci, $"{Describe(shape)} on {config.Rows}x{config.Columns} {flow}: {result.Misses} ifmap DRAM reads, {perCall * 1e6:0.00} µs CPU per ifmap evaluation, {whole * 1e6:0.00} µs per whole-layer evaluation"));
         return 0;
     }
 
@@ -128,11 +128,17 @@ internal static class Profile
         proc.Refresh();
         var t0 = proc.TotalProcessorTime;
         long n = 0;
+        int batch = 4;
         TimeSpan elapsed;
+        var wall = Stopwatch.StartNew();
         do
         {
-            for (int i = 0; i < 4; i++) a();
-            n += 4;
+            // Process CPU time is a system call: read it once per batch, and grow the batch until one takes at least
+            // 2 ms, so that the reads cost nothing measurable even on sub-microsecond layers.
+            long before = wall.ElapsedTicks;
+            for (int i = 0; i < batch; i++) a();
+            n += batch;
+            if (wall.ElapsedTicks - before < Stopwatch.Frequency / 500 && batch < 1 << 20) batch *= 2;
             proc.Refresh();
             elapsed = proc.TotalProcessorTime - t0;
         } while (elapsed.TotalSeconds < minSeconds);
