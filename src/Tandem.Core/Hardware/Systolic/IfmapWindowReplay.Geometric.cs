@@ -19,10 +19,10 @@ internal static partial class IfmapWindowReplay
         => g.L.StrideWidth <= g.L.FilterWidth && g.L.StrideHeight <= g.L.FilterHeight;
 
     /// <summary>
-    /// Pixel blocks counted by <c>State.SkipBlocks</c>; pending counted words marked for a replayed fold and at a sweep's
-    /// end; replayed IS folds that kept counted words (no close in them); on this thread (for tests).
+    /// Pixel blocks counted by <c>State.SkipBlocks</c>; pending counted words marked for a replayed fold, and all of them
+    /// at a sweep's end or before an IS block that closes the window; on this thread (for tests).
     /// </summary>
-    [ThreadStatic] internal static long CountedBlocks, CountedMarkedForFold, CountedMarkedAtSweepEnd, CountedKeptAfterFold;
+    [ThreadStatic] internal static long CountedBlocks, CountedMarkedForFold, CountedMarkedWhole;
 
     /// <summary>Weight-stationary demand lines counted by <c>State.SkipLines</c> on this thread (for tests).</summary>
     [ThreadStatic] internal static long CountedLines;
@@ -168,8 +168,8 @@ internal static partial class IfmapWindowReplay
             if (_geoFrom < 0) return;
             if (_geoTo > _geoFrom)
             {
-                if (p0 < 0) CountedMarkedAtSweepEnd++;
-                else CountedMarkedForFold++;
+                if (p0 >= 0) CountedMarkedForFold++;
+                else CountedMarkedWhole++;
                 int r = _g.L.FilterHeight, y0, y1;
                 if (p0 < 0) (y0, y1) = (0, _h);
                 else (y0, y1) = (p0 / _ew * _sh, Math.Min(_h, (p1 - 1) / _ew * _sh + r));
@@ -200,17 +200,18 @@ internal static partial class IfmapWindowReplay
         {
             // A close empties the window and ends the counting (NoteClose).
             if (_geoFrom < 0) return;
-            // SkipBlocks stops only before a block that brings the window to its size, so one of its folds closes it:
-            // on OS arrays the block's only fold; on IS arrays the block's folds before that one keep the counted
-            // words (marked on the block's rows, all those folds read). A WS fold that counted lines after its last
-            // close marks them all, for the next fold reads every row again.
-            System.Diagnostics.Debug.Assert(_g.Flow != SystolicDataflow.OutputStationary, "an OS fold replayed after counted folds must close the window");
-            if (_g.Flow == SystolicDataflow.WeightStationary) MarkCounted(-1, 0);
-            else CountedKeptAfterFold++;
+            // SkipBlocks stops only before an OS fold that brings the window to its size, so the fold closes it (IS
+            // blocks are replayed with every counted word marked). A WS fold that counted lines after its last close
+            // marks them all, for the next fold reads every row again.
+            System.Diagnostics.Debug.Assert(_g.Flow == SystolicDataflow.WeightStationary, "an OS fold replayed after counted folds must close the window");
+            MarkCounted(-1, 0);
         }
 
         /// <summary>At the end of a column fold's sweep: the counted words are marked, for the next sweep starts again at pixel 0.</summary>
         public void EndSweep() => MarkCounted(-1, 0);
+
+        /// <summary>Before an IS block that closes the window: every counted word is marked, so its folds go as any others.</summary>
+        public void EndCounting() => MarkCounted(-1, 0);
 
         /// <summary>Words the windows of pixels [ps, pe) read.</summary>
         private readonly long Covered(int ps, int pe)

@@ -18,7 +18,7 @@ namespace Tandem.Core.Hardware.Systolic;
 /// vertical stride (stems) are counted by ofmap rows without marking words (<c>State.CountRows</c>,
 /// IfmapWindowReplay.RowCount.cs). Where pixels' windows touch (stride ≤ filter size), output-stationary folds and
 /// input-stationary column folds (blocks of consecutive pixels read whole) are counted from the geometry of the
-/// windows up to the block in which the window closes, and only that block is replayed (<c>State.SkipBlocks</c>,
+/// windows up to the block in which the window closes, and only that block is replayed as before (<c>State.SkipBlocks</c>,
 /// IfmapWindowReplay.Geometric.cs); so are, once per window, the lines of a weight-stationary fold over every window
 /// element that cannot close it (<c>State.SkipLines</c>).
 /// </summary>
@@ -83,8 +83,9 @@ internal static partial class IfmapWindowReplay
             else
             {
                 // IS: the folds in order. Where windows touch, whole column folds (blocks of pixels with all their row
-                // folds) are counted up to the one in which the window closes; otherwise, and in the rest of the block
-                // after a close, several folds at a time while the window cannot close.
+                // folds) are counted up to the one in which the window closes; that block's folds then go as otherwise,
+                // several at a time (up to the block's end) while the window cannot close, with every counted word
+                // marked first (at most a window's worth; a block may have hundreds of row folds).
                 bool blocks = CountsWholeBlocks(g);
                 for (long f = 0; f < g.Folds;)
                 {
@@ -96,15 +97,13 @@ internal static partial class IfmapWindowReplay
                             f += taken * g.RowFolds;
                             continue;
                         }
+                        s.EndCounting();
                     }
-                    if (!s.Counting)
+                    long batch = s.TryFolds(f, blocks ? g.RowFolds - f % g.RowFolds : g.Folds - f);
+                    if (batch > 0)
                     {
-                        long batch = s.TryFolds(f, blocks ? g.RowFolds - f % g.RowFolds : g.Folds - f);
-                        if (batch > 0)
-                        {
-                            f += batch;
-                            continue;
-                        }
+                        f += batch;
+                        continue;
                     }
                     s.ReplayFold(f, f / g.RowFolds, f % g.RowFolds);
                     f++;
@@ -420,9 +419,6 @@ internal static partial class IfmapWindowReplay
         /// <summary>When set, every close (its line, pixel and element) is appended.</summary>
         public List<(long Line, int Pixel, int Element)>? CloseLog;
         public readonly long OpenWords => _open;
-
-        /// <summary>Whether words are counted but not marked (<see cref="SkipBlocks"/>): the bitset alone is not the window.</summary>
-        public readonly bool Counting => _geoFrom >= 0;
 
         public State(SystolicModel.Geometry g, ulong[] win, ulong[] fold, int[] runs, long window)
         {
