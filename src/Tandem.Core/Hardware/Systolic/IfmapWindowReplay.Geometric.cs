@@ -46,7 +46,11 @@ internal static partial class IfmapWindowReplay
             // reaches the window size, the block closes it (large blocks of wide layers mostly do), and nothing is counted.
             if (Math.Max(_open, Covered(ps, PixelEnd(block, size, 1))) >= _window) return 0;
             if (_geoFrom < 0) (_geoFrom, _geoTo, _geoBase, _geoFar) = (ps, ps, _open, -1);
-            long lo = MostPixelsUnder(block, size, left, _open, out long dLo);
+            long lo = MostPixelsUnder(block, size, left, _open, out long dLo, out long dNext);
+            // The next block brings dNext − dLo new words if read whole: its own average per line is where the replay
+            // of an OS fold starts its rate (the blocks counted before it, or the fold before, say less about it).
+            if (dNext >= 0 && _g.Flow == SystolicDataflow.OutputStationary)
+                _rate = _foldAverage = Math.Max((double)(dNext - dLo) / lines, 1e-3);
             if (lo == 0) return 0;
             CountedBlocks += lo;
             long fresh = dLo - _open;
@@ -55,19 +59,19 @@ internal static partial class IfmapWindowReplay
             Misses += fresh;
             _sinceClose += lo * lines;
             _closing = 0;
-            _foldAverage = Math.Max((double)fresh / (lo * lines), 1e-3);
+            if (dNext < 0 || _g.Flow != SystolicDataflow.OutputStationary) _foldAverage = Math.Max((double)fresh / (lo * lines), 1e-3);
             return lo;
         }
 
         /// <summary>
         /// The most blocks n ≤ <paramref name="left"/> of <paramref name="size"/> pixels from <paramref name="block"/>
         /// for which <see cref="CountedWindow"/> of their end stays under the window size (<paramref name="d0"/> its value
-        /// for none), and that value. The window grows about linearly with the blocks taken: the first guess comes from
+        /// for none), that value and the next block's (−1 if not evaluated). The window grows about linearly with the blocks taken: the first guess comes from
         /// the words a block adds in steady state (stride rows of a whole ofmap row's width per ofmap row of pixels),
         /// later ones from the slope seen and, once a guess has overshot, by interpolation; each guess is checked against
         /// its neighbour on the far side, which mostly brackets the answer at once. n = left + 1 is never evaluated.
         /// </summary>
-        private long MostPixelsUnder(long block, int size, long left, long d0, out long dAt)
+        private long MostPixelsUnder(long block, int size, long left, long d0, out long dAt, out long dNext)
         {
             long window = _window, lo = 0, dLo = d0, hi = left + 1, dHi = long.MaxValue;
             double slope = Math.Max(1.0, (double)FullRowWords * _sh * size / _ew);
@@ -84,7 +88,7 @@ internal static partial class IfmapWindowReplay
                     (lo, dLo) = (guess, d);
                     if (hi - lo <= 1) break;
                     long d2 = CountedWindow(PixelEnd(block, size, lo + 1));
-                    if (d2 >= window) { hi = lo + 1; break; }
+                    if (d2 >= window) { (hi, dHi) = (lo + 1, d2); break; }
                     (lo, dLo) = (lo + 1, d2);
                 }
                 else
@@ -97,6 +101,7 @@ internal static partial class IfmapWindowReplay
                 }
             }
             dAt = dLo;
+            dNext = hi == lo + 1 && dHi != long.MaxValue ? dHi : -1;
             return lo;
         }
 
@@ -116,7 +121,7 @@ internal static partial class IfmapWindowReplay
             if (from + 3L * k - 1 > _g.M) return from;
             (_geoFrom, _geoTo, _geoBase, _geoFar) = (ps, ps, _open, -1);
             long d0 = CountedWindow(from);
-            long n = d0 < _window ? MostPixelsUnder(from, 1, _g.M - from, d0, out _) : 0;
+            long n = d0 < _window ? MostPixelsUnder(from, 1, _g.M - from, d0, out _, out _) : 0;
             int end = from + (int)n, pe = end - k + 1;
             if (pe - from < 2 * k)
             {
