@@ -47,10 +47,6 @@ internal static partial class IfmapWindowReplay
             if (Math.Max(_open, Covered(ps, PixelEnd(block, size, 1))) >= _window) return 0;
             if (_geoFrom < 0) (_geoFrom, _geoTo, _geoBase, _geoFar) = (ps, ps, _open, -1);
             long lo = MostPixelsUnder(block, size, left, _open, out long dLo, out long dNext);
-            // The next block brings dNext − dLo new words if read whole: its own average per line is where the replay
-            // of an OS fold starts its rate (the blocks counted before it, or the fold before, say less about it).
-            if (dNext >= 0 && _g.Flow == SystolicDataflow.OutputStationary)
-                _rate = _foldAverage = Math.Max((double)(dNext - dLo) / lines, 1e-3);
             if (lo == 0) return 0;
             CountedBlocks += lo;
             long fresh = dLo - _open;
@@ -59,7 +55,14 @@ internal static partial class IfmapWindowReplay
             Misses += fresh;
             _sinceClose += lo * lines;
             _closing = 0;
-            if (dNext < 0 || _g.Flow != SystolicDataflow.OutputStationary) _foldAverage = Math.Max((double)fresh / (lo * lines), 1e-3);
+            // The next block brings dNext − dLo new words if read whole: after counted blocks, its own average per line
+            // is where the replay of an OS fold starts its rate (the counted blocks' average overshot; when nothing was
+            // counted, the replayed fold before it keeps setting the rate, which measured better on folds that close
+            // more than once).
+            _foldAverage = dNext >= 0 && _g.Flow == SystolicDataflow.OutputStationary
+                ? Math.Max((double)(dNext - dLo) / lines, 1e-3)
+                : Math.Max((double)fresh / (lo * lines), 1e-3);
+            _rate = _foldAverage;
             return lo;
         }
 
