@@ -190,33 +190,22 @@ internal readonly struct IfmapStream
     private long LineOfPair(long n)
     {
         var g = _g;
-        switch (g.Flow)
+        if (g.Flow == SystolicDataflow.InputStationary)
         {
-            case SystolicDataflow.OutputStationary:
-            {
-                long per = g.M * g.K, sweep = n / per;
-                n -= sweep * per;
-                long fr = n / (g.Ra * g.K);
-                n -= fr * g.Ra * g.K;
-                return (sweep * g.RowFolds + fr) * g.FoldCycles + SystolicModel.SkewedLine(n, g.RowsUsed(fr), g.K);
-            }
-            case SystolicDataflow.WeightStationary:
-            {
-                long per = g.M * g.K, sweep = n / per;
-                n -= sweep * per;
-                long fr = n / (g.Ra * g.M);
-                n -= fr * g.Ra * g.M;
-                return (sweep * g.RowFolds + fr) * g.FoldCycles + g.Ra + SystolicModel.SkewedLine(n, g.RowsUsed(fr), g.M);
-            }
-            default:
-            {
-                long fc = n / (g.Ca * g.K);
-                n -= fc * g.Ca * g.K;
-                long cu = g.ColsUsed(fc), fr = n / (g.Ra * cu);
-                n -= fr * g.Ra * cu;
-                return (fc * g.RowFolds + fr) * g.FoldCycles + g.Ra - g.RowsUsed(fr) + n / cu;
-            }
+            long fc = n / (g.Ca * g.K);
+            n -= fc * g.Ca * g.K;
+            long cu = g.ColsUsed(fc), fr = n / (g.Ra * cu);
+            n -= fr * g.Ra * cu;
+            return (fc * g.RowFolds + fr) * g.FoldCycles + g.Ra - g.RowsUsed(fr) + n / cu;
         }
+        // OS and WS sweep all M·K pairs once per column fold; a row fold's block is rows used × K (OS) or × M (WS), and a
+        // WS fold's lines start after its Ra cycles of weight loading.
+        bool os = g.Flow == SystolicDataflow.OutputStationary;
+        long width = os ? g.K : g.M, per = g.M * g.K, sweep = n / per;
+        n -= sweep * per;
+        long row = n / (g.Ra * width);
+        n -= row * g.Ra * width;
+        return (sweep * g.RowFolds + row) * g.FoldCycles + (os ? 0 : g.Ra) + SystolicModel.SkewedLine(n, g.RowsUsed(row), width);
     }
 
     /// <summary>Valid pairs on lines [0, t) of the OS fold of pixels [p0, p0 + ru): line t carries element t − r of array row r.</summary>

@@ -178,12 +178,13 @@ internal static partial class IfmapWindowReplay
             {
                 if (p0 >= 0) CountedMarkedForFold++;
                 else CountedMarkedWhole++;
-                int r = _g.L.FilterHeight, y0, y1;
-                if (p0 < 0) (y0, y1) = (0, _h);
-                else (y0, y1) = (p0 / _ew * _sh, Math.Min(_h, (p1 - 1) / _ew * _sh + r));
-                int e = _ew, ps = _geoFrom, pe = _geoTo;
-                y0 = Math.Max(y0, ps / e * _sh);
-                y1 = Math.Min(y1, Math.Min(_h, (pe - 1) / e * _sh + r));
+                int ps = _geoFrom, pe = _geoTo;
+                var (y0, y1) = CoveredRows(ps, pe);
+                if (p0 >= 0)
+                {
+                    var (f0, f1) = CoveredRows(p0, p1);
+                    (y0, y1) = (Math.Max(y0, f0), Math.Min(y1, f1));
+                }
                 for (int y = y0; y < y1; y++)
                 {
                     RowCover(y, ps, pe, out int a1, out int a2, out int b1, out int b2);
@@ -212,14 +213,19 @@ internal static partial class IfmapWindowReplay
             // blocks are replayed with every counted word marked). A WS fold that counted lines after its last close
             // marks them all, for the next fold reads every row again.
             System.Diagnostics.Debug.Assert(_g.Flow == SystolicDataflow.WeightStationary, "an OS fold replayed after counted folds must close the window");
-            MarkCounted(-1, 0);
+            MarkAllCounted();
         }
 
-        /// <summary>At the end of a column fold's sweep: the counted words are marked, for the next sweep starts again at pixel 0.</summary>
-        public void EndSweep() => MarkCounted(-1, 0);
+        /// <summary>
+        /// Every counted word marked and the counting ended: at the end of an OS column fold's sweep (the next sweep starts
+        /// again at pixel 0), before an IS block that closes the window (its folds then go as any others) and after a WS
+        /// fold that counted lines (the next fold reads every row again).
+        /// </summary>
+        public void MarkAllCounted() => MarkCounted(-1, 0);
 
-        /// <summary>Before an IS block that closes the window: every counted word is marked, so its folds go as any others.</summary>
-        public void EndCounting() => MarkCounted(-1, 0);
+        /// <summary>The ifmap rows [Y0, Y1) that the windows of pixels [ps, pe) (ps &lt; pe) reach, from the first pixel's ofmap row to the last's.</summary>
+        private readonly (int Y0, int Y1) CoveredRows(int ps, int pe)
+            => (ps / _ew * _sh, Math.Min(_h, (pe - 1) / _ew * _sh + _g.L.FilterHeight));
 
         /// <summary>Words the windows of pixels [ps, pe) read.</summary>
         private readonly long Covered(int ps, int pe)
@@ -227,9 +233,8 @@ internal static partial class IfmapWindowReplay
             if (ps >= pe) return 0;
             int e = _ew, sh = _sh, r = _g.L.FilterHeight;
             int oyA = ps / e, oyB = (pe - 1) / e;
-            int yEnd = Math.Min(_h, oyB * sh + r);
+            var (y, yEnd) = CoveredRows(ps, pe);
             long total = 0;
-            int y = oyA * sh;
             if (oyB - oyA >= 2)
             {
                 // Rows read by an ofmap row between the first and the last are covered across the whole width.
@@ -256,11 +261,9 @@ internal static partial class IfmapWindowReplay
         private readonly long MarkedIn(int ps, int pe)
         {
             if (_winHi < 0 || ps >= pe) return 0;
-            int y0 = (int)(((long)_winLo << 6) / _rowWords), y1 = (int)Math.Min(_h, (((long)_winHi << 6) + 63) / _rowWords + 1);
-            int e = _ew, sh = _sh, r = _g.L.FilterHeight;
-            int oyA = ps / e, oyB = (pe - 1) / e;
-            y0 = Math.Max(y0, oyA * sh);
-            y1 = Math.Min(y1, Math.Min(_h, oyB * sh + r));
+            var (y0, y1) = CoveredRows(ps, pe);
+            y0 = Math.Max(y0, (int)(((long)_winLo << 6) / _rowWords));
+            y1 = (int)Math.Min(y1, (((long)_winHi << 6) + 63) / _rowWords + 1);
             long count = 0;
             for (int y = y0; y < y1; y++)
             {

@@ -97,7 +97,7 @@ internal static partial class IfmapWindowReplay
                             f += taken * g.RowFolds;
                             continue;
                         }
-                        s.EndCounting();
+                        s.MarkAllCounted();
                     }
                     long batch = s.TryFolds(f, blocks ? g.RowFolds - f % g.RowFolds : g.Folds - f);
                     if (batch > 0)
@@ -126,7 +126,7 @@ internal static partial class IfmapWindowReplay
                     }
                     s.ReplayFold(f, fc, fr);
                 }
-                if (counts) s.EndSweep();
+                if (counts) s.MarkAllCounted();
                 long left = g.ColFolds - 1 - fc, sweepMisses = s.Misses - missesBefore;
                 // No close: the window now holds the whole sweep, so every later sweep only hits.
                 if (s.Closes == closesBefore) break;
