@@ -415,6 +415,18 @@ internal static partial class IfmapWindowReplay
         // WS fold over every window element whose windows touch (SkipLines applies), and whether it was tried since the
         // fold began or the window last closed.
         private bool _wsWhole, _lineSkipTried;
+        // An OS fold that starts right after a close in the fold before it (in time): that close's line in the fold before
+        // and its row there (−1: not this case; set by BeginFold, taken by Lines), and that fold's first pixel and rows.
+        private int _crossTc = -1, _crossRc, _prevP0, _prevN;
+        // Per tap, every pixel whose window holds the tap's word (line distance, row distance, column shift; as in
+        // PrepareFold, but the pixel itself too and without the condition that its read come first in a fold), latest first.
+        private int[]? _xStart, _xLine, _xRow, _xShift;
+        private int _xLowest;
+        // The fold's reads before its first close as segments (as _segs), for the fold before (first pixel _crossPrev,
+        // this fold's first pixel and rows _crossP0, _crossN); their line distances are biased by _crossBias to stay
+        // positive (the close by minus that).
+        private int[]? _xSegs, _xTapStart;
+        private int _xSegCount, _crossBias, _crossP0 = -1, _crossN, _crossPrev;
         public long Misses, LastCloseLine, LastClosePixel, Closes, FoldLines;
         /// <summary>When set, every close (its line, pixel and element) is appended.</summary>
         public List<(long Line, int Pixel, int Element)>? CloseLog;
@@ -457,6 +469,7 @@ internal static partial class IfmapWindowReplay
             if (_rowHist is not null) ints.Return(_rowHist);
             if (_rowTemplates is not null)
                 foreach (var t in _rowTemplates) t?.Release();
+            ReleaseCross();
         }
 
         /// <summary>
@@ -509,6 +522,7 @@ internal static partial class IfmapWindowReplay
                     (_p0, _pCount, _k0, _kCount) = ((int)(fr * g.Ra), (int)g.RowsUsed(fr), 0, (int)g.K);
                     FoldLines = _kCount + _pCount - 1;
                     _lineBase = f * g.FoldCycles;
+                    NoteCrossFold(f);
                     break;
                 case SystolicDataflow.WeightStationary:
                     (_p0, _pCount, _k0, _kCount) = (0, (int)g.M, (int)(fr * g.Ra), (int)g.RowsUsed(fr));
@@ -597,6 +611,16 @@ internal static partial class IfmapWindowReplay
         private void Lines(long a, long b)
         {
             long pos = a;
+            // OS: a fold of 32 rows or more that starts right after a close in the fold before is counted from its start
+            // (its first close found from the reads of both folds, CountedTail's rule across the fold boundary) when the
+            // last window's rate says it closes the window (as for a counted tail; otherwise marking it costs less).
+            if (_crossTc >= 0 && pos == 0 && (b - pos) * _windowRate * _reach >= _window - _open)
+            {
+                CrossTails++;
+                CountedTail(pos, b, cross: true);
+                _crossTc = -1;
+                return;
+            }
             while (pos < b)
             {
                 // WS over every window element: once per window, as many lines as cannot close it are counted (SkipLines),
@@ -1291,7 +1315,7 @@ internal static partial class IfmapWindowReplay
         /// the line it falls on is walked row by row. At the end the window's bitset is rebuilt from
         /// the reads after the last close, for the next fold. Returns whether the window closed again.
         /// </summary>
-        private bool CountedTail(long pos, long end)
+        private bool CountedTail(long pos, long end, bool cross = false)
         {
             PrepareFold();
             int n = _pCount, c = _c, k = _kCount;
@@ -1300,6 +1324,13 @@ internal static partial class IfmapWindowReplay
             long openAtStart = _open;
             var predLine = _predLine!;
             var predShift = _predShift!;
+            // From a fold's start after a close in the fold before (CrossFoldTail): until this fold's first close, each
+            // read's earlier reads are those of PrepareCross, and the close is the previous fold's, on its biased scale.
+            if (cross)
+            {
+                PrepareCross();
+                (tc, rc) = (_crossTc - _crossBias, _crossRc);
+            }
             while (from < to)
             {
                 // Lines from `from` in chunks sized by the last window's rate of new words, until the
@@ -1311,7 +1342,8 @@ internal static partial class IfmapWindowReplay
                 {
                     double rate = Math.Max(_windowRate, 1e-3);
                     int limit = (int)Math.Min(to, line + Math.Min(1e9, need / rate * 1.5 + 8));
-                    int[] diff = FillCounts(line, limit, tc, rc, out bool second);
+                    bool second = true;
+                    int[] diff = cross ? FillCountsBySegments(line, limit, tc, rc, _xSegs!, _xTapStart!) : FillCounts(line, limit, tc, rc, out second);
                     // New reads per line are the running sum of diff (of its running sum if second differences). Two
                     // loops, not one with the choice inside: the scan is hot, and one loop measured 3–25 % slower.
                     long onLine = 0, slope = 0;
@@ -1348,8 +1380,10 @@ internal static partial class IfmapWindowReplay
                 int e = line - r0, j = e / c, m = e - j * c; // element of row r0, its tap and channel
                 for (int r = r0; r <= r1; r++)
                 {
-                    int i = j * n + r, d = predLine[i];
-                    if (d != Invalid && NewAfter(line, d, r + predShift[i], tc, rc))
+                    int i = j * n + r, d = predLine[i], predRow = r + predShift[i];
+                    if (cross && d == NoPredecessor) d = CrossPredecessor(j, r, out predRow);
+                    else if (cross) d = Invalid; // read earlier in this fold, after the close before it: a hit
+                    if (d != Invalid && NewAfter(line, d, predRow, tc, rc))
                     {
                         Misses++;
                         if (++open == _window)
@@ -1358,6 +1392,8 @@ internal static partial class IfmapWindowReplay
                             open = 0;
                             (tc, rc) = (line, r);
                             (lastTc, lastRc) = (line, r);
+                            // The fold's own close: from here each read's earlier reads are in this fold.
+                            cross = false;
                         }
                     }
                     if (--m < 0) { m = c - 1; j--; }
@@ -1398,21 +1434,23 @@ internal static partial class IfmapWindowReplay
             {
                 SegmentFills++;
                 second = true;
-                return FillCountsBySegments(a, b, tc, rc);
+                return FillCountsBySegments(a, b, tc, rc, _segs!, _tapSegments!);
             }
             RowFills++;
             second = false;
-            return FillCountsByRows(a, b, tc, rc);
+            return FillCountsByRows(a, b, tc, rc, _predLine!, _predShift!);
         }
 
-        /// <summary><see cref="FillCounts"/> read by read: for each tap, the rows whose read of it meets lines [a, b).</summary>
-        private int[] FillCountsByRows(int a, int b, int tc, int rc)
+        /// <summary>
+        /// <see cref="FillCounts"/> read by read: for each tap, the rows whose read of it meets lines [a, b); each read's latest
+        /// earlier read of its word from <paramref name="predLine"/> and <paramref name="predShift"/> (this fold's,
+        /// <see cref="PrepareFold"/>, or the fold before's, <see cref="PrepareCross"/>).
+        /// </summary>
+        private int[] FillCountsByRows(int a, int b, int tc, int rc, int[] predLine, int[] predShift)
         {
             int c = _c, taps = Taps, span = b - a;
             int[] count = Rent(ref _lineCount, span + 1);
             Array.Clear(count, 0, span + 1);
-            var predLine = _predLine!;
-            var predShift = _predShift!;
             int n = _pCount, rFirst = Math.Max(0, a - _kCount + 1), rLast = Math.Min(_pCount - 1, b - 1);
             // Tap by tap (the predecessors are kept tap-major): tap j of row r reads lines [r + jC, r + jC + C), which
             // meet [a, b) for rows r in [a − jC − C + 1, b − jC − 1].
@@ -1429,7 +1467,7 @@ internal static partial class IfmapWindowReplay
                     int hi = d == NoPredecessor ? tapHi : (int)Math.Min(tapHi, (long)tc + d);
                     if (hi > b) hi = b;
                     if (lo < hi) { count[lo - a]++; count[hi - a]--; }
-                    if (d != NoPredecessor && d > 0 && r + predShift[i] <= rc)
+                    if (d != NoPredecessor && r + predShift[i] <= rc)
                     {
                         long t = (long)tc + d;
                         if (t >= Math.Max(tapLo, a) && t < Math.Min(tapHi, b)) { count[t - a]++; count[t - a + 1]--; }
@@ -1445,18 +1483,16 @@ internal static partial class IfmapWindowReplay
         /// line form a trapezoid cut at H, added as second differences clipped to [a, b); plus line H itself
         /// for the rows whose earlier read on the close's line was at or before the closing row.
         /// </summary>
-        private int[] FillCountsBySegments(int a, int b, int tc, int rc)
+        private int[] FillCountsBySegments(int a, int b, int tc, int rc, int[] segs, int[] tapStart)
         {
             int span = b - a;
             int[] d2 = Rent(ref _lineCount, span + 3);
             Array.Clear(d2, 0, span + 3);
-            var segs = _segs!;
             long c = _c;
             // Only the taps whose lines [j·C, j·C + C + n − 1) meet [a, b).
             long below = a - c - _pCount + 1;
             int jLo = below < 0 ? 0 : (int)(below / c) + 1, jHi = (int)Math.Min(Taps - 1, (b - 1) / c);
             if (jLo > jHi) return d2;
-            var tapStart = _tapSegments!;
             for (int q = SegmentInts * tapStart[jLo], end = SegmentInts * tapStart[jHi + 1]; q < end; q += SegmentInts)
             {
                 int d = segs[q + 3];

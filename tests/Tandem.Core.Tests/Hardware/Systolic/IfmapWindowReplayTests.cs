@@ -175,7 +175,7 @@ public sealed class IfmapWindowReplayTests
     [Fact]
     public void OutputStationaryFoldsCountedAfterACloseEqualTheAddressByAddressReplay()
     {
-        IfmapWindowReplay.SegmentFills = IfmapWindowReplay.RowFills = 0;
+        IfmapWindowReplay.SegmentFills = IfmapWindowReplay.RowFills = IfmapWindowReplay.CrossTails = 0;
         CheckAgainstReference(new Random(4242), 400, rng =>
         {
             int r = rng.Next(1, 6), s = rng.Next(1, 6);
@@ -190,6 +190,7 @@ public sealed class IfmapWindowReplayTests
         });
         Assert.True(IfmapWindowReplay.SegmentFills >= 100 && IfmapWindowReplay.RowFills >= 100,
             $"counted-tail chunks: {IfmapWindowReplay.SegmentFills} by segments, {IfmapWindowReplay.RowFills} by rows");
+        Assert.True(IfmapWindowReplay.CrossTails >= 100, $"folds counted from their start after a close in the fold before: {IfmapWindowReplay.CrossTails}");
     }
 
     /// <summary>

@@ -1,0 +1,180 @@
+namespace Tandem.Core.Hardware.Systolic;
+
+internal static partial class IfmapWindowReplay
+{
+    /// <summary>OS folds counted from their start after a close in the fold before (<c>State.Lines</c>), on this thread (for tests).</summary>
+    [ThreadStatic] internal static long CrossTails;
+
+    private partial struct State
+    {
+        /// <summary>
+        /// At the start of OS fold f: whether the window last closed in the fold before it in time (f − 1: the previous row
+        /// fold of the sweep, or the last row fold of the sweep before), with no counted words pending; then that close
+        /// and fold are noted for <see cref="Lines"/>, which counts this fold from its start (<see cref="CountedTail"/>).
+        /// </summary>
+        private void NoteCrossFold(long f)
+        {
+            _crossTc = -1;
+            var g = _g;
+            if (f < 1 || _pCount < CountedTailRows || _geoFrom >= 0) return;
+            long before = _lineBase - g.FoldCycles;
+            if (LastCloseLine < before || LastCloseLine >= _lineBase) return;
+            long fr = (f - 1) % g.RowFolds;
+            (_prevP0, _prevN) = ((int)(fr * g.Ra), (int)g.RowsUsed(fr));
+            (_crossTc, _crossRc) = ((int)(LastCloseLine - before), (int)(LastClosePixel - _prevP0));
+        }
+
+        /// <summary>
+        /// The reads of this OS fold before its first close, after a close (tc, rc) in the fold before (in time): the
+        /// window holds exactly the words read after that close, which are the previous fold's reads after it (every
+        /// earlier read came before it). So a read is new iff its word was not read earlier in this fold
+        /// (<see cref="PrepareFold"/>: none, <c>NoPredecessor</c>) and the latest read of it in the fold before, if any,
+        /// came at or before the close. Pixel p + dr (dr = a·Ew + b: a ofmap rows, b columns on) reads the word pixel p
+        /// reads at tap j at tap j − a·sh·S − b·sw, dl = a·(sh·S·C − Ew) + b·(sw·C − 1) lines earlier within a fold; with
+        /// the fold before starting Δ pixels after this one (Δ = −Ra between row folds of a sweep, 0 when a sweep is one
+        /// fold), that read lies on line t − dl − Δ of the fold before and on its row r + dr − Δ. For a row and tap the
+        /// latest is the first such pixel, fewest lines back, that lies in the fold before and in the ofmap row: the
+        /// segments of this fold's <c>NoPredecessor</c> rows are painted with them as <see cref="BuildSegments"/> paints
+        /// its own (line distance dl + Δ, biased by <c>_crossBias</c> to stay positive for
+        /// <see cref="FillCountsBySegments"/>; row offset dr − Δ). Rows read earlier in this fold have no segment.
+        /// </summary>
+        private void PrepareCross()
+        {
+            if (_crossP0 == _p0 && _crossN == _pCount && _crossPrev == _prevP0) return;
+            (_crossP0, _crossN, _crossPrev) = (_p0, _pCount, _prevP0);
+            int taps = Taps, delta = _prevP0 - _p0;
+            if (_xStart is null) ListCrossCandidates();
+            // dl + Δ + bias ≥ 1 for every candidate.
+            _crossBias = (int)Math.Max(1, 1L - _xLowest - delta);
+            var st = _xStart!;
+            var cLine = _xLine!;
+            var cRow = _xRow!;
+            var cShift = _xShift!;
+            var segs = _segs!;
+            var tapSegments = _tapSegments!;
+            var tapStart = Rent(ref _xTapStart, taps + 1);
+            Rent(ref _xSegs, SegmentInts * Math.Max(16, 4 * taps));
+            _xSegCount = 0;
+            int maxCandidates = 1;
+            for (int j = 0; j < taps; j++) maxCandidates = Math.Max(maxCandidates, st[j + 1] - st[j]);
+            int half = 2 * (maxCandidates + 2);
+            Span<int> pieces = 2 * half <= 256 ? stackalloc int[256] : new int[2 * half];
+            for (int j = 0; j < taps; j++)
+            {
+                tapStart[j] = _xSegCount;
+                for (int q0 = SegmentInts * tapSegments[j], q0End = SegmentInts * tapSegments[j + 1]; q0 < q0End; q0 += SegmentInts)
+                {
+                    if (segs[q0 + 3] != NoPredecessor) continue;
+                    int r1 = segs[q0 + 1], r2 = segs[q0 + 2];
+                    // The segment lies in one ofmap row: row r has column ox1 + r − r1.
+                    int ox1 = (_p0 + r1) % _ew, count = 1, from = 0;
+                    (pieces[0], pieces[1]) = (r1, r2 + 1);
+                    for (int q = st[j]; q < st[j + 1] && count > 0; q++)
+                    {
+                        // Rows whose pixel p + dr lies in the fold before and in the ofmap row.
+                        long lo = Math.Max((long)delta - cRow[q], (long)r1 - ox1 - cShift[q]);
+                        long hi = Math.Min((long)delta - cRow[q] + _prevN, (long)r1 - ox1 - cShift[q] + _ew);
+                        if (lo >= hi) continue;
+                        int to = half - from, kept = 0;
+                        for (int u = 0; u < count; u++)
+                        {
+                            int pl = pieces[from + 2 * u], ph = pieces[from + 2 * u + 1];
+                            int ml = (int)Math.Max(pl, lo), mh = (int)Math.Min(ph, hi);
+                            if (ml >= mh) { pieces[to + 2 * kept] = pl; pieces[to + 2 * kept + 1] = ph; kept++; continue; }
+                            AddCrossSegment(j, ml, mh - 1, cLine[q] + delta + _crossBias, cRow[q] - delta);
+                            if (pl < ml) { pieces[to + 2 * kept] = pl; pieces[to + 2 * kept + 1] = ml; kept++; }
+                            if (mh < ph) { pieces[to + 2 * kept] = mh; pieces[to + 2 * kept + 1] = ph; kept++; }
+                        }
+                        (from, count) = (to, kept);
+                    }
+                    for (int u = 0; u < count; u++) AddCrossSegment(j, pieces[from + 2 * u], pieces[from + 2 * u + 1] - 1, NoPredecessor, 0);
+                }
+            }
+            tapStart[taps] = _xSegCount;
+        }
+
+        /// <summary>
+        /// For <see cref="PrepareCross"/>, once per layer: per tap, every pixel shift (a, b) whose pixel's window holds the
+        /// tap's word, the pixel itself included, sorted latest first (fewest lines back, then furthest down the array,
+        /// which reads later on its line).
+        /// </summary>
+        private void ListCrossCandidates()
+        {
+            var l = _g.L;
+            int rr = l.FilterHeight, ss = l.FilterWidth, taps = rr * ss;
+            long alpha = (long)_sh * _sc - _ew, beta = (long)_sw * _c - 1, lowest = 0;
+            // Per tap at most ⌈R / sh⌉ · ⌈S / sw⌉ shifts.
+            int most = ((rr + _sh - 1) / _sh) * ((ss + _sw - 1) / _sw), total = 0;
+            var start = Rent(ref _xStart, taps + 1);
+            var xl = Rent(ref _xLine, taps * most);
+            var xr = Rent(ref _xRow, taps * most);
+            var xs = Rent(ref _xShift, taps * most);
+            for (int kr = 0; kr < rr; kr++)
+                for (int kc = 0; kc < ss; kc++)
+                {
+                    int first = total;
+                    start[kr * ss + kc] = first;
+                    for (int a = -((rr - 1 - kr) / _sh); a <= kr / _sh; a++)
+                        for (int b = -((ss - 1 - kc) / _sw); b <= kc / _sw; b++)
+                        {
+                            long dl = a * alpha + b * beta, dr = (long)a * _ew + b;
+                            lowest = Math.Min(lowest, dl);
+                            // Inserted in order (a few per tap).
+                            int at = total++;
+                            for (; at > first && (xl[at - 1] > dl || (xl[at - 1] == dl && xr[at - 1] < dr)); at--)
+                                (xl[at], xr[at], xs[at]) = (xl[at - 1], xr[at - 1], xs[at - 1]);
+                            (xl[at], xr[at], xs[at]) = ((int)dl, (int)dr, b);
+                        }
+                }
+            start[taps] = total;
+            _xLowest = (int)lowest;
+        }
+
+        /// <summary>
+        /// For a read of tap j by row r with no earlier read of its word in this fold: the biased line distance to the latest
+        /// read of it in the fold before (<c>NoPredecessor</c> if none) and that read's row there (as a segment of
+        /// <see cref="PrepareCross"/> holds them; for the line on which the window closes, walked read by read).
+        /// </summary>
+        private readonly int CrossPredecessor(int j, int r, out int predRow)
+        {
+            var st = _xStart!;
+            int delta = _prevP0 - _p0, ox = (_p0 + r) % _ew;
+            for (int q = st[j]; q < st[j + 1]; q++)
+            {
+                int rowBefore = r + _xRow![q] - delta, column = ox + _xShift![q];
+                if (rowBefore < 0 || rowBefore >= _prevN || column < 0 || column >= _ew) continue;
+                predRow = rowBefore;
+                return _xLine![q] + delta + _crossBias;
+            }
+            predRow = 0;
+            return NoPredecessor;
+        }
+
+        private void AddCrossSegment(int tap, int r1, int r2, int d, int dr)
+        {
+            int k = _xSegCount++;
+            var segs = _xSegs!;
+            if (SegmentInts * (k + 1) > segs.Length)
+            {
+                segs = System.Buffers.ArrayPool<int>.Shared.Rent(2 * segs.Length);
+                Array.Copy(_xSegs!, segs, SegmentInts * k);
+                System.Buffers.ArrayPool<int>.Shared.Return(_xSegs!);
+                _xSegs = segs;
+            }
+            int at = SegmentInts * k;
+            (segs[at], segs[at + 1], segs[at + 2], segs[at + 3], segs[at + 4]) = (tap, r1, r2, d, dr);
+        }
+
+        /// <summary>Returns the arrays <see cref="PrepareCross"/> rented.</summary>
+        private readonly void ReleaseCross()
+        {
+            var ints = System.Buffers.ArrayPool<int>.Shared;
+            if (_xStart is not null) ints.Return(_xStart);
+            if (_xLine is not null) ints.Return(_xLine);
+            if (_xRow is not null) ints.Return(_xRow);
+            if (_xShift is not null) ints.Return(_xShift);
+            if (_xSegs is not null) ints.Return(_xSegs);
+            if (_xTapStart is not null) ints.Return(_xTapStart);
+        }
+    }
+}
