@@ -8,41 +8,66 @@ internal static partial class IfmapWindowReplay
     private partial struct State
     {
         /// <summary>
-        /// At the start of OS fold f: whether the window last closed in the fold before it in time (f − 1: the previous row
-        /// fold of the sweep, or the last row fold of the sweep before), with no counted words pending; then that close
-        /// and fold are noted for <see cref="Lines"/>, which counts this fold from its start (<see cref="CountedTail"/>).
+        /// At the start of OS fold f: whether it is counted from its start (<see cref="Lines"/>, <see cref="CountedTail"/>)
+        /// — when the window last closed in the fold before it in time (f − 1: the previous row fold of the sweep, or the
+        /// last row fold of the sweep before), or in an earlier fold of the same sweep, and the fold closes the window
+        /// (the last window's rate says so, as for a counted tail; a fold after counted blocks always does) — and with
+        /// what close: its line and row in its fold, whose first pixel and rows are noted.
         /// </summary>
         private void NoteCrossFold(long f)
         {
             _crossTc = -1;
             var g = _g;
-            if (f < 1 || _pCount < CountedTailRows || _geoFrom >= 0) return;
-            long before = _lineBase - g.FoldCycles;
-            if (LastCloseLine < before || LastCloseLine >= _lineBase) return;
-            long fr = (f - 1) % g.RowFolds;
+            if (f < 1 || _pCount < CountedTailRows || LastCloseLine < 0 || !CrossPays) return;
+            long closeFold = LastCloseLine / g.FoldCycles;
+            if (closeFold >= f || (closeFold < f - 1 && closeFold < f - f % g.RowFolds)) return;
+            if (_geoFrom < 0 && FoldLines * _windowRate * _reach < _window - _open) return;
+            long fr = closeFold % g.RowFolds;
             (_prevP0, _prevN) = ((int)(fr * g.Ra), (int)g.RowsUsed(fr));
-            (_crossTc, _crossRc) = ((int)(LastCloseLine - before), (int)(LastClosePixel - _prevP0));
+            (_crossTc, _crossRc) = ((int)(LastCloseLine - closeFold * g.FoldCycles), (int)(LastClosePixel - _prevP0));
         }
 
         /// <summary>
-        /// The reads of this OS fold before its first close, after a close (tc, rc) in the fold before (in time): the
-        /// window holds exactly the words read after that close, which are the previous fold's reads after it (every
-        /// earlier read came before it). So a read is new iff its word was not read earlier in this fold
-        /// (<see cref="PrepareFold"/>: none, <c>NoPredecessor</c>) and the latest read of it in the fold before, if any,
-        /// came at or before the close. Pixel p + dr (dr = a·Ew + b: a ofmap rows, b columns on) reads the word pixel p
+        /// Whether counting a fold from its start pays: its segments (per tap, about one per candidate pixel and ofmap row
+        /// the fold spans) are fewer than the 64-bit words its reads mark, by a factor of CrossFactor (layers with few
+        /// channels, such as stems, read few words per tap and fold: there the groups of Lines cost less).
+        /// </summary>
+        private readonly bool CrossPays
+        {
+            get
+            {
+                var l = _g.L;
+                long candidates = (long)((l.FilterHeight + _sh - 1) / _sh) * ((l.FilterWidth + _sw - 1) / _sw);
+                long segments = Taps * candidates * (_pCount / _ew + 2), words = (long)_pCount * _kCount / 64;
+                return CrossFactor * segments <= words;
+            }
+        }
+
+        /// <summary>See <see cref="CrossPays"/>.</summary>
+        private const int CrossFactor = 2;
+
+        /// <summary>
+        /// The reads of this OS fold before its first close, after a close (tc, rc) in fold f_c before it (the fold just
+        /// before, or one of the same sweep): the window holds exactly the words read after that close — f_c's reads
+        /// after it and all reads of the folds between (of the pixels between f_c's and this fold's); every earlier read
+        /// came before it. So a read is new iff its word was not read earlier in this fold (<see cref="PrepareFold"/>:
+        /// none, <c>NoPredecessor</c>), nor by a pixel between, and the latest read of it in f_c, if any, came at or
+        /// before the close. Pixel p + dr (dr = a·Ew + b: a ofmap rows, b columns on) reads the word pixel p
         /// reads at tap j at tap j − a·sh·S − b·sw, dl = a·(sh·S·C − Ew) + b·(sw·C − 1) lines earlier within a fold; with
-        /// the fold before starting Δ pixels after this one (Δ = −Ra between row folds of a sweep, 0 when a sweep is one
-        /// fold), that read lies on line t − dl − Δ of the fold before and on its row r + dr − Δ. For a row and tap the
-        /// latest is the first such pixel, fewest lines back, that lies in the fold before and in the ofmap row: the
-        /// segments of this fold's <c>NoPredecessor</c> rows are painted with them as <see cref="BuildSegments"/> paints
-        /// its own (line distance dl + Δ, biased by <c>_crossBias</c> to stay positive for
-        /// <see cref="FillCountsBySegments"/>; row offset dr − Δ). Rows read earlier in this fold have no segment.
+        /// f_c starting Δ pixels after this fold (Δ = −Ra for the row fold just before in a sweep, 0 when a sweep is one
+        /// fold), that read lies on line t − dl − Δ of f_c and on its row r + dr − Δ. For a row and tap, rows with such a
+        /// pixel between f_c and this fold (in the ofmap row) hit; otherwise the latest read is the first such pixel,
+        /// fewest lines back, that lies in f_c and in the ofmap row: the segments of this fold's <c>NoPredecessor</c> rows
+        /// are painted with them as <see cref="BuildSegments"/> paints its own (line distance dl + Δ, biased by
+        /// <c>_crossBias</c> to stay positive for <see cref="FillCountsBySegments"/>; row offset dr − Δ). Rows whose reads
+        /// hit have no segment.
         /// </summary>
         private void PrepareCross()
         {
             if (_crossP0 == _p0 && _crossN == _pCount && _crossPrev == _prevP0) return;
             (_crossP0, _crossN, _crossPrev) = (_p0, _pCount, _prevP0);
-            int taps = Taps, delta = _prevP0 - _p0;
+            // Pixels [p0 + hitFrom, p0) lie between f_c and this fold (none when hitFrom ≥ 0).
+            int taps = Taps, delta = _prevP0 - _p0, hitFrom = delta + _prevN;
             if (_xStart is null) ListCrossCandidates();
             // dl + Δ + bias ≥ 1 for every candidate.
             _crossBias = (int)Math.Max(1, 1L - _xLowest - delta);
@@ -69,11 +94,14 @@ internal static partial class IfmapWindowReplay
                     // The segment lies in one ofmap row: row r has column ox1 + r − r1.
                     int ox1 = (_p0 + r1) % _ew, count = 1, from = 0;
                     (pieces[0], pieces[1]) = (r1, r2 + 1);
+                    // First the rows whose word a pixel between f_c and this fold read (hits: cut out, no segment), then
+                    // f_c's pixels in order.
+                    for (int pass = hitFrom < 0 ? 0 : 1; pass < 2; pass++)
                     for (int q = st[j]; q < st[j + 1] && count > 0; q++)
                     {
-                        // Rows whose pixel p + dr lies in the fold before and in the ofmap row.
-                        long lo = Math.Max((long)delta - cRow[q], (long)r1 - ox1 - cShift[q]);
-                        long hi = Math.Min((long)delta - cRow[q] + _prevN, (long)r1 - ox1 - cShift[q] + _ew);
+                        // Rows whose pixel p + dr lies in f_c (pass 1) or between it and this fold (pass 0), and in the ofmap row.
+                        long lo = Math.Max(pass == 0 ? (long)hitFrom - cRow[q] : (long)delta - cRow[q], (long)r1 - ox1 - cShift[q]);
+                        long hi = Math.Min(pass == 0 ? -(long)cRow[q] : (long)delta - cRow[q] + _prevN, (long)r1 - ox1 - cShift[q] + _ew);
                         if (lo >= hi) continue;
                         int to = half - from, kept = 0;
                         for (int u = 0; u < count; u++)
@@ -81,7 +109,7 @@ internal static partial class IfmapWindowReplay
                             int pl = pieces[from + 2 * u], ph = pieces[from + 2 * u + 1];
                             int ml = (int)Math.Max(pl, lo), mh = (int)Math.Min(ph, hi);
                             if (ml >= mh) { pieces[to + 2 * kept] = pl; pieces[to + 2 * kept + 1] = ph; kept++; continue; }
-                            AddCrossSegment(j, ml, mh - 1, cLine[q] + delta + _crossBias, cRow[q] - delta);
+                            if (pass == 1) AddCrossSegment(j, ml, mh - 1, cLine[q] + delta + _crossBias, cRow[q] - delta);
                             if (pl < ml) { pieces[to + 2 * kept] = pl; pieces[to + 2 * kept + 1] = ml; kept++; }
                             if (mh < ph) { pieces[to + 2 * kept] = mh; pieces[to + 2 * kept + 1] = ph; kept++; }
                         }
@@ -133,12 +161,23 @@ internal static partial class IfmapWindowReplay
         /// <summary>
         /// For a read of tap j by row r with no earlier read of its word in this fold: the biased line distance to the latest
         /// read of it in the fold before (<c>NoPredecessor</c> if none) and that read's row there (as a segment of
-        /// <see cref="PrepareCross"/> holds them; for the line on which the window closes, walked read by read).
+        /// <see cref="PrepareCross"/> holds them; for the line on which the window closes, walked read by read); Invalid
+        /// when a pixel between f_c and this fold read it (a hit).
         /// </summary>
         private readonly int CrossPredecessor(int j, int r, out int predRow)
         {
             var st = _xStart!;
-            int delta = _prevP0 - _p0, ox = (_p0 + r) % _ew;
+            int delta = _prevP0 - _p0, ox = (_p0 + r) % _ew, hitFrom = delta + _prevN;
+            if (hitFrom < 0)
+                for (int q = st[j]; q < st[j + 1]; q++)
+                {
+                    int between = r + _xRow![q], column = ox + _xShift![q];
+                    if (between >= hitFrom && between < 0 && column >= 0 && column < _ew)
+                    {
+                        predRow = 0;
+                        return Invalid;
+                    }
+                }
             for (int q = st[j]; q < st[j + 1]; q++)
             {
                 int rowBefore = r + _xRow![q] - delta, column = ox + _xShift![q];

@@ -317,6 +317,51 @@ internal static partial class IfmapWindowReplay
     }
 
     /// <summary>
+    /// The lines of a chunk in order, their new reads the running sum of <paramref name="diff"/>'s first
+    /// <paramref name="count"/> entries (of its running sum if <paramref name="second"/> differences): the index of the
+    /// line on which the need-th new read falls, <paramref name="need"/> then what was left before that line; or −1, with
+    /// need less all the chunk's new reads. Runs of lines with no entry (a fold's taps are C lines long, and the entries
+    /// lie at the ends of segments' trapezoids) are taken in closed form: over m such lines the reads add up to
+    /// m·o + s·m(m + 1)/2 (o the reads on the line before, s the slope), and the line that reaches the need is found by
+    /// bisection (every line's reads are ≥ 0, so the sum grows with m).
+    /// </summary>
+    internal static int FindClose(int[] diff, int count, bool second, ref long need)
+    {
+        long onLine = 0, slope = 0, left = need;
+        var entries = diff.AsSpan(0, count);
+        for (int i = 0; i < count;)
+        {
+            if (second) { slope += diff[i]; onLine += slope; }
+            else onLine += diff[i];
+            if (onLine >= left) { need = left; return i; }
+            left -= onLine;
+            i++;
+            int run = entries[i..].IndexOfAnyExcept(0);
+            if (run < 0) run = count - i;
+            if (run == 0) continue;
+            long s = second ? slope : 0, total = run * onLine + s * run * (run + 1L) / 2;
+            if (total < left)
+            {
+                left -= total;
+                onLine += s * run;
+                i += run;
+                continue;
+            }
+            int lo = 1, hi = run;
+            while (lo < hi)
+            {
+                int mid = (lo + hi) >>> 1;
+                if (mid * onLine + s * mid * (mid + 1L) / 2 >= left) hi = mid;
+                else lo = mid + 1;
+            }
+            need = left - ((lo - 1) * onLine + s * (lo - 1L) * lo / 2);
+            return i + lo - 1;
+        }
+        need = left;
+        return -1;
+    }
+
+    /// <summary>
     /// The open window and a scratch set for one group of lines, as bitsets over ifmap addresses,
     /// each with the range of words it has touched so that emptying it costs only that range.
     /// </summary>
@@ -482,7 +527,8 @@ internal static partial class IfmapWindowReplay
         {
             long misses = Misses, closes = Closes;
             BeginFold(f, fc, fr);
-            if (_geoFrom >= 0) MarkCounted(_p0, _p0 + _pCount);
+            // (A fold counted from its start needs no marks: it closes the window.)
+            if (_geoFrom >= 0 && _crossTc < 0) MarkCounted(_p0, _p0 + _pCount);
             if (CountsByRows) CountRows((int)fr);
             else Lines(0, FoldLines);
             AfterReplayedFold();
@@ -611,15 +657,15 @@ internal static partial class IfmapWindowReplay
         private void Lines(long a, long b)
         {
             long pos = a;
-            // OS: a fold of 32 rows or more that starts right after a close in the fold before is counted from its start
-            // (its first close found from the reads of both folds, CountedTail's rule across the fold boundary) when the
-            // last window's rate says it closes the window (as for a counted tail; otherwise marking it costs less).
-            if (_crossTc >= 0 && pos == 0 && (b - pos) * _windowRate * _reach >= _window - _open)
+            // OS: a fold of 32 rows or more that starts after a close in the fold before (or one of the sweep's before it)
+            // is counted from its start up to its first close (found from the reads since the last close, CountedTail's
+            // rule across the fold boundary) when the last window's rate says it closes the window (NoteCrossFold;
+            // otherwise marking it costs less); the rest goes as after any close.
+            if (_crossTc >= 0 && pos == 0)
             {
                 CrossTails++;
-                CountedTail(pos, b, cross: true);
+                CountedTail(pos, b, true, out pos);
                 _crossTc = -1;
-                return;
             }
             while (pos < b)
             {
@@ -1314,8 +1360,14 @@ internal static partial class IfmapWindowReplay
         /// contiguous range plus at most one more. Summing those ranges per line finds the next close;
         /// the line it falls on is walked row by row. At the end the window's bitset is rebuilt from
         /// the reads after the last close, for the next fold. Returns whether the window closed again.
+        /// With <paramref name="cross"/>, lines [pos, end) are a fold's from its start after a close in an earlier fold
+        /// (<see cref="PrepareCross"/>), and the count stops after the line of the fold's first close (<paramref name="stopped"/>:
+        /// the line after it, or <paramref name="end"/>), with the window's bitset holding the reads after that close: the rest
+        /// of the fold goes as after any close (<see cref="Lines"/>).
         /// </summary>
-        private bool CountedTail(long pos, long end, bool cross = false)
+        private bool CountedTail(long pos, long end, bool cross = false) => CountedTail(pos, end, cross, out _);
+
+        private bool CountedTail(long pos, long end, bool cross, out long stopped)
         {
             PrepareFold();
             int n = _pCount, c = _c, k = _kCount;
@@ -1326,6 +1378,7 @@ internal static partial class IfmapWindowReplay
             var predShift = _predShift!;
             // From a fold's start after a close in the fold before (CrossFoldTail): until this fold's first close, each
             // read's earlier reads are those of PrepareCross, and the close is the previous fold's, on its biased scale.
+            bool startedCross = cross;
             if (cross)
             {
                 PrepareCross();
@@ -1344,24 +1397,8 @@ internal static partial class IfmapWindowReplay
                     int limit = (int)Math.Min(to, line + Math.Min(1e9, need / rate * 1.5 + 8));
                     bool second = true;
                     int[] diff = cross ? FillCountsBySegments(line, limit, tc, rc, _xSegs!, _xTapStart!) : FillCounts(line, limit, tc, rc, out second);
-                    // New reads per line are the running sum of diff (of its running sum if second differences). Two
-                    // loops, not one with the choice inside: the scan is hot, and one loop measured 3–25 % slower.
-                    long onLine = 0, slope = 0;
-                    if (second)
-                        for (int t = line; t < limit; t++)
-                        {
-                            slope += diff[t - line];
-                            onLine += slope;
-                            if (onLine >= need) { line = t; closing = true; break; }
-                            need -= onLine;
-                        }
-                    else
-                        for (int t = line; t < limit; t++)
-                        {
-                            onLine += diff[t - line];
-                            if (onLine >= need) { line = t; closing = true; break; }
-                            need -= onLine;
-                        }
+                    int at = FindClose(diff, limit - line, second, ref need);
+                    if (at >= 0) { line += at; closing = true; }
                     if (!closing) line = limit;
                 }
                 _sinceClose += line - from;
@@ -1400,10 +1437,18 @@ internal static partial class IfmapWindowReplay
                 }
                 _open = open;
                 from = line + 1;
+                if (startedCross) { to = from; break; }
             }
+            stopped = to;
             // The window's bitset for what follows: the reads after the last close.
             long marked;
-            if (lastTc < 0) marked = MarkLines(tailStart, to, false);
+            if (lastTc < 0)
+            {
+                // (A fold counted from its start after counted blocks closes the window; should it not, the counted words
+                // are marked first, so that the marks below count only this fold's new words.)
+                if (_geoFrom >= 0) MarkAllCounted();
+                marked = MarkLines(tailStart, to, false);
+            }
             else
             {
                 EmptyWindow();

@@ -175,7 +175,7 @@ public sealed class IfmapWindowReplayTests
     [Fact]
     public void OutputStationaryFoldsCountedAfterACloseEqualTheAddressByAddressReplay()
     {
-        IfmapWindowReplay.SegmentFills = IfmapWindowReplay.RowFills = IfmapWindowReplay.CrossTails = 0;
+        IfmapWindowReplay.SegmentFills = IfmapWindowReplay.RowFills = 0;
         CheckAgainstReference(new Random(4242), 400, rng =>
         {
             int r = rng.Next(1, 6), s = rng.Next(1, 6);
@@ -190,7 +190,81 @@ public sealed class IfmapWindowReplayTests
         });
         Assert.True(IfmapWindowReplay.SegmentFills >= 100 && IfmapWindowReplay.RowFills >= 100,
             $"counted-tail chunks: {IfmapWindowReplay.SegmentFills} by segments, {IfmapWindowReplay.RowFills} by rows");
-        Assert.True(IfmapWindowReplay.CrossTails >= 100, $"folds counted from their start after a close in the fold before: {IfmapWindowReplay.CrossTails}");
+    }
+
+    /// <summary>
+    /// Output-stationary folds of 32–130 rows with many channels (64–400), where a fold that starts after a close in the
+    /// fold before — or, past folds counted whole or with no close, in an earlier fold of the sweep — is counted from its
+    /// start up to its first close (<c>PrepareCross</c>: each read's latest earlier read in this fold, by a pixel between,
+    /// or in the close's fold), and then goes on as after any close. Windows from a few hundred words to most of the
+    /// ifmap, so folds close zero to many times, one to four column folds (sweeps that wrap), strides 1–3 and GEMMs (no
+    /// shared words). At least 300 folds must be counted so (424 are).
+    /// </summary>
+    [Fact]
+    public void OutputStationaryFoldsCountedFromTheirStartEqualTheAddressByAddressReplay()
+    {
+        IfmapWindowReplay.CrossTails = 0;
+        CheckAgainstReference(new Random(5151), 600, rng =>
+        {
+            int r = rng.Next(1, 6), s = rng.Next(1, 6);
+            // Narrow ofmaps as often as wide ones: a fold then spans many ofmap rows, and earlier readers wrap rows.
+            int h = rng.Next(r + 8, r + 28), w = rng.Next(2) == 0 ? rng.Next(s + 1, s + 8) : rng.Next(s + 8, s + 30);
+            var shape = rng.Next(8) == 0
+                ? SystolicLayerShape.FromGemm(rng.Next(40, 400), rng.Next(1, 4), rng.Next(200, 800))
+                : SystolicLayerShape.FromScaleSim(h, w, r, s, rng.Next(48, 161), rng.Next(1, 5), rng.Next(1, 3), rng.Next(1, 3));
+            var config = new SystolicConfig { Rows = rng.Next(32, 131), Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.OutputStationary };
+            long touched = SystolicModel.TouchedIfmapWords(shape);
+            return (shape, config, rng.Next(200, (int)Math.Max(201, touched * 3 / 4)));
+        });
+        Assert.True(IfmapWindowReplay.CrossTails >= 300, $"folds counted from their start: {IfmapWindowReplay.CrossTails}");
+    }
+
+    /// <summary>
+    /// The counted tails' scan for the line of a close (<c>FindClose</c>), which takes runs of lines without an entry in
+    /// closed form, against summing line by line, on random first and second differences whose per-line counts stay ≥ 0,
+    /// with long runs of zeros, and needs that fall on every kind of line or beyond the chunk.
+    /// </summary>
+    [Fact]
+    public void FindCloseEqualsSummingLineByLine()
+    {
+        var rng = new Random(77);
+        for (int trial = 0; trial < 20000; trial++)
+        {
+            int count = rng.Next(1, 300);
+            bool second = rng.Next(2) == 0;
+            // Per-line counts ≥ 0, piecewise constant or linear with breaks at a few lines.
+            var perLine = new long[count];
+            long value = rng.Next(0, 50), slope = 0;
+            for (int t = 0; t < count; t++)
+            {
+                if (rng.Next(12) == 0)
+                {
+                    if (second) slope = rng.Next(-3, 4);
+                    else value = rng.Next(0, 60);
+                }
+                if (second) value = Math.Max(0, value + slope);
+                perLine[t] = value;
+            }
+            // Their first or second differences (the running sum(s) give them back).
+            var diff = new int[count + 2];
+            for (int t = 0; t < count; t++)
+            {
+                long prev = t > 0 ? perLine[t - 1] : 0, prev2 = t > 1 ? perLine[t - 2] : 0;
+                diff[t] = (int)(second ? perLine[t] - 2 * prev + prev2 : perLine[t] - prev);
+            }
+            long total = perLine.Sum(), need = 1 + (long)(rng.NextDouble() * 1.2 * total);
+            long expectedNeed = need;
+            int expected = -1;
+            for (int t = 0; t < count; t++)
+            {
+                if (perLine[t] >= expectedNeed) { expected = t; break; }
+                expectedNeed -= perLine[t];
+            }
+            long got = need;
+            int at = IfmapWindowReplay.FindClose(diff, count, second, ref got);
+            Assert.True(at == expected && got == expectedNeed,
+                $"trial {trial}: count {count}, second {second}, need {need}: line {at} (left {got}), expected {expected} (left {expectedNeed})");
+        }
     }
 
     /// <summary>
