@@ -87,16 +87,31 @@ internal static partial class IfmapWindowReplay
             for (int j = 0; j < taps; j++)
             {
                 tapStart[j] = _xSegCount;
+                // When f_c lies wholly before this fold, rows from `reach` on have every pixel that reads their word inside
+                // this fold (reading it after them, as they have no earlier reader here): nothing to paint. (When f_c is
+                // these pixels or the sweep's first ones, after a sweep that wraps, its pixels are also this fold's.)
+                int reach = 0;
+                if (hitFrom <= 0)
+                    for (int q = st[j]; q < st[j + 1]; q++) reach = Math.Max(reach, -cRow[q]);
+                else reach = int.MaxValue;
                 for (int q0 = SegmentInts * tapSegments[j], q0End = SegmentInts * tapSegments[j + 1]; q0 < q0End; q0 += SegmentInts)
                 {
                     if (segs[q0 + 3] != NoPredecessor) continue;
                     int r1 = segs[q0 + 1], r2 = segs[q0 + 2];
+                    if (r1 >= reach)
+                    {
+                        AddCrossSegment(j, r1, r2, NoPredecessor, 0);
+                        continue;
+                    }
+                    int rEnd = Math.Min(r2, reach - 1);
+                    if (rEnd < r2) AddCrossSegment(j, rEnd + 1, r2, NoPredecessor, 0);
                     // The segment lies in one ofmap row: row r has column ox1 + r − r1.
                     int ox1 = (_p0 + r1) % _ew, count = 1, from = 0;
-                    (pieces[0], pieces[1]) = (r1, r2 + 1);
+                    (pieces[0], pieces[1]) = (r1, rEnd + 1);
                     // First the rows whose word a pixel between f_c and this fold read (hits: cut out, no segment), then
-                    // f_c's pixels in order.
-                    for (int pass = hitFrom < 0 ? 0 : 1; pass < 2; pass++)
+                    // f_c's pixels in order (none within reach when f_c's last row lies before row r1 − reach).
+                    int passEnd = delta + _prevN - 1 < r1 - reach ? 1 : 2;
+                    for (int pass = hitFrom < 0 ? 0 : 1; pass < passEnd; pass++)
                     for (int q = st[j]; q < st[j + 1] && count > 0; q++)
                     {
                         // Rows whose pixel p + dr lies in f_c (pass 1) or between it and this fold (pass 0), and in the ofmap row.
