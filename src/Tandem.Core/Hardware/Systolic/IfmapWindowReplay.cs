@@ -1547,19 +1547,24 @@ internal static partial class IfmapWindowReplay
                 if (r2 + l1 > a && r1 + l0 < e && e > a)
                 {
                     // T(x): rows reading line x; dT(x) = T(x) − T(x − 1). F = T on [a, e): second differences
-                    // T(a), dT(a + 1) − T(a), T's own steps on (a + 1, e + 1], then −T(e), T(e) − dT(e + 1).
-                    Add(d2, span, 0, Trapezoid(a, r1, r2, l0, l1));
-                    Add(d2, span, 1, Slope(a + 1, r1, r2, l0, l1) - Trapezoid(a, r1, r2, l0, l1));
+                    // T(a), dT(a + 1) − T(a), T's own steps on (a + 1, e + 1], then −T(e), T(e) − dT(e + 1). (Every index
+                    // is at most e + 1 − a ≤ span + 1, inside d2; entries past span are not read.)
+                    if (r1 + l0 <= a + 1)
+                    {
+                        long ta = Trapezoid(a, r1, r2, l0, l1);
+                        d2[0] += (int)ta;
+                        d2[1] += (int)(Slope(a + 1, r1, r2, l0, l1) - ta);
+                    }
                     long lo = a + 2, hi = e + 1;
-                    if (r1 + l0 >= lo && r1 + l0 <= hi) Add(d2, span, r1 + l0 - a, 1);
-                    if (r2 + 1 + l0 >= lo && r2 + 1 + l0 <= hi) Add(d2, span, r2 + 1 + l0 - a, -1);
-                    if (r1 + l1 >= lo && r1 + l1 <= hi) Add(d2, span, r1 + l1 - a, -1);
-                    if (r2 + 1 + l1 >= lo && r2 + 1 + l1 <= hi) Add(d2, span, r2 + 1 + l1 - a, 1);
+                    if (r1 + l0 >= lo && r1 + l0 <= hi) d2[r1 + l0 - a]++;
+                    if (r2 + 1 + l0 >= lo && r2 + 1 + l0 <= hi) d2[r2 + 1 + l0 - a]--;
+                    if (r1 + l1 >= lo && r1 + l1 <= hi) d2[r1 + l1 - a]--;
+                    if (r2 + 1 + l1 >= lo && r2 + 1 + l1 <= hi) d2[r2 + 1 + l1 - a]++;
                     if (e < b)
                     {
                         long te = Trapezoid(e, r1, r2, l0, l1);
-                        Add(d2, span, e - a, -te);
-                        Add(d2, span, e + 1 - a, te - Slope(e + 1, r1, r2, l0, l1));
+                        d2[e - a] -= (int)te;
+                        d2[e + 1 - a] += (int)(te - Slope(e + 1, r1, r2, l0, l1));
                     }
                 }
                 if (d != NoPredecessor && d > 0 && h >= a && h < b)
@@ -1567,10 +1572,11 @@ internal static partial class IfmapWindowReplay
                     long top = Math.Min(Math.Min(r2, (long)rc - segs[q + 4]), h - l0), bottom = Math.Max(r1, h - l1 + 1);
                     if (top >= bottom)
                     {
-                        long k = top - bottom + 1;
-                        Add(d2, span, h - a, k);
-                        Add(d2, span, h + 1 - a, -2 * k);
-                        Add(d2, span, h + 2 - a, k);
+                        // h < b: indices up to span + 1.
+                        int k = (int)(top - bottom + 1);
+                        d2[h - a] += k;
+                        d2[h + 1 - a] -= 2 * k;
+                        d2[h + 2 - a] += k;
                     }
                 }
             }
@@ -1583,12 +1589,6 @@ internal static partial class IfmapWindowReplay
         /// <summary>Trapezoid(x) − Trapezoid(x − 1).</summary>
         private static long Slope(long x, long r1, long r2, long l0, long l1) =>
             (r1 + l0 <= x && x <= r2 + l0 ? 1 : 0) - (r1 + l1 <= x && x <= r2 + l1 ? 1 : 0);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Add(int[] d2, int span, long index, long value)
-        {
-            if (index < span) d2[index] += (int)value;
-        }
 
         /// <summary>Whether a read on <paramref name="line"/> (after the close (tc, rc)) whose latest earlier read of the same word is d lines before, on row predRow, reads a word new to the window.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
