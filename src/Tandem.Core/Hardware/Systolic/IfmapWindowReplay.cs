@@ -1473,9 +1473,13 @@ internal static partial class IfmapWindowReplay
         private int[] FillCounts(int a, int b, int tc, int rc, out bool second)
         {
             int c = _c, taps = Taps, span = b - a;
-            // By segments where they are fewer than the reads the rows × taps below would visit.
+            // By segments where those of the taps that meet the lines are fewer than the reads the rows × taps below would
+            // visit.
             int rows = Math.Min(_pCount - 1, b - 1) - Math.Max(0, a - _kCount + 1) + 1;
-            if (2L * _segCount < (long)rows * Math.Min(taps, span / c + 2))
+            long below = a - (long)c - _pCount + 1;
+            int jLo = below < 0 ? 0 : (int)Math.Min(taps, below / c + 1), jHi = (int)Math.Min(taps - 1, (b - 1) / c);
+            long segments = jLo > jHi ? 0 : _tapSegments![jHi + 1] - _tapSegments[jLo];
+            if (2 * segments < (long)rows * Math.Min(taps, span / c + 2))
             {
                 SegmentFills++;
                 second = true;
