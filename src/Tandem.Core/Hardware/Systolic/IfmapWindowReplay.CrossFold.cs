@@ -5,6 +5,15 @@ internal static partial class IfmapWindowReplay
     /// <summary>OS folds counted from their start after a close in the fold before (<c>State.Lines</c>), on this thread (for tests).</summary>
     [ThreadStatic] internal static long CrossTails;
 
+    /// <summary>Of <see cref="CrossTails"/>, the folds that did not close the window, on this thread (for tests).</summary>
+    [ThreadStatic] internal static long CrossTailsWithoutClose;
+
+    /// <summary>
+    /// For tests, on this thread: every OS fold of 32 rows or more after a close in the fold before or one of its sweep is
+    /// counted from its start, whether or not counting pays or the last window's rate says the fold closes the window.
+    /// </summary>
+    [ThreadStatic] internal static bool CountEveryFoldFromItsStart;
+
     private partial struct State
     {
         /// <summary>
@@ -18,10 +27,11 @@ internal static partial class IfmapWindowReplay
         {
             _crossTc = -1;
             var g = _g;
-            if (f < 1 || _pCount < CountedTailRows || LastCloseLine < 0 || !CrossPays) return;
+            bool every = CountEveryFoldFromItsStart;
+            if (f < 1 || _pCount < CountedTailRows || LastCloseLine < 0 || !(every || CrossPays)) return;
             long closeFold = LastCloseLine / g.FoldCycles;
             if (closeFold >= f || (closeFold < f - 1 && closeFold < f - f % g.RowFolds)) return;
-            if (_geoFrom < 0 && FoldLines * _windowRate * _reach < _window - _open) return;
+            if (!every && _geoFrom < 0 && FoldLines * _windowRate * _reach < _window - _open) return;
             long fr = closeFold % g.RowFolds;
             (_prevP0, _prevN) = ((int)(fr * g.Ra), (int)g.RowsUsed(fr));
             (_crossTc, _crossRc) = ((int)(LastCloseLine - closeFold * g.FoldCycles), (int)(LastClosePixel - _prevP0));

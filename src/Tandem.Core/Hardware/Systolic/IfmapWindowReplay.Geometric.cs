@@ -45,6 +45,8 @@ internal static partial class IfmapWindowReplay
             // The window after the next block holds at least what it holds now and that block's words: when either
             // reaches the window size, the block closes it (large blocks of wide layers mostly do), and nothing is counted.
             if (Math.Max(_open, Covered(ps, PixelEnd(block, size, 1))) >= _window) return 0;
+            // The counts below read the window's marks.
+            if (_tailPending) MaterializeTail(_open);
             if (_geoFrom < 0) (_geoFrom, _geoTo, _geoBase, _geoFar) = (ps, ps, _open, -1);
             long lo = MostPixelsUnder(block, size, left, _open, out long dLo, out long dNext);
             if (lo == 0) return 0;

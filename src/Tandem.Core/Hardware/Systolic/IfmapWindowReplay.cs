@@ -460,6 +460,11 @@ internal static partial class IfmapWindowReplay
         // WS fold over every window element whose windows touch (SkipLines applies), and whether it was tried since the
         // fold began or the window last closed.
         private bool _wsWhole, _lineSkipTried;
+        // The window holds the reads of an OS fold (first pixel _pendP0, _pendN rows) from just after (_pendTc, _pendRc) to
+        // line _pendTo, counted but not yet marked (MaterializeTail): a counted tail that ran to its fold's end leaves them
+        // so, for a next fold counted from its start needs no marks and mostly closes the window.
+        private bool _tailPending;
+        private int _pendP0, _pendN, _pendTc, _pendRc, _pendTo;
         // An OS fold that starts right after a close in the fold before it (in time): that close's line in the fold before
         // and its row there (−1: not this case; set by BeginFold, taken by Lines), and that fold's first pixel and rows.
         private int _crossTc = -1, _crossRc, _prevP0, _prevN;
@@ -528,6 +533,7 @@ internal static partial class IfmapWindowReplay
             long misses = Misses, closes = Closes;
             BeginFold(f, fc, fr);
             // (A fold counted from its start needs no marks: it closes the window.)
+            if (_tailPending && _crossTc < 0) MaterializeTail(_open);
             if (_geoFrom >= 0 && _crossTc < 0) MarkCounted(_p0, _p0 + _pCount);
             if (CountsByRows) CountRows((int)fr);
             else Lines(0, FoldLines);
@@ -1446,11 +1452,24 @@ internal static partial class IfmapWindowReplay
             {
                 // (A fold counted from its start after counted blocks closes the window; should it not, the counted words
                 // are marked first, so that the marks below count only this fold's new words.)
+                if (startedCross) CrossTailsWithoutClose++;
+                if (_tailPending) MaterializeTail(openAtStart);
                 if (_geoFrom >= 0) MarkAllCounted();
                 marked = MarkLines(tailStart, to, false);
             }
+            else if (!startedCross)
+            {
+                // The reads after the last close, to the fold's end, are marked only when something needs them
+                // (MaterializeTail): the next fold, counted from its start, mostly closes the window before.
+                _tailPending = false;
+                EmptyWindow();
+                (_tailPending, _pendP0, _pendN, _pendTc, _pendRc, _pendTo) = (true, _p0, _pCount, lastTc, lastRc, to);
+                marked = _open;
+            }
             else
             {
+                // (The close line's reads after the close: the rest of the fold goes on from them.)
+                _tailPending = false;
                 EmptyWindow();
                 marked = MarkLineFrom(lastTc, lastRc + 1) + MarkLines(lastTc + 1, to, false);
             }
@@ -1460,6 +1479,22 @@ internal static partial class IfmapWindowReplay
             _closing = 0;
             if (_windowRate > _rate) _rate = _windowRate;
             return lastTc >= 0;
+        }
+
+        /// <summary>
+        /// Marks the window's reads a counted tail left unmarked (<c>_tailPending</c>: an OS fold's reads after its last close),
+        /// so that the bitset holds the window again; <paramref name="open"/> is how many words the window held then (checked
+        /// in Debug builds).
+        /// </summary>
+        private void MaterializeTail(long open)
+        {
+            _tailPending = false;
+            var (p0, n) = (_p0, _pCount);
+            (_p0, _pCount) = (_pendP0, _pendN);
+            long marked = MarkLineFrom(_pendTc, _pendRc + 1) + MarkLines(_pendTc + 1, _pendTo, false);
+            CommitFold();
+            (_p0, _pCount) = (p0, n);
+            System.Diagnostics.Debug.Assert(marked == open, "a counted tail's marks disagree with its count");
         }
 
         /// <summary>

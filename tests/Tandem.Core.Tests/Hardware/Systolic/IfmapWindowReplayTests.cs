@@ -198,15 +198,49 @@ public sealed class IfmapWindowReplayTests
     /// start up to its first close (<c>PrepareCross</c>: each read's latest earlier read in this fold, by a pixel between,
     /// or in the close's fold), and then goes on as after any close. Windows from a few hundred words to most of the
     /// ifmap, so folds close zero to many times, one to four column folds (sweeps that wrap), strides 1–3 and GEMMs (no
-    /// shared words). At least 300 folds must be counted so (424 are).
+    /// shared words). Then again with every such fold counted from its start, whatever the heuristics say
+    /// (<c>CountEveryFoldFromItsStart</c>), half the layers with windows that overlap only down the ifmap (every fold
+    /// replayed) and windows of half the ifmap or more: folds that do not close the window, whose reads are then marked
+    /// after the fold before's unmarked tail (<c>MaterializeTail</c>).
     /// </summary>
-    [Fact]
-    public void OutputStationaryFoldsCountedFromTheirStartEqualTheAddressByAddressReplay()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void OutputStationaryFoldsCountedFromTheirStartEqualTheAddressByAddressReplay(bool everyFold)
     {
-        IfmapWindowReplay.CrossTails = 0;
-        CheckAgainstReference(new Random(5151), 600, rng =>
+        IfmapWindowReplay.CrossTails = IfmapWindowReplay.CrossTailsWithoutClose = 0;
+        IfmapWindowReplay.CountEveryFoldFromItsStart = everyFold;
+        try
+        {
+            CheckFoldsCountedFromTheirStart(everyFold ? 200 : 600, everyFold);
+        }
+        finally
+        {
+            IfmapWindowReplay.CountEveryFoldFromItsStart = false;
+        }
+        // 424 and 296 are; 109 without a close when every fold is counted so.
+        Assert.True(IfmapWindowReplay.CrossTails >= 250, $"folds counted from their start: {IfmapWindowReplay.CrossTails}");
+        if (everyFold)
+            Assert.True(IfmapWindowReplay.CrossTailsWithoutClose >= 80, $"folds counted from their start without a close: {IfmapWindowReplay.CrossTailsWithoutClose}");
+    }
+
+    private static void CheckFoldsCountedFromTheirStart(int trials, bool everyFold)
+    {
+        CheckAgainstReference(new Random(5151), trials, rng =>
         {
             int r = rng.Next(1, 6), s = rng.Next(1, 6);
+            if (everyFold && rng.Next(2) == 0)
+            {
+                // Windows that overlap down the ifmap but not across it (horizontal stride longer than the filter: no pixel
+                // blocks counted whole, so every fold between closes is replayed and counted from its start), and windows of
+                // half the ifmap or more: many folds do not close them.
+                int fr = rng.Next(2, 6), fs = rng.Next(1, 3);
+                var sparse = SystolicLayerShape.FromScaleSim(rng.Next(fr + 8, fr + 40), rng.Next(fs + 4, fs + 30), fr, fs,
+                    rng.Next(48, 161), rng.Next(1, 5), rng.Next(1, fr), fs + rng.Next(1, 3));
+                var tall = new SystolicConfig { Rows = rng.Next(32, 65), Columns = rng.Next(1, 5), Dataflow = SystolicDataflow.OutputStationary };
+                long all = SystolicModel.TouchedIfmapWords(sparse);
+                return (sparse, tall, rng.Next((int)(all / 2), (int)Math.Max(all / 2 + 1, all * 9 / 10)));
+            }
             // Narrow ofmaps as often as wide ones: a fold then spans many ofmap rows, and earlier readers wrap rows.
             int h = rng.Next(r + 8, r + 28), w = rng.Next(2) == 0 ? rng.Next(s + 1, s + 8) : rng.Next(s + 8, s + 30);
             var shape = rng.Next(8) == 0
@@ -216,7 +250,6 @@ public sealed class IfmapWindowReplayTests
             long touched = SystolicModel.TouchedIfmapWords(shape);
             return (shape, config, rng.Next(200, (int)Math.Max(201, touched * 3 / 4)));
         });
-        Assert.True(IfmapWindowReplay.CrossTails >= 300, $"folds counted from their start: {IfmapWindowReplay.CrossTails}");
     }
 
     /// <summary>
