@@ -14,7 +14,8 @@ namespace Tandem.Core.Hardware.Systolic;
 /// at a time. Order inside a fold matters only if the window closes inside it; only such folds are
 /// replayed address by address in SCALE-Sim's skewed demand order, and on OS folds of 32 rows or more
 /// the lines after such a close are counted from each read's latest earlier read of the same word
-/// (<c>State.CountedTail</c>) instead. Weight-stationary folds whose elements span fewer filter rows than the
+/// (<c>State.CountedTail</c>) instead — and so, up to its first close, is an OS fold that starts after a close in the
+/// fold before or in an earlier fold of its sweep (IfmapWindowReplay.CrossFold.cs). Weight-stationary folds whose elements span fewer filter rows than the
 /// vertical stride (stems) are counted by ofmap rows without marking words (<c>State.CountRows</c>,
 /// IfmapWindowReplay.RowCount.cs). Where pixels' windows touch (stride ≤ filter size), output-stationary folds and
 /// input-stationary column folds (blocks of consecutive pixels read whole) are counted from the geometry of the
