@@ -79,6 +79,14 @@ internal static partial class IfmapWindowReplay
             // Pixels [p0 + hitFrom, p0) lie between f_c and this fold (none when hitFrom ≥ 0).
             int taps = Taps, delta = _prevP0 - _p0, hitFrom = delta + _prevN;
             if (_xStart is null) ListCrossCandidates();
+            bool caches = CachesFolds;
+            if (caches && (_crossCache ??= new()).TryGetValue((_p0, _prevP0), out var keptCross))
+            {
+                keptCross.Segs.CopyTo(Rent(ref _xSegs, Math.Max(keptCross.Segs.Length, SegmentInts * 16)), 0);
+                keptCross.TapStart.CopyTo(Rent(ref _xTapStart, taps + 1), 0);
+                (_xSegCount, _crossBias) = (keptCross.Count, keptCross.Bias);
+                return;
+            }
             // dl + Δ + bias ≥ 1 for every candidate.
             _crossBias = (int)Math.Max(1, 1L - _xLowest - delta);
             var st = _xStart!;
@@ -144,6 +152,38 @@ internal static partial class IfmapWindowReplay
                 }
             }
             tapStart[taps] = _xSegCount;
+            if (caches)
+                _crossCache![(_p0, _prevP0)] = (_xSegs!.AsSpan(0, SegmentInts * _xSegCount).ToArray(), _xSegCount, tapStart.AsSpan(0, taps + 1).ToArray(), _crossBias);
+        }
+
+        /// <summary>
+        /// Whether folds' segments (<see cref="BuildSegments"/>, <see cref="PrepareCross"/>) are kept for the evaluation:
+        /// when every column fold's sweep repeats the same few row folds (AlexNet's 13×13 layers on 32-row arrays: 4 row
+        /// folds, 8–12 sweeps), each fold's are built once instead of once per sweep. (A sweep of one fold keeps its
+        /// segments anyway: they are rebuilt only for another fold.)
+        /// </summary>
+        private readonly bool CachesFolds => _g.ColFolds > 1 && _g.RowFolds is > 1 and <= MaxCachedRowFolds;
+
+        private const int MaxCachedRowFolds = 16;
+
+        /// <summary><see cref="BuildSegments"/>, or, when folds are kept (<see cref="CachesFolds"/>), this fold's as built before.</summary>
+        private void BuildOrRestoreSegments(int n, int rr, int ss)
+        {
+            int taps = rr * ss;
+            if (!CachesFolds)
+            {
+                BuildSegments(n, rr, ss);
+                return;
+            }
+            if ((_foldCache ??= new()).TryGetValue(_p0, out var kept))
+            {
+                kept.Segs.CopyTo(Rent(ref _segs, Math.Max(kept.Segs.Length, SegmentInts * Math.Max(16, 4 * taps))), 0);
+                kept.TapStart.CopyTo(Rent(ref _tapSegments, taps + 1), 0);
+                _segCount = kept.Count;
+                return;
+            }
+            BuildSegments(n, rr, ss);
+            _foldCache[_p0] = (_segs!.AsSpan(0, SegmentInts * _segCount).ToArray(), _segCount, _tapSegments!.AsSpan(0, taps + 1).ToArray());
         }
 
         /// <summary>

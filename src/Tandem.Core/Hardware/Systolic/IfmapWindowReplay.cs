@@ -465,6 +465,10 @@ internal static partial class IfmapWindowReplay
         // line _pendTo, counted but not yet marked (MaterializeTail): a counted tail that ran to its fold's end leaves them
         // so, for a next fold counted from its start needs no marks and mostly closes the window.
         private bool _tailPending;
+        // Per fold (first pixel), its segments, and per fold and close fold (first pixels), its cross segments with their
+        // bias, kept for the evaluation when sweeps repeat a few row folds (CachesFolds).
+        private Dictionary<int, (int[] Segs, int Count, int[] TapStart)>? _foldCache;
+        private Dictionary<(int P0, int Prev), (int[] Segs, int Count, int[] TapStart, int Bias)>? _crossCache;
         private int _pendP0, _pendN, _pendTc, _pendRc, _pendTo;
         // An OS fold that starts right after a close in the fold before it (in time): that close's line in the fold before
         // and its row there (−1: not this case; set by BeginFold, taken by Lines), and that fold's first pixel and rows.
@@ -1700,7 +1704,7 @@ internal static partial class IfmapWindowReplay
                     (cl[i], cr[i], cs[i]) = ((int)Math.Min(dl, int.MaxValue - 1), (int)Math.Clamp(dr, int.MinValue + 1, int.MaxValue - 1), b);
                 }
             }
-            BuildSegments(n, rr, ss);
+            BuildOrRestoreSegments(n, rr, ss);
             // Tap-major (index tap · n + row), so that each segment is two contiguous fills.
             var predLine = Rent(ref _predLine, n * taps);
             var predShift = Rent(ref _predShift, n * taps);
