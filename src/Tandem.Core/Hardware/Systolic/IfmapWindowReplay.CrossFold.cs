@@ -101,7 +101,8 @@ internal static partial class IfmapWindowReplay
             int maxCandidates = 1;
             for (int j = 0; j < taps; j++) maxCandidates = Math.Max(maxCandidates, st[j + 1] - st[j]);
             int half = 2 * (maxCandidates + 2);
-            Span<int> pieces = 2 * half <= 256 ? stackalloc int[256] : new int[2 * half];
+            Span<int> pieces = 3 * half <= 384 ? stackalloc int[384] : new int[3 * half];
+            var painted = pieces.Slice(2 * half, half);
             for (int j = 0; j < taps; j++)
             {
                 tapStart[j] = _xSegCount;
@@ -136,17 +137,10 @@ internal static partial class IfmapWindowReplay
                         long lo = Math.Max(pass == 0 ? (long)hitFrom - cRow[q] : (long)delta - cRow[q], (long)r1 - ox1 - cShift[q]);
                         long hi = Math.Min(pass == 0 ? -(long)cRow[q] : (long)delta - cRow[q] + _prevN, (long)r1 - ox1 - cShift[q] + _ew);
                         if (lo >= hi) continue;
-                        int to = half - from, kept = 0;
-                        for (int u = 0; u < count; u++)
-                        {
-                            int pl = pieces[from + 2 * u], ph = pieces[from + 2 * u + 1];
-                            int ml = (int)Math.Max(pl, lo), mh = (int)Math.Min(ph, hi);
-                            if (ml >= mh) { pieces[to + 2 * kept] = pl; pieces[to + 2 * kept + 1] = ph; kept++; continue; }
-                            if (pass == 1) AddCrossSegment(j, ml, mh - 1, cLine[q] + delta + _crossBias, cRow[q] - delta);
-                            if (pl < ml) { pieces[to + 2 * kept] = pl; pieces[to + 2 * kept + 1] = ml; kept++; }
-                            if (mh < ph) { pieces[to + 2 * kept] = mh; pieces[to + 2 * kept + 1] = ph; kept++; }
-                        }
-                        (from, count) = (to, kept);
+                        int parts = Paint(pieces, ref from, ref count, half, lo, hi, painted);
+                        if (pass == 1)
+                            for (int u = 0; u < parts; u++)
+                                AddCrossSegment(j, painted[2 * u], painted[2 * u + 1] - 1, cLine[q] + delta + _crossBias, cRow[q] - delta);
                     }
                     for (int u = 0; u < count; u++) AddCrossSegment(j, pieces[from + 2 * u], pieces[from + 2 * u + 1] - 1, NoPredecessor, 0);
                 }
@@ -254,20 +248,7 @@ internal static partial class IfmapWindowReplay
             return NoPredecessor;
         }
 
-        private void AddCrossSegment(int tap, int r1, int r2, int d, int dr)
-        {
-            int k = _xSegCount++;
-            var segs = _xSegs!;
-            if (SegmentInts * (k + 1) > segs.Length)
-            {
-                segs = System.Buffers.ArrayPool<int>.Shared.Rent(2 * segs.Length);
-                Array.Copy(_xSegs!, segs, SegmentInts * k);
-                System.Buffers.ArrayPool<int>.Shared.Return(_xSegs!);
-                _xSegs = segs;
-            }
-            int at = SegmentInts * k;
-            (segs[at], segs[at + 1], segs[at + 2], segs[at + 3], segs[at + 4]) = (tap, r1, r2, d, dr);
-        }
+        private void AddCrossSegment(int tap, int r1, int r2, int d, int dr) => AppendSegment(ref _xSegs!, ref _xSegCount, tap, r1, r2, d, dr);
 
         /// <summary>Returns the arrays <see cref="PrepareCross"/> rented.</summary>
         private readonly void ReleaseCross()

@@ -1728,9 +1728,10 @@ internal static partial class IfmapWindowReplay
         {
             int taps = rr * ss, cap = Math.Max(16, 4 * taps);
             Rent(ref _segs, SegmentInts * cap);
-            int pieceInts = 4 * (_maxCandidates + 2);
-            Span<int> pieces = pieceInts <= 256 ? stackalloc int[256] : Rent(ref _pieces, pieceInts);
-            int half = 2 * (_maxCandidates + 2);
+            // Two halves of unpainted intervals and a third for the painted parts (Paint).
+            int half = 2 * (_maxCandidates + 2), pieceInts = 3 * half;
+            Span<int> pieces = pieceInts <= 384 ? stackalloc int[384] : Rent(ref _pieces, pieceInts);
+            var painted = pieces.Slice(2 * half, half);
             var st = _candStart!;
             var cLine = _candLine!;
             var cRow = _candRow!;
@@ -1758,17 +1759,8 @@ internal static partial class IfmapWindowReplay
                         {
                             long lo = Math.Max((long)r - ox - cShift[q], -(long)cRow[q]), hi = Math.Min((long)r - ox + _ew - cShift[q], n - (long)cRow[q]);
                             if (lo >= hi) continue;
-                            int to = half - from, kept = 0;
-                            for (int u = 0; u < count; u++)
-                            {
-                                int pl = pieces[from + 2 * u], ph = pieces[from + 2 * u + 1];
-                                int ml = (int)Math.Max(pl, lo), mh = (int)Math.Min(ph, hi);
-                                if (ml >= mh) { pieces[to + 2 * kept] = pl; pieces[to + 2 * kept + 1] = ph; kept++; continue; }
-                                AddSegment(j, ml, mh - 1, cLine[q], cRow[q]);
-                                if (pl < ml) { pieces[to + 2 * kept] = pl; pieces[to + 2 * kept + 1] = ml; kept++; }
-                                if (mh < ph) { pieces[to + 2 * kept] = mh; pieces[to + 2 * kept + 1] = ph; kept++; }
-                            }
-                            (from, count) = (to, kept);
+                            for (int u = 0, parts = Paint(pieces, ref from, ref count, half, lo, hi, painted); u < parts; u++)
+                                AddSegment(j, painted[2 * u], painted[2 * u + 1] - 1, cLine[q], cRow[q]);
                         }
                         for (int u = 0; u < count; u++) AddSegment(j, pieces[from + 2 * u], pieces[from + 2 * u + 1] - 1, NoPredecessor, 0);
                         r = end;
@@ -1777,19 +1769,46 @@ internal static partial class IfmapWindowReplay
             tapStart[taps] = _segCount;
         }
 
-        private void AddSegment(int tap, int r1, int r2, int d, int dr)
+        private void AddSegment(int tap, int r1, int r2, int d, int dr) => AppendSegment(ref _segs!, ref _segCount, tap, r1, r2, d, dr);
+
+        /// <summary>Appends a segment (tap, rows r1–r2, line distance d, row offset dr) to <paramref name="segs"/>, doubling it when full.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void AppendSegment(ref int[] segs, ref int count, int tap, int r1, int r2, int d, int dr)
         {
-            int k = _segCount++;
-            var segs = _segs!;
+            int k = count++;
             if (SegmentInts * (k + 1) > segs.Length)
             {
-                segs = ArrayPool<int>.Shared.Rent(2 * segs.Length);
-                Array.Copy(_segs!, segs, SegmentInts * k);
-                ArrayPool<int>.Shared.Return(_segs!);
-                _segs = segs;
+                var larger = ArrayPool<int>.Shared.Rent(2 * segs.Length);
+                Array.Copy(segs, larger, SegmentInts * k);
+                ArrayPool<int>.Shared.Return(segs);
+                segs = larger;
             }
             int at = SegmentInts * k;
             (segs[at], segs[at + 1], segs[at + 2], segs[at + 3], segs[at + 4]) = (tap, r1, r2, d, dr);
+        }
+
+        /// <summary>
+        /// Paints rows [lo, hi) over the unpainted row intervals (pairs [start, end)) in pieces[from …] (<paramref name="count"/>
+        /// of them): the parts it covers go to <paramref name="painted"/> (pairs; their number is returned), the rest to
+        /// the other half of <paramref name="pieces"/>, which <paramref name="from"/> then points at (each half holds
+        /// <paramref name="half"/> ints). For painting rows with their earlier readers, latest first.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int Paint(Span<int> pieces, ref int from, ref int count, int half, long lo, long hi, Span<int> painted)
+        {
+            int to = half - from, kept = 0, parts = 0;
+            for (int u = 0; u < count; u++)
+            {
+                int pl = pieces[from + 2 * u], ph = pieces[from + 2 * u + 1];
+                int ml = (int)Math.Max(pl, lo), mh = (int)Math.Min(ph, hi);
+                if (ml >= mh) { pieces[to + 2 * kept] = pl; pieces[to + 2 * kept + 1] = ph; kept++; continue; }
+                (painted[2 * parts], painted[2 * parts + 1]) = (ml, mh);
+                parts++;
+                if (pl < ml) { pieces[to + 2 * kept] = pl; pieces[to + 2 * kept + 1] = ml; kept++; }
+                if (mh < ph) { pieces[to + 2 * kept] = mh; pieces[to + 2 * kept + 1] = ph; kept++; }
+            }
+            (from, count) = (to, kept);
+            return parts;
         }
 
         /// <summary>One demand line in SCALE-Sim's order: by array row (OS, WS) or column (IS).</summary>
