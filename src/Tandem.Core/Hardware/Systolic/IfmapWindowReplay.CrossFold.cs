@@ -2,14 +2,14 @@ namespace Tandem.Core.Hardware.Systolic;
 
 internal static partial class IfmapWindowReplay
 {
-    /// <summary>OS folds counted from their start after a close in the fold before (<c>State.Lines</c>), on this thread (for tests).</summary>
+    /// <summary>OS folds counted from their start after a close in an earlier fold (<c>State.Lines</c>), on this thread (for tests).</summary>
     [ThreadStatic] internal static long CrossTails;
 
     /// <summary>Of <see cref="CrossTails"/>, the folds that did not close the window, on this thread (for tests).</summary>
     [ThreadStatic] internal static long CrossTailsWithoutClose;
 
     /// <summary>
-    /// For tests, on this thread: every OS fold of 32 rows or more after a close in the fold before or one of its sweep is
+    /// For tests, on this thread: every OS fold of 32 rows or more after a close in the fold before or an earlier one of its sweep is
     /// counted from its start, whether or not counting pays or the last window's rate says the fold closes the window.
     /// </summary>
     [ThreadStatic] internal static bool CountEveryFoldFromItsStart;

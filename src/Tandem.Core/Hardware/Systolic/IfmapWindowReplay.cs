@@ -470,14 +470,14 @@ internal static partial class IfmapWindowReplay
         private Dictionary<int, (int[] Segs, int Count, int[] TapStart)>? _foldCache;
         private Dictionary<(int P0, int Prev), (int[] Segs, int Count, int[] TapStart, int Bias)>? _crossCache;
         private int _pendP0, _pendN, _pendTc, _pendRc, _pendTo;
-        // An OS fold that starts right after a close in the fold before it (in time): that close's line in the fold before
-        // and its row there (−1: not this case; set by BeginFold, taken by Lines), and that fold's first pixel and rows.
+        // An OS fold counted from its start after a close in an earlier fold f_c (NoteCrossFold): that close's line and row
+        // in f_c (−1: not this case; set by BeginFold, taken by Lines), and f_c's first pixel and rows.
         private int _crossTc = -1, _crossRc, _prevP0, _prevN;
         // Per tap, every pixel whose window holds the tap's word (line distance, row distance, column shift; as in
         // PrepareFold, but the pixel itself too and without the condition that its read come first in a fold), latest first.
         private int[]? _xStart, _xLine, _xRow, _xShift;
         private int _xLowest;
-        // The fold's reads before its first close as segments (as _segs), for the fold before (first pixel _crossPrev,
+        // The fold's reads before its first close as segments (as _segs), for the close's fold f_c (first pixel _crossPrev;
         // this fold's first pixel and rows _crossP0, _crossN); their line distances are biased by _crossBias to stay
         // positive (the close by minus that).
         private int[]? _xSegs, _xTapStart;
@@ -537,7 +537,8 @@ internal static partial class IfmapWindowReplay
         {
             long misses = Misses, closes = Closes;
             BeginFold(f, fc, fr);
-            // (A fold counted from its start needs no marks: it closes the window.)
+            // (A fold counted from its start needs no marks up to its first close; should it not close, the count marks what
+            // it needs.)
             if (_tailPending && _crossTc < 0) MaterializeTail(_open);
             if (_geoFrom >= 0 && _crossTc < 0) MarkCounted(_p0, _p0 + _pCount);
             if (CountsByRows) CountRows((int)fr);
@@ -1369,8 +1370,9 @@ internal static partial class IfmapWindowReplay
         /// after it, so a later read is new iff that earlier read was at or before the close, or there
         /// is none (every read in earlier folds came before tc): for a row and tap, the lines of a
         /// contiguous range plus at most one more. Summing those ranges per line finds the next close;
-        /// the line it falls on is walked row by row. At the end the window's bitset is rebuilt from
-        /// the reads after the last close, for the next fold. Returns whether the window closed again.
+        /// the line it falls on is walked row by row. At the end the window's bitset is the reads after
+        /// the last close, for the next fold (marked when needed, <see cref="MaterializeTail"/>). Returns
+        /// whether the window closed again.
         /// With <paramref name="cross"/>, lines [pos, end) are a fold's from its start after a close in an earlier fold
         /// (<see cref="PrepareCross"/>), and the count stops after the line of the fold's first close (<paramref name="stopped"/>:
         /// the line after it, or <paramref name="end"/>), with the window's bitset holding the reads after that close: the rest
@@ -1387,8 +1389,8 @@ internal static partial class IfmapWindowReplay
             long openAtStart = _open;
             var predLine = _predLine!;
             var predShift = _predShift!;
-            // From a fold's start after a close in the fold before (CrossFoldTail): until this fold's first close, each
-            // read's earlier reads are those of PrepareCross, and the close is the previous fold's, on its biased scale.
+            // From a fold's start after a close in an earlier fold (Lines, NoteCrossFold): until this fold's first close, each
+            // read's earlier reads are those of PrepareCross, and the close is that fold's, on its biased scale.
             bool startedCross = cross;
             if (cross)
             {
@@ -1466,7 +1468,6 @@ internal static partial class IfmapWindowReplay
             {
                 // The reads after the last close, to the fold's end, are marked only when something needs them
                 // (MaterializeTail): the next fold, counted from its start, mostly closes the window before.
-                _tailPending = false;
                 EmptyWindow();
                 (_tailPending, _pendP0, _pendN, _pendTc, _pendRc, _pendTo) = (true, _p0, _pCount, lastTc, lastRc, to);
                 marked = _open;
